@@ -1,0 +1,3 @@
+from ghbootstrap.cli import main
+
+main()

@@ -1,0 +1,83 @@
+"""IAM roles: trust policy, tags, attached managed policies."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ghbootstrap.aws import tags
+from ghbootstrap.aws.session import Client
+from ghbootstrap.documents import compact
+from ghbootstrap.errors import AwsError
+
+
+@dataclass(frozen=True)
+class Role:
+    name: str
+    arn: str
+    trust: dict[str, Any]
+    tags: tags.Tags
+
+
+def get_role(iam: Client, name: str) -> Role | None:
+    try:
+        found = iam.get_role(RoleName=name)["Role"]
+    except AwsError as exc:
+        if exc.code == "NoSuchEntity":
+            return None
+        raise
+    return Role(
+        name=found["RoleName"],
+        arn=found["Arn"],
+        trust=found["AssumeRolePolicyDocument"],
+        tags=tags.to_dict(found.get("Tags")),
+    )
+
+
+def create_role(
+    iam: Client, name: str, trust: dict[str, Any], tag: tags.Tags, description: str
+) -> None:
+    iam.create_role(
+        RoleName=name,
+        AssumeRolePolicyDocument=compact(trust),
+        Description=description,
+        Tags=tags.to_list(tag),
+    )
+
+
+def set_trust(iam: Client, name: str, trust: dict[str, Any]) -> None:
+    iam.update_assume_role_policy(RoleName=name, PolicyDocument=compact(trust))
+
+
+def attached_policies(iam: Client, name: str) -> set[str]:
+    try:
+        found = iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]
+    except AwsError as exc:
+        if exc.code == "NoSuchEntity":
+            return set()
+        raise
+    return {p["PolicyArn"] for p in found}
+
+
+def attach_policy(iam: Client, name: str, policy_arn: str) -> None:
+    iam.attach_role_policy(RoleName=name, PolicyArn=policy_arn)
+
+
+def detach_policy(iam: Client, name: str, policy_arn: str) -> None:
+    iam.detach_role_policy(RoleName=name, PolicyArn=policy_arn)
+
+
+def delete_role(iam: Client, name: str) -> None:
+    iam.delete_role(RoleName=name)
+
+
+def list_roles(iam: Client) -> list[str]:
+    """Every role name in the account (ListRoles, all pages)."""
+    names: list[str] = []
+    marker: str | None = None
+    while True:
+        page = iam.list_roles(**({"Marker": marker} if marker else {}))
+        names += [r["RoleName"] for r in page["Roles"]]
+        if not page.get("IsTruncated"):
+            return names
+        marker = page["Marker"]

@@ -1,0 +1,125 @@
+"""The one place that builds boto3 sessions and clients.
+
+Standard credential chain, `--profile`, `--region` (else the profile's), standard retry
+mode with bounded attempts and timeouts, and AWS's own `AWS_ENDPOINT_URL` variables for
+local emulators (botocore reads them; nothing here overrides them). Every client is
+wrapped so that its errors arrive as `AwsError` naming the IAM action that failed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+import botocore.config
+import botocore.exceptions
+
+from ghbootstrap.aws.errors import translate
+from ghbootstrap.errors import AwsError, UsageError
+from ghbootstrap.secret import Secret
+from ghbootstrap.target import check_region
+
+# Throttling is retried, not reported; a call that keeps failing gives up in ~20 s.
+RETRY: dict[str, Any] = {"mode": "standard", "max_attempts": 8}
+CONNECT_TIMEOUT = 5
+READ_TIMEOUT = 20
+
+
+def client_config() -> botocore.config.Config:
+    return botocore.config.Config(
+        retries=RETRY,
+        connect_timeout=CONNECT_TIMEOUT,
+        read_timeout=READ_TIMEOUT,
+        user_agent_extra="ghbootstrap",
+    )
+
+
+class Client:
+    """A boto3 client whose errors are `AwsError`s. Use it like the client itself."""
+
+    def __init__(self, raw: Any) -> None:
+        self.raw = raw
+        self.service = raw.meta.service_model.signing_name or raw.meta.service_model.service_name
+
+    def __getattr__(self, operation: str) -> Any:
+        method = getattr(self.raw, operation)
+        api_name = self.raw.meta.method_to_api_mapping.get(operation, operation)
+
+        def call(**params: Any) -> Any:
+            try:
+                return method(**params)
+            except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+                raise translate(exc, self.service, api_name) from exc
+
+        return call
+
+
+@dataclass
+class Aws:
+    """Clients for one session and region, made on first use."""
+
+    session: Any
+    region: str
+    _clients: dict[str, Client] = field(default_factory=dict)
+
+    def client(self, service: str) -> Client:
+        if service not in self._clients:
+            self._clients[service] = Client(
+                self.session.client(service, region_name=self.region, config=client_config())
+            )
+        return self._clients[service]
+
+    @property
+    def iam(self) -> Client:
+        return self.client("iam")
+
+    @property
+    def ecr(self) -> Client:
+        return self.client("ecr")
+
+    @property
+    def sts(self) -> Client:
+        return self.client("sts")
+
+    def sts_as(self, access_key_id: str, secret_access_key: Secret) -> Client:
+        """An STS client that signs with the given key instead of the caller's."""
+        session = boto3.Session(
+            aws_access_key_id=access_key_id,
+            aws_secret_access_key=secret_access_key.reveal(),
+            region_name=self.region,
+        )
+        return Client(session.client("sts", config=client_config()))
+
+
+def known_regions(session: Any) -> frozenset[str]:
+    regions: set[str] = set()
+    for partition in session.get_available_partitions():
+        regions.update(session.get_available_regions("ecr", partition_name=partition))
+    return frozenset(regions)
+
+
+def connect(profile: str | None, region: str | None) -> Aws:
+    """A session from the standard chain. No network call happens here."""
+    try:
+        session = boto3.Session(profile_name=profile)
+    except botocore.exceptions.ProfileNotFound:
+        raise UsageError(
+            f"AWS profile '{profile}' is not in your AWS config",
+            "check --profile / AWS_PROFILE against `aws configure list-profiles`",
+        ) from None
+    region = check_region(region or session.region_name, known_regions(session))
+    return Aws(session, region)
+
+
+def require_credentials(aws: Aws) -> None:
+    """Fail before any call when the chain finds no credentials at all."""
+    try:
+        found = aws.session.get_credentials()
+    except botocore.exceptions.BotoCoreError as exc:
+        raise translate(exc, "sts", "GetCallerIdentity") from exc
+    if found is None:
+        raise AwsError(
+            "no AWS credentials found",
+            "set AWS_PROFILE or pass --profile, run `aws sso login`, or export AWS_ACCESS_KEY_ID",
+        )

@@ -1,0 +1,228 @@
+"""The command line. It parses and validates, calls one flow, and renders its report.
+
+No SDK is imported at module level: `ghbootstrap --help` stays as fast as Typer itself.
+Every error reaches the user as one line on stderr, with the exit code it calls for:
+0 success, 1 failure, 2 bad input, 3 drift or findings.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Optional
+from urllib.parse import urlparse
+
+import typer
+
+from ghbootstrap import __version__
+from ghbootstrap.errors import EXIT_FAILURE, GhbError, UsageError
+from ghbootstrap.render import FORMATTERS, Format
+
+if TYPE_CHECKING:
+    from ghbootstrap.aws.session import Aws
+    from ghbootstrap.github.api import GitHub
+    from ghbootstrap.plan import Report
+
+app = typer.Typer(
+    name="ghbootstrap",
+    help="Connect a GitHub repository's Actions to AWS ECR: least privilege, idempotent.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+# -- options shared by commands -------------------------------------------------------------
+
+Repository = Annotated[str, typer.Argument(metavar="OWNER/REPO", help="The GitHub repository.")]
+Region = Annotated[
+    Optional[str],  # noqa: UP045 - Typer reads the annotation at runtime on 3.11
+    typer.Option(help="AWS region [default: the profile's, or AWS_REGION]."),
+]
+Profile = Annotated[
+    Optional[str],  # noqa: UP045
+    typer.Option(help="AWS profile [default: the standard credential chain]."),
+]
+EcrRepo = Annotated[
+    Optional[str],  # noqa: UP045
+    typer.Option("--ecr-repo", help="ECR repository name [default: owner/repo, lower case]."),
+]
+PolicyName = Annotated[
+    Optional[str],  # noqa: UP045
+    typer.Option(help="IAM policy name [default: ghbootstrap-ecr-push-OWNER-REPO]."),
+]
+RoleName = Annotated[
+    Optional[str],  # noqa: UP045
+    typer.Option(help="IAM role name [default: ghbootstrap-OWNER-REPO]."),
+]
+GitHubApiUrl = Annotated[
+    Optional[str],  # noqa: UP045
+    typer.Option(
+        "--github-api-url",
+        envvar="GITHUB_API_URL",
+        help="GitHub API URL; https://HOST/api/v3 for Enterprise Server.",
+        show_default="https://api.github.com",
+    ),
+]
+Environments = Annotated[
+    Optional[list[str]],  # noqa: UP045
+    typer.Option("--environment", help="GitHub environment (repeatable); created if missing."),
+]
+WorkflowPath = Annotated[
+    Path,
+    typer.Option(help="Where to write the build-and-push workflow."),
+]
+NoWorkflow = Annotated[bool, typer.Option("--no-workflow", help="Do not write a workflow.")]
+Force = Annotated[bool, typer.Option("--force", help="Overwrite a workflow file that differs.")]
+DryRun = Annotated[
+    bool, typer.Option("--dry-run", help="Read only: print the plan and the documents.")
+]
+Json = Annotated[bool, typer.Option("--json", help="Print the result as one JSON object.")]
+Verbose = Annotated[
+    bool, typer.Option("-v", "--verbose", help="Log each call; show tracebacks on error.")
+]
+
+DEFAULT_WORKFLOW = Path(".github/workflows/ecr-build-push.yml")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"ghbootstrap {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    """Connect a GitHub repository's Actions to AWS ECR: least privilege, idempotent."""
+
+
+# -- running a flow -------------------------------------------------------------------------
+
+
+def _run(build: Callable[[], Report], *, json_out: bool, verbose: bool, exit_code: int = 0) -> None:
+    """Run a flow, print its report, and turn every error into one line and an exit code."""
+    if verbose:
+        logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
+    try:
+        report = build()
+    except GhbError as exc:
+        if verbose:
+            raise
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        typer.echo("error: interrupted: run the command again to finish", err=True)
+        raise typer.Exit(EXIT_FAILURE) from None
+    except Exception as exc:  # a bug: still one line, unless -v asks for the traceback
+        if verbose:
+            raise
+        typer.echo(
+            f"error: unexpected {type(exc).__name__}: run again with -v and report it", err=True
+        )
+        raise typer.Exit(EXIT_FAILURE) from None
+    typer.echo(FORMATTERS[Format.JSON if json_out else Format.TEXT](report))
+    if exit_code or report.problems:
+        raise typer.Exit(exit_code or 3)
+
+
+def _aws(profile: str | None, region: str | None) -> Aws:
+    from ghbootstrap.aws.session import connect, require_credentials
+
+    aws = connect(profile, region)
+    require_credentials(aws)
+    return aws
+
+
+def _github(url: str) -> GitHub:
+    from ghbootstrap.github.connect import connect, find_token
+
+    return connect(url, find_token(url))
+
+
+def _issuer(url: str) -> str:
+    parsed = urlparse(url)
+    if parsed.scheme != "https" or not parsed.netloc:
+        raise UsageError(
+            f"'{url}' is not an OIDC issuer URL",
+            "use https://token.actions.githubusercontent.com, or your GHES/GHE.com issuer",
+        )
+    return url.rstrip("/")
+
+
+# -- commands -------------------------------------------------------------------------------
+
+
+@app.command()
+def oidc(
+    repository: Repository,
+    region: Region = None,
+    profile: Profile = None,
+    ecr_repo: EcrRepo = None,
+    policy_name: PolicyName = None,
+    role_name: RoleName = None,
+    branch: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option(help="Branch whose workflows may assume the role (repeatable)."),
+    ] = None,
+    tag: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option(help="Tag name or pattern, e.g. 'v*' (repeatable)."),
+    ] = None,
+    environment: Environments = None,
+    pull_requests: Annotated[
+        bool, typer.Option("--pull-requests", help="Let pull request workflows assume the role.")
+    ] = False,
+    mutable_tags: Annotated[
+        bool, typer.Option("--mutable-tags", help="Allow image tags to be overwritten.")
+    ] = False,
+    issuer_url: Annotated[
+        str,
+        typer.Option(help="OIDC issuer (GHES: https://HOST/_services/token)."),
+    ] = "https://token.actions.githubusercontent.com",
+    github_api_url: GitHubApiUrl = None,
+    workflow_path: WorkflowPath = DEFAULT_WORKFLOW,
+    no_workflow: NoWorkflow = False,
+    force: Force = False,
+    dry_run: DryRun = False,
+    json_out: Json = False,
+    verbose: Verbose = False,
+) -> None:
+    """Recommended: an IAM role GitHub's OIDC tokens assume. No long-lived key at all.
+
+    With no --branch, --tag, --environment or --pull-requests, only workflows on the
+    repository's default branch may assume the role.
+    """
+
+    def build() -> Report:
+        from ghbootstrap.flows import oidc as flow
+        from ghbootstrap.github.connect import api_url
+        from ghbootstrap.subjects import Scopes
+        from ghbootstrap.target import Names, parse_repo
+
+        ref = parse_repo(repository)
+        request = flow.OidcRequest(
+            ref=ref,
+            names=Names.resolve(ref, ecr_repository=ecr_repo, policy=policy_name, role=role_name),
+            scopes=Scopes.parse(branch or (), tag or (), environment or (), pull_requests),
+            immutable_tags=not mutable_tags,
+            issuer=_issuer(issuer_url),
+            workflow_path=None if no_workflow else workflow_path,
+            force=force,
+        )
+        url = api_url(github_api_url)
+        aws = _aws(profile, region)
+        return flow.run(aws, _github(url), request, dry_run=dry_run)
+
+    _run(build, json_out=json_out, verbose=verbose)
+
+
+def main() -> None:
+    app()

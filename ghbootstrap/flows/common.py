@@ -1,0 +1,192 @@
+"""Steps both setup paths share: the ECR repository, the push policy, environments and
+variables. Each reads, compares and adds one planned step; nothing here writes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import partial
+
+from ghbootstrap.aws import ecr, policy, tags
+from ghbootstrap.aws.identity import Caller, whoami
+from ghbootstrap.aws.session import Aws
+from ghbootstrap.documents import ecr_repository_arn, lifecycle_policy, push_policy
+from ghbootstrap.errors import ConflictError
+from ghbootstrap.github.api import GitHub, Scope
+from ghbootstrap.plan import Action, Change, Plan, Step, keep, reconcile
+from ghbootstrap.subjects import GitHubRepo
+from ghbootstrap.target import Names, RepoRef
+
+VAR_ROLE_ARN = "AWS_ROLE_ARN"
+VAR_REGION = "AWS_REGION"
+VAR_ECR_REPOSITORY = "ECR_REPOSITORY"
+
+_DNS_SUFFIX = {"aws-cn": "amazonaws.com.cn"}
+
+
+@dataclass(frozen=True)
+class Setup:
+    """Where a command starts: who the caller is, and the repository as GitHub names it."""
+
+    aws: Aws
+    gh: GitHub
+    ref: RepoRef
+    names: Names
+    caller: Caller
+    repo: GitHubRepo
+
+    @property
+    def owner_tags(self) -> tags.Tags:
+        return tags.ownership(self.ref.key)
+
+    @property
+    def repo_scope(self) -> Scope:
+        return Scope(self.repo.owner, self.repo.name)
+
+    def scopes(self, environments: Sequence[str]) -> list[Scope]:
+        return [Scope(self.repo.owner, self.repo.name, env) for env in environments]
+
+
+def start(aws: Aws, gh: GitHub, ref: RepoRef, names: Names) -> Setup:
+    caller = whoami(aws.sts)
+    return Setup(aws, gh, ref, names, caller, gh.repository(ref))
+
+
+def refuse_foreign(
+    kind: str, name: str, found_tags: Mapping[str, str], setup: Setup, flag: str
+) -> None:
+    """Never take over a resource that ghbootstrap did not make for this repository."""
+    if not tags.owned_by(found_tags, setup.ref.key):
+        raise ConflictError(
+            f"{kind} {name} exists and was not made by ghbootstrap for {setup.ref.key}",
+            f"choose another name with {flag}, or remove it yourself",
+        )
+
+
+@dataclass(frozen=True)
+class EcrTarget:
+    name: str
+    arn: str
+    uri: str
+
+
+def plan_ecr(plan: Plan, setup: Setup, *, immutable: bool) -> EcrTarget:
+    """Create the repository, or reuse it; settings are kept in line only if we made it."""
+    client, name, caller = setup.aws.ecr, setup.names.ecr_repository, setup.caller
+    found = ecr.get_repository(client, name)
+    suffix = _DNS_SUFFIX.get(caller.partition, "amazonaws.com")
+    target = EcrTarget(
+        name=name,
+        arn=ecr_repository_arn(caller.partition, setup.aws.region, caller.account, name),
+        uri=f"{caller.account}.dkr.ecr.{setup.aws.region}.{suffix}/{name}",
+    )
+    if found is None:
+        plan.add(
+            Step(
+                _create_change(name, immutable),
+                partial(
+                    ecr.create_repository, client, name, immutable=immutable, tag=setup.owner_tags
+                ),
+            )
+        )
+    elif not tags.owned_by(found.tags, setup.ref.key):
+        plan.add(keep("ECR repository", name, "exists, not made by ghbootstrap: reused as it is"))
+        return EcrTarget(found.name, found.arn, found.uri)
+    else:
+        plan.add(
+            reconcile(
+                "ECR repository",
+                name,
+                (found.immutable, found.scan_on_push),
+                (immutable, True),
+                create=lambda: None,
+                update=partial(
+                    ecr.set_settings, client, name, immutable=immutable, scan_on_push=True
+                ),
+                update_detail=f"tag immutability {'on' if immutable else 'off'}, scan on push",
+            )
+        )
+        target = EcrTarget(found.name, found.arn, found.uri)
+    wanted = lifecycle_policy()
+    plan.add(
+        reconcile(
+            "ECR lifecycle policy",
+            name,
+            None if found is None else ecr.get_lifecycle_policy(client, name),
+            wanted,
+            create=partial(ecr.put_lifecycle_policy, client, name, wanted),
+            update=partial(ecr.put_lifecycle_policy, client, name, wanted),
+            document=wanted,
+        )
+    )
+    return target
+
+
+def _create_change(name: str, immutable: bool) -> Change:
+    settings = "immutable tags" if immutable else "mutable tags"
+    return Change("ECR repository", name, Action.CREATE, f"{settings}, scan on push, AES256")
+
+
+def plan_push_policy(plan: Plan, setup: Setup, repository_arn: str) -> str:
+    iam, name = setup.aws.iam, setup.names.policy
+    arn = setup.caller.iam_arn("policy", name)
+    found = policy.get_policy(iam, arn)
+    if found is not None:
+        refuse_foreign("IAM policy", name, found.tags, setup, "--policy-name")
+    wanted = push_policy(repository_arn)
+    plan.add(
+        reconcile(
+            "IAM policy",
+            name,
+            None if found is None else found.document,
+            wanted,
+            create=partial(
+                policy.create_policy,
+                iam,
+                name,
+                wanted,
+                setup.owner_tags,
+                f"Push to ECR repository {setup.names.ecr_repository} (ghbootstrap)",
+            ),
+            update=partial(policy.set_document, iam, arn, wanted),
+            document=wanted,
+            update_detail="document differs: adds a version",
+        )
+    )
+    return arn
+
+
+def plan_environments(plan: Plan, setup: Setup, environments: Sequence[str]) -> list[str]:
+    """Create missing GitHub environments; return their names as GitHub spells them."""
+    names = []
+    for env in environments:
+        found = setup.gh.environment(setup.repo, env)
+        plan.add(
+            reconcile(
+                "GitHub environment",
+                env,
+                found,
+                found or env,
+                create=partial(setup.gh.create_environment, setup.repo, env),
+            )
+        )
+        names.append(found or env)
+    return names
+
+
+def plan_variables(
+    plan: Plan, setup: Setup, scopes: Sequence[Scope], values: Mapping[str, str]
+) -> None:
+    gh = setup.gh
+    for scope in scopes:
+        for name, value in values.items():
+            plan.add(
+                reconcile(
+                    "GitHub variable",
+                    f"{name} ({scope.label})",
+                    gh.variable(scope, name),
+                    value,
+                    create=partial(gh.create_variable, scope, name, value),
+                    update=partial(gh.update_variable, scope, name, value),
+                )
+            )

@@ -1,0 +1,167 @@
+"""`ghbootstrap oidc`: ECR, push policy, GitHub's OIDC provider, a role only this
+repository's chosen contexts may assume, the variables naming it, and a workflow."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+
+from ghbootstrap.aws import oidc_provider, role
+from ghbootstrap.aws.session import Aws
+from ghbootstrap.documents import (
+    GITHUB_ISSUER,
+    STS_AUDIENCE,
+    issuer_host,
+    oidc_provider_arn,
+    trust_policy,
+)
+from ghbootstrap.flows.common import (
+    VAR_ECR_REPOSITORY,
+    VAR_REGION,
+    VAR_ROLE_ARN,
+    Setup,
+    plan_ecr,
+    plan_environments,
+    plan_push_policy,
+    plan_variables,
+    refuse_foreign,
+    start,
+)
+from ghbootstrap.github.api import GitHub
+from ghbootstrap.plan import Action, Change, Plan, Report, Step, keep, reconcile
+from ghbootstrap.subjects import Scopes, build_subjects, subject_prefix
+from ghbootstrap.target import Names, RepoRef
+from ghbootstrap.trusteval import admitted_subjects
+from ghbootstrap.workflow import OIDC_TEMPLATE, build_workflow, file_step
+
+
+@dataclass(frozen=True)
+class OidcRequest:
+    ref: RepoRef
+    names: Names
+    scopes: Scopes = field(default_factory=Scopes)
+    immutable_tags: bool = True
+    issuer: str = GITHUB_ISSUER
+    workflow_path: Path | None = None
+    force: bool = False
+
+
+def plan_provider(plan: Plan, setup: Setup, issuer: str) -> str:
+    """Reuse the account's provider (adding our audience if missing); never replace it."""
+    iam, caller = setup.aws.iam, setup.caller
+    arn = oidc_provider_arn(caller.partition, caller.account, issuer)
+    found = oidc_provider.get_provider(iam, arn)
+    host = issuer_host(issuer)
+    if found is None:
+        plan.add(
+            Step(
+                Change("OIDC provider", host, Action.CREATE, f"audience {STS_AUDIENCE}"),
+                partial(
+                    oidc_provider.create_provider,
+                    iam,
+                    issuer,
+                    STS_AUDIENCE,
+                    {oidc_provider.TAG_CREATED: setup.ref.key},
+                ),
+            )
+        )
+    elif STS_AUDIENCE not in found.audiences:
+        plan.add(
+            Step(
+                Change("OIDC provider", host, Action.UPDATE, f"adds audience {STS_AUDIENCE}"),
+                partial(oidc_provider.add_audience, iam, arn, STS_AUDIENCE),
+            )
+        )
+    else:
+        plan.add(keep("OIDC provider", host, "shared by the account: reused"))
+    return arn
+
+
+def plan_role(plan: Plan, setup: Setup, trust: dict[str, object]) -> str:
+    iam, name = setup.aws.iam, setup.names.role
+    found = role.get_role(iam, name)
+    if found is not None:
+        refuse_foreign("IAM role", name, found.tags, setup, "--role-name")
+    plan.add(
+        reconcile(
+            "IAM role",
+            name,
+            None if found is None else found.trust,
+            trust,
+            create=partial(
+                role.create_role,
+                iam,
+                name,
+                trust,
+                setup.owner_tags,
+                f"GitHub Actions OIDC role for {setup.repo.full_name} (ghbootstrap)",
+            ),
+            update=partial(role.set_trust, iam, name, trust),
+            document=trust,
+            update_detail="trust policy differs",
+        )
+    )
+    return setup.caller.iam_arn("role", name)
+
+
+def plan_attachment(plan: Plan, setup: Setup, policy_arn: str) -> None:
+    iam, name = setup.aws.iam, setup.names.role
+    attached = policy_arn in role.attached_policies(iam, name)
+    plan.add(
+        reconcile(
+            "policy attachment",
+            f"{setup.names.policy} -> role {name}",
+            True if attached else None,
+            True,
+            create=partial(role.attach_policy, iam, name, policy_arn),
+        )
+    )
+
+
+def run(aws: Aws, gh: GitHub, request: OidcRequest, *, dry_run: bool) -> Report:
+    setup = start(aws, gh, request.ref, request.names)
+    prefix = subject_prefix(setup.repo, gh.subject_template(setup.repo))
+    subjects = build_subjects(prefix, request.scopes, setup.repo.default_branch)
+
+    plan = Plan()
+    ecr_target = plan_ecr(plan, setup, immutable=request.immutable_tags)
+    policy_arn = plan_push_policy(plan, setup, ecr_target.arn)
+    provider_arn = plan_provider(plan, setup, request.issuer)
+    trust = trust_policy(provider_arn, request.issuer, subjects)
+    role_arn = plan_role(plan, setup, trust)
+    plan_attachment(plan, setup, policy_arn)
+    environments = plan_environments(plan, setup, request.scopes.environments)
+    plan_variables(
+        plan,
+        setup,
+        [setup.repo_scope, *setup.scopes(environments)],
+        {
+            VAR_ROLE_ARN: role_arn,
+            VAR_REGION: aws.region,
+            VAR_ECR_REPOSITORY: ecr_target.name,
+        },
+    )
+    if request.workflow_path is not None:
+        content = build_workflow(
+            OIDC_TEMPLATE, setup.repo.full_name, request.scopes, setup.repo.default_branch
+        )
+        plan.add(file_step(request.workflow_path, content, force=request.force))
+
+    changes = plan.execute(dry_run=dry_run)
+    return Report(
+        command="oidc",
+        repository=setup.repo.full_name,
+        dry_run=dry_run,
+        changes=changes,
+        outputs={
+            "account": setup.caller.account,
+            "region": aws.region,
+            "ecr_repository": ecr_target.name,
+            "ecr_uri": ecr_target.uri,
+            "policy_arn": policy_arn,
+            "provider_arn": provider_arn,
+            "role_arn": role_arn,
+            "subjects": admitted_subjects(trust, issuer_host(request.issuer)),
+        },
+    )

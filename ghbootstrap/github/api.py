@@ -1,0 +1,245 @@
+"""A small facade over PyGithub for the endpoints ghbootstrap uses.
+
+Everything goes through PyGithub's requester (auth, base URL, retries, pagination of
+nothing), with paths built here and percent-encoded, so the requests match GitHub's
+published API description exactly (tests check them against it). GitHub's errors become
+`GitHubError`s that name the permission a token lacks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import requests
+from github import GithubException
+
+from ghbootstrap.errors import GitHubError
+from ghbootstrap.github.sealing import seal
+from ghbootstrap.secret import Secret
+from ghbootstrap.subjects import GitHubRepo, SubjectTemplate
+from ghbootstrap.target import RepoRef
+
+
+def _q(segment: str) -> str:
+    return quote(segment, safe="")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Where Actions variables and secrets live: a repository, or one of its environments."""
+
+    owner: str
+    repo: str
+    environment: str | None = None
+
+    @property
+    def base(self) -> str:
+        repo = f"/repos/{_q(self.owner)}/{_q(self.repo)}"
+        if self.environment is None:
+            return f"{repo}/actions"
+        return f"{repo}/environments/{_q(self.environment)}"
+
+    @property
+    def label(self) -> str:
+        if self.environment is None:
+            return f"{self.owner}/{self.repo}"
+        return f"{self.owner}/{self.repo} environment {self.environment}"
+
+
+@dataclass(frozen=True)
+class PublicKey:
+    key_id: str
+    key: str
+
+
+@dataclass(frozen=True)
+class SecretInfo:
+    name: str
+    updated_at: str
+
+
+# Which fine-grained token permission each kind of endpoint needs, for 403 messages.
+_PERMISSIONS = (
+    ("/secrets", "Secrets: read and write"),
+    ("/variables", "Variables: read and write"),
+    ("/oidc/customization", "Actions: read"),
+    ("/environments/", "Administration: read and write (to create environments)"),
+)
+
+
+class GitHub:
+    """GitHub's REST API, as ghbootstrap needs it."""
+
+    def __init__(self, requester: Any, api_url: str) -> None:
+        self._requester = requester
+        self.api_url = api_url
+        self._keys: dict[Scope, PublicKey] = {}
+
+    # -- plumbing ---------------------------------------------------------------------
+
+    def _call(self, verb: str, path: str, what: str, body: Any = None) -> Any:
+        try:
+            _, data = self._requester.requestJsonAndCheck(verb, path, input=body)
+        except GithubException as exc:
+            raise self._explain(exc, verb, path, what) from None
+        except requests.exceptions.RequestException as exc:
+            raise GitHubError(
+                f"cannot reach GitHub at {self.api_url} to {what} ({type(exc).__name__})",
+                "check your network, or --github-api-url / GITHUB_API_URL",
+            ) from None
+        return data
+
+    def _read(self, path: str, what: str) -> Any:
+        """GET, with 404 as None."""
+        try:
+            return self._call("GET", path, what)
+        except GitHubError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def _explain(self, exc: GithubException, verb: str, path: str, what: str) -> GitHubError:
+        status = exc.status
+        message = exc.data.get("message", "") if isinstance(exc.data, dict) else ""
+        if status == 401:
+            return GitHubError(
+                f"GitHub rejected the token (401) while trying to {what}",
+                "set GITHUB_TOKEN or GH_TOKEN to a valid token, or run `gh auth login`",
+                status=status,
+            )
+        if status == 403 and "rate limit" in message.lower():
+            return GitHubError(
+                f"GitHub's rate limit stopped the attempt to {what}",
+                "wait for the limit to reset and run the command again",
+                status=status,
+            )
+        if status == 403:
+            needed = next((p for marker, p in _PERMISSIONS if marker in path), "")
+            return GitHubError(
+                f"the GitHub token may not {what} (403 {message or 'Forbidden'})",
+                f"give the token {needed or 'access to the repository'} on this repository"
+                " (classic tokens: the repo scope)",
+                status=status,
+            )
+        return GitHubError(
+            f"GitHub refused to {what}: {verb} {path} returned {status}"
+            + (f" ({message})" if message else ""),
+            status=status,
+        )
+
+    # -- repository and OIDC --------------------------------------------------------------
+
+    def repository(self, ref: RepoRef) -> GitHubRepo:
+        path = f"/repos/{_q(ref.owner)}/{_q(ref.name)}"
+        data = self._read(path, f"read {ref.full_name}")
+        if data is None:
+            raise GitHubError(
+                f"GitHub repository {ref.full_name} not found",
+                "check OWNER/REPO, and that the token can see the repository",
+                status=404,
+            )
+        return GitHubRepo(
+            owner=data["owner"]["login"],
+            name=data["name"],
+            owner_id=int(data["owner"]["id"]),
+            repo_id=int(data["id"]),
+            default_branch=data["default_branch"],
+        )
+
+    def subject_template(self, repo: GitHubRepo) -> SubjectTemplate:
+        path = f"/repos/{_q(repo.owner)}/{_q(repo.name)}/actions/oidc/customization/sub"
+        data = self._read(path, f"read the OIDC subject template of {repo.full_name}")
+        if not data:
+            return SubjectTemplate()
+        return SubjectTemplate(
+            use_default=bool(data.get("use_default", True)),
+            include_claim_keys=tuple(data.get("include_claim_keys") or ()),
+            use_immutable_subject=bool(data.get("use_immutable_subject", False)),
+            sub_claim_prefix=data.get("sub_claim_prefix") or None,
+        )
+
+    # -- environments -------------------------------------------------------------------
+
+    def _environment_path(self, repo: GitHubRepo, name: str) -> str:
+        return f"/repos/{_q(repo.owner)}/{_q(repo.name)}/environments/{_q(name)}"
+
+    def environment(self, repo: GitHubRepo, name: str) -> str | None:
+        """The environment's name as GitHub spells it, or None if it does not exist."""
+        data = self._read(
+            self._environment_path(repo, name), f"read environment {name} of {repo.full_name}"
+        )
+        return None if data is None else str(data.get("name", name))
+
+    def create_environment(self, repo: GitHubRepo, name: str) -> None:
+        self._call(
+            "PUT",
+            self._environment_path(repo, name),
+            f"create environment {name} in {repo.full_name}",
+            body={},
+        )
+
+    # -- variables ----------------------------------------------------------------------
+
+    def variable(self, scope: Scope, name: str) -> str | None:
+        data = self._read(
+            f"{scope.base}/variables/{_q(name)}", f"read variable {name} of {scope.label}"
+        )
+        return None if data is None else str(data["value"])
+
+    def create_variable(self, scope: Scope, name: str, value: str) -> None:
+        self._call(
+            "POST",
+            f"{scope.base}/variables",
+            f"create variable {name} in {scope.label}",
+            body={"name": name, "value": value},
+        )
+
+    def update_variable(self, scope: Scope, name: str, value: str) -> None:
+        self._call(
+            "PATCH",
+            f"{scope.base}/variables/{_q(name)}",
+            f"update variable {name} in {scope.label}",
+            body={"name": name, "value": value},
+        )
+
+    def delete_variable(self, scope: Scope, name: str) -> None:
+        self._call(
+            "DELETE",
+            f"{scope.base}/variables/{_q(name)}",
+            f"delete variable {name} from {scope.label}",
+        )
+
+    # -- secrets ------------------------------------------------------------------------
+
+    def public_key(self, scope: Scope) -> PublicKey:
+        """The scope's sealing key, fetched once per scope and run."""
+        if scope not in self._keys:
+            data = self._call(
+                "GET", f"{scope.base}/secrets/public-key", f"read the public key of {scope.label}"
+            )
+            self._keys[scope] = PublicKey(key_id=str(data["key_id"]), key=str(data["key"]))
+        return self._keys[scope]
+
+    def secret(self, scope: Scope, name: str) -> SecretInfo | None:
+        data = self._read(
+            f"{scope.base}/secrets/{_q(name)}", f"read secret {name} of {scope.label}"
+        )
+        return None if data is None else SecretInfo(name, str(data.get("updated_at", "")))
+
+    def put_secret(self, scope: Scope, name: str, value: Secret) -> None:
+        key = self.public_key(scope)
+        self._call(
+            "PUT",
+            f"{scope.base}/secrets/{_q(name)}",
+            f"write secret {name} in {scope.label}",
+            body={"encrypted_value": seal(key.key, value), "key_id": key.key_id},
+        )
+
+    def delete_secret(self, scope: Scope, name: str) -> None:
+        self._call(
+            "DELETE",
+            f"{scope.base}/secrets/{_q(name)}",
+            f"delete secret {name} from {scope.label}",
+        )

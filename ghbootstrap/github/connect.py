@@ -1,0 +1,71 @@
+"""Find the GitHub token and build the API client: no fixed pacing, bounded retries."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Mapping
+from urllib.parse import urlparse
+
+from ghbootstrap.errors import UsageError
+from ghbootstrap.github.api import GitHub
+from ghbootstrap.secret import Secret
+
+DEFAULT_API_URL = "https://api.github.com"
+TIMEOUT = 10
+
+
+def api_url(given: str | None, env: Mapping[str, str] = os.environ) -> str:
+    url = (given or env.get("GITHUB_API_URL") or DEFAULT_API_URL).rstrip("/")
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise UsageError(
+            f"'{url}' is not a GitHub API URL",
+            "use https://api.github.com, or https://HOST/api/v3 for GitHub Enterprise Server",
+        )
+    return url
+
+
+def _gh_hostname(url: str) -> str:
+    host = urlparse(url).hostname or "github.com"
+    return "github.com" if host == "api.github.com" else host
+
+
+def find_token(url: str, env: Mapping[str, str] = os.environ) -> Secret:
+    """GITHUB_TOKEN, then GH_TOKEN, then `gh auth token` if the GitHub CLI is installed."""
+    for name in ("GITHUB_TOKEN", "GH_TOKEN"):
+        if env.get(name, "").strip():
+            return Secret(env[name].strip())
+    gh = shutil.which("gh")
+    if gh:
+        try:
+            done = subprocess.run(
+                [gh, "auth", "token", "--hostname", _gh_hostname(url)],
+                capture_output=True,
+                text=True,
+                timeout=TIMEOUT,
+                check=False,
+            )
+        except (OSError, subprocess.SubprocessError):
+            done = None
+        if done is not None and done.returncode == 0 and done.stdout.strip():
+            return Secret(done.stdout.strip())
+    raise UsageError(
+        "no GitHub token found",
+        "set GITHUB_TOKEN or GH_TOKEN, or log in with `gh auth login`",
+    )
+
+
+def connect(url: str, token: Secret) -> GitHub:
+    from github import Auth, Github, GithubRetry
+
+    client = Github(
+        auth=Auth.Token(token.reveal()),
+        base_url=url,
+        timeout=TIMEOUT,
+        retry=GithubRetry(total=5, backoff_factor=0.5, max_rate_limit_wait=60),
+        seconds_between_requests=None,
+        seconds_between_writes=None,
+    )
+    return GitHub(client.requester, url)

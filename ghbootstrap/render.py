@@ -1,0 +1,89 @@
+"""Turn a Report into what people read (text) or programs read (one JSON object)."""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Callable
+from typing import Any
+
+from ghbootstrap.documents import render as render_document
+from ghbootstrap.plan import Action, Report
+
+
+class Format(enum.StrEnum):
+    TEXT = "text"
+    JSON = "json"
+
+
+_LABELS = {
+    "account": "AWS account",
+    "region": "Region",
+    "ecr_repository": "ECR repository",
+    "ecr_uri": "ECR URI",
+    "policy_arn": "Policy ARN",
+    "provider_arn": "OIDC provider",
+    "role_arn": "Role ARN",
+    "user_arn": "User ARN",
+    "access_key_id": "Access key",
+    "subjects": "May assume",
+}
+
+
+def as_text(report: Report) -> str:
+    lines = [f"ghbootstrap {report.command} {report.repository}"]
+    if report.dry_run:
+        lines.append("Plan (dry run: nothing was written)")
+    width = max((len(c.resource) for c in report.changes), default=0)
+    for change in report.changes:
+        detail = f"  ({change.detail})" if change.detail else ""
+        lines.append(
+            f"  {change.action.value:<9}  {change.resource:<{width}}  {change.name}{detail}"
+        )
+    if report.dry_run:
+        for change in report.changes:
+            if change.document is not None and change.action in (Action.CREATE, Action.UPDATE):
+                lines.append(f"\n{change.action.value} {change.resource} {change.name}:")
+                lines.append(_document_text(change.document))
+    if report.outputs:
+        lines.append("")
+    for key, value in report.outputs.items():
+        label = _LABELS.get(key, key)
+        values = value if isinstance(value, list) else [value]
+        for index, item in enumerate(values):
+            lines.append(f"{label if index == 0 else '':<14} {item}")
+    lines += [f"note: {note}" for note in report.notes]
+    lines += [f"problem: {problem}" for problem in report.problems]
+    lines.append(_summary(report))
+    return "\n".join(lines)
+
+
+def _document_text(document: Any) -> str:
+    text = document if isinstance(document, str) else render_document(document)
+    return text.rstrip("\n")
+
+
+def _summary(report: Report) -> str:
+    counts = {a: sum(c.action is a for c in report.changes) for a in Action}
+    if not report.changed:
+        return "No changes: everything already matches."
+    parts = [
+        f"{counts[a]} to {a.value}" if report.dry_run else f"{counts[a]} {_past(a)}"
+        for a in (Action.CREATE, Action.UPDATE, Action.DELETE)
+        if counts[a]
+    ]
+    return ("Would make: " if report.dry_run else "Done: ") + ", ".join(parts) + "."
+
+
+def _past(action: Action) -> str:
+    return {Action.CREATE: "created", Action.UPDATE: "updated", Action.DELETE: "deleted"}[action]
+
+
+def as_json(report: Report) -> str:
+    return json.dumps(report.to_json(), indent=2, sort_keys=False)
+
+
+FORMATTERS: dict[Format, Callable[[Report], str]] = {
+    Format.TEXT: as_text,
+    Format.JSON: as_json,
+}

@@ -1,0 +1,165 @@
+"""Render the workflow templates in workflows/ and write them as a planned resource.
+
+Templates hold `<<name>>` placeholders (GitHub's own `${{ }}` expressions pass through
+untouched). Values are rendered as JSON strings, which YAML reads as plain strings.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from collections.abc import Mapping, Sequence
+from importlib.resources import files
+from pathlib import Path
+
+from ghbootstrap import __version__
+from ghbootstrap.errors import GhbError, UsageError
+from ghbootstrap.plan import Step, reconcile
+from ghbootstrap.subjects import Scopes
+
+OIDC_TEMPLATE = "ecr-build-push-oidc.yml"
+KEYS_TEMPLATE = "ecr-build-push-keys.yml"
+ROTATE_TEMPLATE = "rotate-aws-keys.yml"
+DEFAULT_PATH = Path(".github/workflows/ecr-build-push.yml")
+ROTATE_FILENAME = "rotate-aws-keys.yml"
+
+_PLACEHOLDER = re.compile(r"<<([a-z_]+)>>")
+
+
+def template(name: str) -> str:
+    return files("ghbootstrap").joinpath("workflows", name).read_text(encoding="utf-8")
+
+
+def fill(text: str, values: Mapping[str, str]) -> str:
+    missing = set(_PLACEHOLDER.findall(text)) - set(values)
+    if missing:
+        raise GhbError(f"workflow template needs values for {sorted(missing)}")
+    return _PLACEHOLDER.sub(lambda m: values[m.group(1)], text)
+
+
+def _quoted(value: str) -> str:
+    return json.dumps(value)
+
+
+def _flow_list(values: Sequence[str]) -> str:
+    return "[" + ", ".join(_quoted(v) for v in values) + "]"
+
+
+def triggers(scopes: Scopes, default_branch: str) -> str:
+    """`on:` events matching the contexts the trust admits."""
+    branches = list(scopes.branches)
+    if not branches and not scopes.tags:
+        branches = [default_branch]
+    lines = ["  push:"]
+    if branches:
+        lines.append(f"    branches: {_flow_list(branches)}")
+    if scopes.tags:
+        lines.append(f"    tags: {_flow_list(scopes.tags)}")
+    if scopes.pull_requests:
+        lines.append("  pull_request:")
+    lines.append("  workflow_dispatch:")
+    return "\n".join(lines)
+
+
+def _environment_line(environment: str | None) -> str:
+    return f"\n    environment: {_quoted(environment)}" if environment else ""
+
+
+def build_workflow(template_name: str, repository: str, scopes: Scopes, default_branch: str) -> str:
+    """The build-and-push workflow. A job in an environment gets that environment's `sub`."""
+    environment = scopes.environments[0] if scopes.environments else None
+    return fill(
+        template(template_name),
+        {
+            "repository": repository,
+            "triggers": triggers(scopes, default_branch),
+            "environment": _environment_line(environment),
+        },
+    )
+
+
+_CRON_LIMITS = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
+_MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+_DAYS = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
+_CRON_NAMES: tuple[dict[str, int], ...] = (
+    {},
+    {},
+    {},
+    {m: i + 1 for i, m in enumerate(_MONTHS)},
+    {d: i for i, d in enumerate(_DAYS)},
+)
+
+
+def _cron_value(text: str, index: int) -> int:
+    names = _CRON_NAMES[index]
+    if text.upper() in names:
+        return names[text.upper()]
+    if not text.isdigit():
+        raise ValueError(text)
+    low, high = _CRON_LIMITS[index]
+    if not low <= int(text) <= high:
+        raise ValueError(text)
+    return int(text)
+
+
+def _check_cron_field(field: str, index: int) -> None:
+    for item in field.split(","):
+        span, _, step = item.partition("/")
+        if step and (not step.isdigit() or int(step) == 0):
+            raise ValueError(item)
+        if span == "*":
+            continue
+        first, _, last = span.partition("-")
+        start = _cron_value(first, index)
+        if last and start > _cron_value(last, index):
+            raise ValueError(item)
+
+
+def check_cron(expression: str) -> str:
+    """Five fields of numbers, names, ranges, lists and steps (GitHub's POSIX cron)."""
+    fields = expression.split()
+    try:
+        if len(fields) != 5:
+            raise ValueError(expression)
+        for index, field in enumerate(fields):
+            _check_cron_field(field, index)
+    except ValueError:
+        raise UsageError(
+            f"'{expression}' is not a valid five-field cron expression",
+            "use MINUTE HOUR DAY MONTH WEEKDAY, for example '17 4 * * 1' (Mondays 04:17 UTC)",
+        ) from None
+    return " ".join(fields)
+
+
+def build_rotation_workflow(
+    repository: str, cron: str, arguments: Sequence[str], environment: str | None
+) -> str:
+    return fill(
+        template(ROTATE_TEMPLATE),
+        {
+            "repository": repository,
+            "cron": _quoted(cron),
+            "environment": _environment_line(environment),
+            "install": shlex.quote(f"ghbootstrap=={__version__}"),
+            "arguments": " ".join(shlex.quote(a) for a in [repository, *arguments]),
+        },
+    )
+
+
+def file_step(path: Path, content: str, *, force: bool) -> Step:
+    """Write a workflow file: create it, leave it if identical, refuse to clobber it."""
+    current = path.read_text(encoding="utf-8") if path.is_file() else None
+    if current is not None and current != content and not force:
+        raise UsageError(
+            f"refusing to overwrite {path}: it differs from the workflow ghbootstrap writes",
+            "pass --force to replace it, --workflow-path to write elsewhere, or --no-workflow",
+        )
+
+    def write() -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content, encoding="utf-8")
+
+    return reconcile(
+        "workflow file", str(path), current, content, create=write, update=write, document=content
+    )

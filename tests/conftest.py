@@ -1,0 +1,94 @@
+"""Shared fixtures: moto for AWS, the GitHub fake behind `responses`, call recorders."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+import responses
+from moto import mock_aws
+
+from ghbootstrap.aws.session import Aws, connect
+from ghbootstrap.github.api import GitHub
+from ghbootstrap.github.connect import connect as connect_github
+from ghbootstrap.secret import Secret
+from tests.fakes.github import FakeGitHub
+from tests.fakes.serve import GITHUB_API, install
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+READ_PREFIXES = ("Get", "List", "Describe")
+
+
+@dataclass
+class AwsCalls:
+    """Every AWS API operation made, in order, by name (e.g. 'iam.CreateRole')."""
+
+    names: list[str] = field(default_factory=list)
+
+    def record(self, event_name: str, **_: Any) -> None:
+        _, service, operation = event_name.split(".")
+        self.names.append(f"{service}.{operation}")
+
+    @property
+    def writes(self) -> list[str]:
+        return [n for n in self.names if not n.split(".")[1].startswith(READ_PREFIXES)]
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    """No real credentials, config or endpoints leak in from the machine running tests."""
+    for name in (
+        "AWS_PROFILE",
+        "AWS_DEFAULT_PROFILE",
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_IAM",
+        "AWS_ENDPOINT_URL_STS",
+        "AWS_ENDPOINT_URL_ECR",
+        "AWS_SESSION_TOKEN",
+        "GH_TOKEN",
+        "GITHUB_TOKEN",
+        "GITHUB_API_URL",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "aws-credentials"))
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")  # no `gh` to find a token with
+
+
+@pytest.fixture
+def moto() -> Iterator[None]:
+    with mock_aws():
+        yield
+
+
+@pytest.fixture
+def aws_calls() -> AwsCalls:
+    return AwsCalls()
+
+
+@pytest.fixture
+def aws(moto: None, aws_calls: AwsCalls) -> Aws:
+    session = connect(None, REGION)
+    session.session.events.register("before-call", aws_calls.record)
+    return session
+
+
+@pytest.fixture
+def fake_github(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGitHub]:
+    fake = FakeGitHub()
+    fake.add_repo("Octo-Org/Hello-World")
+    monkeypatch.setenv("GITHUB_TOKEN", fake.token)
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        install(fake, rsps)
+        yield fake
+
+
+@pytest.fixture
+def gh(fake_github: FakeGitHub) -> GitHub:
+    return connect_github(GITHUB_API, Secret(fake_github.token))

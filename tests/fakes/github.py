@@ -1,0 +1,393 @@
+"""A stateful stand-in for GitHub's REST API: the endpoints ghbootstrap uses, no more.
+
+It holds repositories, environments, Actions variables and secrets, one real NaCl key
+pair per scope (so it decrypts what it receives, and tests can check secret values),
+OIDC subject settings and tokens with permissions. `handle()` is plain HTTP in, HTTP out;
+`tests/fakes/serve.py` puts it behind `responses` or a real server on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from itertools import count
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from nacl.public import PrivateKey, SealedBox
+
+SPEC = (
+    Path(__file__).resolve().parents[3] / "shared" / "github-openapi" / "github-actions-subset.json"
+)
+ALL_PERMISSIONS = frozenset({"metadata", "actions", "secrets", "variables", "administration"})
+
+
+@dataclass
+class Response:
+    status: int
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def encoded(self) -> bytes:
+        return b"" if self.body is None else json.dumps(self.body).encode()
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: str
+    headers: dict[str, str]
+    body: Any
+
+    @property
+    def is_write(self) -> bool:
+        return self.method != "GET"
+
+
+@dataclass
+class Token:
+    """A token's reach: which repositories (lower-case OWNER/REPO, or None for all)
+    and which fine-grained permissions it holds."""
+
+    repositories: frozenset[str] | None = None
+    permissions: frozenset[str] = ALL_PERMISSIONS
+
+
+@dataclass
+class Scope:
+    """Variables and secrets of a repository or of one environment, and its key pair."""
+
+    key_id: str
+    private_key: PrivateKey = field(default_factory=PrivateKey.generate)
+    variables: dict[str, dict[str, str]] = field(default_factory=dict)
+    secrets: dict[str, dict[str, str]] = field(default_factory=dict)
+    plaintext: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def public_key(self) -> str:
+        return base64.b64encode(bytes(self.private_key.public_key)).decode()
+
+
+@dataclass
+class Environment:
+    id: int
+    name: str
+    created_at: str
+    scope: Scope
+
+
+@dataclass
+class Repo:
+    owner: str
+    name: str
+    id: int
+    owner_id: int
+    default_branch: str
+    scope: Scope
+    oidc: dict[str, Any] = field(default_factory=lambda: {"use_default": True})
+    environments: dict[str, Environment] = field(default_factory=dict)
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.owner}/{self.name}"
+
+
+class Clock:
+    """GitHub's clock: whole seconds, one tick per write, so 'updated_at' always moves."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def tick(self) -> str:
+        self.now += timedelta(seconds=1)
+        return self.stamp()
+
+    def stamp(self) -> str:
+        return self.now.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+Fault = Callable[[Request], Response | None]
+
+
+class FakeGitHub:
+    def __init__(self, token: str = "ghp_fake_token_0123456789") -> None:
+        self.tokens: dict[str, Token] = {token: Token()}
+        self.token = token
+        self.repos: dict[str, Repo] = {}
+        self.requests: list[tuple[Request, Response]] = []
+        self.faults: list[Fault] = []
+        self.observers: list[Callable[[Request, Response], None]] = []
+        self.clock = Clock()
+        self._ids = count(1000)
+        self._lock = threading.Lock()
+
+    # -- arranging state -------------------------------------------------------------------
+
+    def add_repo(
+        self, full_name: str, *, default_branch: str = "main", oidc: dict[str, Any] | None = None
+    ) -> Repo:
+        owner, name = full_name.split("/")
+        repo = Repo(
+            owner=owner,
+            name=name,
+            id=next(self._ids),
+            owner_id=next(self._ids),
+            default_branch=default_branch,
+            scope=Scope(key_id=str(next(self._ids))),
+        )
+        if oidc is not None:
+            repo.oidc = oidc
+        self.repos[full_name.lower()] = repo
+        return repo
+
+    def repo(self, full_name: str) -> Repo:
+        return self.repos[full_name.lower()]
+
+    def scope(self, full_name: str, environment: str | None = None) -> Scope:
+        repo = self.repo(full_name)
+        return repo.scope if environment is None else repo.environments[environment.lower()].scope
+
+    def secret(self, full_name: str, name: str, environment: str | None = None) -> str | None:
+        """The decrypted value GitHub holds (tests only: GitHub never returns it)."""
+        return self.scope(full_name, environment).plaintext.get(name)
+
+    def variables(self, full_name: str, environment: str | None = None) -> dict[str, str]:
+        scope = self.scope(full_name, environment)
+        return {name: v["value"] for name, v in scope.variables.items()}
+
+    def writes(self) -> list[str]:
+        return [f"{r.method} {r.path}" for r, _ in self.requests if r.is_write]
+
+    # -- HTTP --------------------------------------------------------------------------------
+
+    def handle(self, method: str, url: str, headers: dict[str, str], raw: bytes | None) -> Response:
+        parts = urlsplit(url)
+        body = json.loads(raw) if raw else None
+        request = Request(method.upper(), parts.path, parts.query, dict(headers), body)
+        with self._lock:
+            response = self._dispatch(request)
+            self.requests.append((request, response))
+        for observe in self.observers:
+            observe(request, response)
+        return response
+
+    def _dispatch(self, request: Request) -> Response:
+        for fault in self.faults:
+            injected = fault(request)
+            if injected is not None:
+                return injected
+        token = self._token(request)
+        if token is None:
+            return _error(401, "Bad credentials")
+        segments = [unquote(s) for s in request.path.strip("/").split("/")]
+        if segments == ["user"]:
+            return Response(200, {"login": "octocat", "id": 1, "type": "User"})
+        if segments[:1] != ["repos"] or len(segments) < 3:
+            return _error(404, "Not Found")
+        repo = self.repos.get(f"{segments[1]}/{segments[2]}".lower())
+        if repo is None or not _can_see(token, repo):
+            return _error(404, "Not Found")
+        return self._route(request, token, repo, segments[3:])
+
+    def _token(self, request: Request) -> Token | None:
+        auth = {k.lower(): v for k, v in request.headers.items()}.get("authorization", "")
+        scheme, _, value = auth.partition(" ")
+        if scheme.lower() not in ("token", "bearer"):
+            return None
+        return self.tokens.get(value)
+
+    def _route(self, request: Request, token: Token, repo: Repo, rest: list[str]) -> Response:
+        m = request.method
+        if not rest:
+            return self._need(token, "metadata") or (
+                Response(200, self._repository(repo)) if m == "GET" else _error(404, "Not Found")
+            )
+        if rest == ["actions", "oidc", "customization", "sub"]:
+            return self._need(token, "actions") or self._oidc(request, repo)
+        if rest[0] == "actions":
+            return self._scoped(request, token, repo.scope, rest[1:])
+        if rest[0] == "environments" and len(rest) >= 2:
+            env = repo.environments.get(rest[1].lower())
+            if len(rest) == 2:
+                return self._environment(request, token, repo, rest[1], env)
+            if env is None:
+                return _error(404, "Not Found")
+            return self._scoped(request, token, env.scope, rest[2:])
+        return _error(404, "Not Found")
+
+    def _need(self, token: Token, permission: str) -> Response | None:
+        if permission in token.permissions:
+            return None
+        return _error(403, "Resource not accessible by personal access token")
+
+    def _repository(self, repo: Repo) -> dict[str, Any]:
+        body = copy.deepcopy(_example("full-repository-default-response"))
+        body.update(
+            id=repo.id,
+            name=repo.name,
+            full_name=repo.full_name,
+            default_branch=repo.default_branch,
+            language=None,
+        )
+        body["owner"].update(login=repo.owner, id=repo.owner_id)
+        body["permissions"] = {
+            "admin": True,
+            "maintain": True,
+            "push": True,
+            "triage": True,
+            "pull": True,
+        }
+        return body
+
+    def _oidc(self, request: Request, repo: Repo) -> Response:
+        if request.method == "GET":
+            return Response(200, dict(repo.oidc))
+        if request.method == "PUT":
+            repo.oidc = dict(request.body or {})
+            self.clock.tick()
+            return Response(201, {})
+        return _error(404, "Not Found")
+
+    def _environment(
+        self, request: Request, token: Token, repo: Repo, name: str, env: Environment | None
+    ) -> Response:
+        if request.method == "GET":
+            if env is None:
+                return _error(404, "Not Found")
+            return Response(200, self._environment_body(repo, env))
+        if request.method == "PUT":
+            denied = self._need(token, "administration")
+            if denied:
+                return denied
+            if env is None:
+                env = Environment(
+                    id=next(self._ids),
+                    name=name,
+                    created_at=self.clock.tick(),
+                    scope=Scope(key_id=str(next(self._ids))),
+                )
+                repo.environments[name.lower()] = env
+            return Response(200, self._environment_body(repo, env))
+        return _error(404, "Not Found")
+
+    def _environment_body(self, repo: Repo, env: Environment) -> dict[str, Any]:
+        url = f"https://api.github.com/repos/{repo.full_name}/environments/{env.name}"
+        return {
+            "id": env.id,
+            "node_id": f"EN_{env.id}",
+            "name": env.name,
+            "url": url,
+            "html_url": f"https://github.com/{repo.full_name}/deployments/activity_log",
+            "created_at": env.created_at,
+            "updated_at": env.created_at,
+            "protection_rules": [],
+            "deployment_branch_policy": None,
+        }
+
+    def _scoped(self, request: Request, token: Token, scope: Scope, rest: list[str]) -> Response:
+        if rest[:1] == ["secrets"]:
+            return self._need(token, "secrets") or self._secrets(request, scope, rest[1:])
+        if rest[:1] == ["variables"]:
+            return self._need(token, "variables") or self._variables(request, scope, rest[1:])
+        return _error(404, "Not Found")
+
+    def _secrets(self, request: Request, scope: Scope, rest: list[str]) -> Response:
+        m = request.method
+        if rest == ["public-key"] and m == "GET":
+            return Response(200, {"key_id": scope.key_id, "key": scope.public_key})
+        if not rest and m == "GET":
+            items = [dict(v) for v in scope.secrets.values()]
+            return Response(200, {"total_count": len(items), "secrets": items})
+        if len(rest) != 1:
+            return _error(404, "Not Found")
+        name = rest[0]
+        if m == "GET":
+            found = scope.secrets.get(name)
+            return Response(200, dict(found)) if found else _error(404, "Not Found")
+        if m == "PUT":
+            body = request.body or {}
+            if body.get("key_id") != scope.key_id:
+                return _error(422, "Bad request: key_id does not match the current public key")
+            try:
+                sealed = base64.b64decode(body["encrypted_value"])
+                value = SealedBox(scope.private_key).decrypt(sealed).decode()
+            except Exception:
+                return _error(422, "Bad request: encrypted_value could not be decrypted")
+            now = self.clock.tick()
+            existed = name in scope.secrets
+            created = scope.secrets[name]["created_at"] if existed else now
+            scope.secrets[name] = {"name": name, "created_at": created, "updated_at": now}
+            scope.plaintext[name] = value
+            return Response(204) if existed else Response(201, {})
+        if m == "DELETE":
+            if name not in scope.secrets:
+                return _error(404, "Not Found")
+            del scope.secrets[name]
+            scope.plaintext.pop(name, None)
+            self.clock.tick()
+            return Response(204)
+        return _error(404, "Not Found")
+
+    def _variables(self, request: Request, scope: Scope, rest: list[str]) -> Response:
+        m, body = request.method, request.body or {}
+        if not rest:
+            if m == "GET":
+                items = [dict(v) for v in scope.variables.values()]
+                return Response(200, {"total_count": len(items), "variables": items})
+            if m == "POST":
+                name = body.get("name", "")
+                if name in scope.variables:
+                    return _error(409, "Already exists - Variable already exists")
+                now = self.clock.tick()
+                scope.variables[name] = {
+                    "name": name,
+                    "value": body.get("value", ""),
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                return Response(201, {})
+            return _error(404, "Not Found")
+        name = rest[0]
+        found = scope.variables.get(name)
+        if found is None:
+            return _error(404, "Not Found")
+        if m == "GET":
+            return Response(200, dict(found))
+        if m == "PATCH":
+            found.update(value=body.get("value", found["value"]), updated_at=self.clock.tick())
+            return Response(204)
+        if m == "DELETE":
+            del scope.variables[name]
+            self.clock.tick()
+            return Response(204)
+        return _error(404, "Not Found")
+
+
+def _can_see(token: Token, repo: Repo) -> bool:
+    return token.repositories is None or repo.full_name.lower() in token.repositories
+
+
+def _error(status: int, message: str) -> Response:
+    return Response(
+        status, {"message": message, "documentation_url": "https://docs.github.com/rest"}
+    )
+
+
+_SPEC_CACHE: dict[str, Any] = {}
+
+
+def spec() -> dict[str, Any]:
+    if not _SPEC_CACHE:
+        _SPEC_CACHE.update(json.loads(SPEC.read_text()))
+    return _SPEC_CACHE
+
+
+def _example(name: str) -> Any:
+    return spec()["components"]["examples"][name]["value"]
