@@ -28,7 +28,6 @@ if TYPE_CHECKING:
 app = typer.Typer(
     name="ghbootstrap",
     help="Connect a GitHub repository's Actions to AWS ECR: least privilege, idempotent.",
-    no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
@@ -40,28 +39,33 @@ app = typer.Typer(
 Repository = Annotated[str, typer.Argument(metavar="OWNER/REPO", help="The GitHub repository.")]
 Region = Annotated[
     Optional[str],  # noqa: UP045 - Typer reads the annotation at runtime on 3.11
-    typer.Option(help="AWS region [default: the profile's, or AWS_REGION]."),
+    typer.Option(metavar="REGION", help="AWS region [default: the profile's, or AWS_REGION]."),
 ]
 Profile = Annotated[
     Optional[str],  # noqa: UP045
-    typer.Option(help="AWS profile [default: the standard credential chain]."),
+    typer.Option(metavar="PROFILE", help="AWS profile [default: the standard credential chain]."),
 ]
 EcrRepo = Annotated[
     Optional[str],  # noqa: UP045
-    typer.Option("--ecr-repo", help="ECR repository name [default: owner/repo, lower case]."),
+    typer.Option(
+        "--ecr-repo", metavar="NAME", help="ECR repository name [default: owner/repo, lower case]."
+    ),
 ]
 PolicyName = Annotated[
     Optional[str],  # noqa: UP045
-    typer.Option(help="IAM policy name [default: ghbootstrap-ecr-push-OWNER-REPO]."),
+    typer.Option(
+        metavar="NAME", help="IAM policy name [default: ghbootstrap-ecr-push-OWNER-REPO]."
+    ),
 ]
 RoleName = Annotated[
     Optional[str],  # noqa: UP045
-    typer.Option(help="IAM role name [default: ghbootstrap-OWNER-REPO]."),
+    typer.Option(metavar="NAME", help="IAM role name [default: ghbootstrap-OWNER-REPO]."),
 ]
 GitHubApiUrl = Annotated[
     Optional[str],  # noqa: UP045
     typer.Option(
         "--github-api-url",
+        metavar="URL",
         envvar="GITHUB_API_URL",
         help="GitHub API URL; https://HOST/api/v3 for Enterprise Server.",
         show_default="https://api.github.com",
@@ -69,11 +73,13 @@ GitHubApiUrl = Annotated[
 ]
 Environments = Annotated[
     Optional[list[str]],  # noqa: UP045
-    typer.Option("--environment", help="GitHub environment (repeatable); created if missing."),
+    typer.Option(
+        "--environment", metavar="NAME", help="GitHub environment (repeatable); created if missing."
+    ),
 ]
 WorkflowPath = Annotated[
     Path,
-    typer.Option(help="Where to write the build-and-push workflow."),
+    typer.Option(metavar="PATH", help="Where to write the build-and-push workflow."),
 ]
 NoWorkflow = Annotated[bool, typer.Option("--no-workflow", help="Do not write a workflow.")]
 Force = Annotated[bool, typer.Option("--force", help="Overwrite a workflow file that differs.")]
@@ -94,14 +100,17 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
+@app.callback(invoke_without_command=True)
 def _root(
-    version: Annotated[
+    context: typer.Context,
+    version: Annotated[  # noqa: ARG001 - handled eagerly by its callback
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
     ] = False,
 ) -> None:
     """Connect a GitHub repository's Actions to AWS ECR: least privilege, idempotent."""
+    if context.invoked_subcommand is None:
+        typer.echo(context.get_help())
 
 
 # -- running a flow -------------------------------------------------------------------------
@@ -110,7 +119,12 @@ def _root(
 def _run(build: Callable[[], Report], *, json_out: bool, verbose: bool, exit_code: int = 0) -> None:
     """Run a flow, print its report, and turn every error into one line and an exit code."""
     if verbose:
-        logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
+        # Only our own logger: botocore's and urllib3's debug logs print response bodies,
+        # and a CreateAccessKey response holds a secret.
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+        logging.getLogger("ghbootstrap").addHandler(handler)
+        logging.getLogger("ghbootstrap").setLevel(logging.DEBUG)
     try:
         report = build()
     except GhbError as exc:
@@ -170,11 +184,13 @@ def oidc(
     role_name: RoleName = None,
     branch: Annotated[
         Optional[list[str]],  # noqa: UP045
-        typer.Option(help="Branch whose workflows may assume the role (repeatable)."),
+        typer.Option(
+            metavar="NAME", help="Branch whose workflows may assume the role (repeatable)."
+        ),
     ] = None,
     tag: Annotated[
         Optional[list[str]],  # noqa: UP045
-        typer.Option(help="Tag name or pattern, e.g. 'v*' (repeatable)."),
+        typer.Option(metavar="PATTERN", help="Tag name or pattern, e.g. 'v*' (repeatable)."),
     ] = None,
     environment: Environments = None,
     pull_requests: Annotated[
@@ -185,7 +201,7 @@ def oidc(
     ] = False,
     issuer_url: Annotated[
         str,
-        typer.Option(help="OIDC issuer (GHES: https://HOST/_services/token)."),
+        typer.Option(metavar="URL", help="OIDC issuer (GHES: https://HOST/_services/token)."),
     ] = "https://token.actions.githubusercontent.com",
     github_api_url: GitHubApiUrl = None,
     workflow_path: WorkflowPath = DEFAULT_WORKFLOW,
@@ -224,5 +240,20 @@ def oidc(
     _run(build, json_out=json_out, verbose=verbose)
 
 
-def main() -> None:
-    app()
+def main(argv: list[str] | None = None) -> None:
+    """The console script. Usage errors, too, are one line on stderr and exit code 2."""
+    from typer.exceptions import Abort, TyperException
+
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(args=argv, prog_name="ghbootstrap", standalone_mode=False)
+    except TyperException as exc:
+        context = getattr(exc, "ctx", None)
+        where = context.command_path if context is not None else "ghbootstrap"
+        message = exc.format_message().rstrip(".")
+        typer.echo(f"error: {message}: see '{where} --help'", err=True)
+        sys.exit(exc.exit_code)
+    except Abort:
+        typer.echo("error: aborted", err=True)
+        sys.exit(EXIT_FAILURE)
+    sys.exit(code if isinstance(code, int) else 0)

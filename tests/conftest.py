@@ -34,7 +34,12 @@ class AwsCalls:
 
     @property
     def writes(self) -> list[str]:
-        return [n for n in self.names if not n.split(".")[1].startswith(READ_PREFIXES)]
+        return self.writes_since(0)
+
+    def writes_since(self, start: int) -> list[str]:
+        """Write calls after the first `start` calls (take `len(calls.names)` as a mark)."""
+        names = self.names[start:]
+        return [n for n in names if not n.split(".")[1].startswith(READ_PREFIXES)]
 
 
 @pytest.fixture(autouse=True)
@@ -92,3 +97,26 @@ def fake_github(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGitHub]:
 @pytest.fixture
 def gh(fake_github: FakeGitHub) -> GitHub:
     return connect_github(GITHUB_API, Secret(fake_github.token))
+
+
+@dataclass
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]) -> Any:
+    """Run the real entry point in-process: exit code, stdout, stderr."""
+    from ghbootstrap.cli import main
+
+    def run(*args: str) -> CliResult:
+        capsys.readouterr()
+        with pytest.raises(SystemExit) as done:
+            main(list(args))
+        out, err = capsys.readouterr()
+        code = done.value.code
+        return CliResult(code if isinstance(code, int) else 1, out, err)
+
+    return run

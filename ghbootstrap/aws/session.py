@@ -8,6 +8,7 @@ wrapped so that its errors arrive as `AwsError` naming the IAM action that faile
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +20,8 @@ from ghbootstrap.aws.errors import translate
 from ghbootstrap.errors import AwsError, UsageError
 from ghbootstrap.secret import Secret
 from ghbootstrap.target import check_region
+
+log = logging.getLogger("ghbootstrap.aws")
 
 # Throttling is retried, not reported; a call that keeps failing gives up in ~20 s.
 RETRY: dict[str, Any] = {"mode": "standard", "max_attempts": 8}
@@ -65,9 +68,9 @@ class Aws:
 
     def client(self, service: str) -> Client:
         if service not in self._clients:
-            self._clients[service] = Client(
-                self.session.client(service, region_name=self.region, config=client_config())
-            )
+            raw = self.session.client(service, region_name=self.region, config=client_config())
+            raw.meta.events.register("before-call", _log_call)
+            self._clients[service] = Client(raw)
         return self._clients[service]
 
     @property
@@ -90,6 +93,11 @@ class Aws:
             region_name=self.region,
         )
         return Client(session.client("sts", config=client_config()))
+
+
+def _log_call(event_name: str, **_: Any) -> None:
+    """-v shows each call by name only: parameters and responses may hold secrets."""
+    log.debug("aws %s", event_name.removeprefix("before-call."))
 
 
 def known_regions(session: Any) -> frozenset[str]:

@@ -8,6 +8,7 @@ published API description exactly (tests check them against it). GitHub's errors
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -20,6 +21,8 @@ from ghbootstrap.github.sealing import seal
 from ghbootstrap.secret import Secret
 from ghbootstrap.subjects import GitHubRepo, SubjectTemplate
 from ghbootstrap.target import RepoRef
+
+log = logging.getLogger("ghbootstrap.github")
 
 
 def _q(segment: str) -> str:
@@ -60,13 +63,20 @@ class SecretInfo:
     updated_at: str
 
 
-# Which fine-grained token permission each kind of endpoint needs, for 403 messages.
-_PERMISSIONS = (
-    ("/secrets", "Secrets: read and write"),
-    ("/variables", "Variables: read and write"),
-    ("/oidc/customization", "Actions: read"),
-    ("/environments/", "Administration: read and write (to create environments)"),
-)
+def needed_permission(verb: str, path: str) -> str:
+    """The fine-grained token permission an endpoint needs, for 403 messages."""
+    in_environment = "/environments/" in path
+    if in_environment and ("/secrets" in path or "/variables" in path):
+        return "Environments: read and write"
+    if "/actions/secrets" in path:
+        return "Secrets: read and write"
+    if "/actions/variables" in path:
+        return "Variables: read and write"
+    if in_environment and verb == "PUT":
+        return "Administration: read and write (to create environments)"
+    if in_environment or "/oidc/customization" in path:
+        return "Actions: read"
+    return "Metadata: read"
 
 
 class GitHub:
@@ -80,6 +90,7 @@ class GitHub:
     # -- plumbing ---------------------------------------------------------------------
 
     def _call(self, verb: str, path: str, what: str, body: Any = None) -> Any:
+        log.debug("github %s %s", verb, path)
         try:
             _, data = self._requester.requestJsonAndCheck(verb, path, input=body)
         except GithubException as exc:
@@ -116,10 +127,9 @@ class GitHub:
                 status=status,
             )
         if status == 403:
-            needed = next((p for marker, p in _PERMISSIONS if marker in path), "")
             return GitHubError(
                 f"the GitHub token may not {what} (403 {message or 'Forbidden'})",
-                f"give the token {needed or 'access to the repository'} on this repository"
+                f"give the token {needed_permission(verb, path)} on this repository"
                 " (classic tokens: the repo scope)",
                 status=status,
             )

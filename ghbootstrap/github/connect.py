@@ -64,7 +64,9 @@ def connect(url: str, token: Secret) -> GitHub:
         auth=Auth.Token(token.reveal()),
         base_url=url,
         timeout=TIMEOUT,
-        retry=GithubRetry(total=5, backoff_factor=0.5, max_rate_limit_wait=60),
+        retry=GithubRetry(
+            total=5, connect=1, read=1, backoff_factor=0.5, backoff_max=8, max_rate_limit_wait=60
+        ),
         seconds_between_requests=None,
         seconds_between_writes=None,
     )

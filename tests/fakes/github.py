@@ -25,7 +25,9 @@ from nacl.public import PrivateKey, SealedBox
 SPEC = (
     Path(__file__).resolve().parents[3] / "shared" / "github-openapi" / "github-actions-subset.json"
 )
-ALL_PERMISSIONS = frozenset({"metadata", "actions", "secrets", "variables", "administration"})
+ALL_PERMISSIONS = frozenset(
+    {"metadata", "actions", "secrets", "variables", "environments", "administration"}
+)
 
 
 @dataclass
@@ -212,14 +214,14 @@ class FakeGitHub:
         if rest == ["actions", "oidc", "customization", "sub"]:
             return self._need(token, "actions") or self._oidc(request, repo)
         if rest[0] == "actions":
-            return self._scoped(request, token, repo.scope, rest[1:])
+            return self._scoped(request, token, repo.scope, rest[1:], environment=False)
         if rest[0] == "environments" and len(rest) >= 2:
             env = repo.environments.get(rest[1].lower())
             if len(rest) == 2:
                 return self._environment(request, token, repo, rest[1], env)
             if env is None:
                 return _error(404, "Not Found")
-            return self._scoped(request, token, env.scope, rest[2:])
+            return self._scoped(request, token, env.scope, rest[2:], environment=True)
         return _error(404, "Not Found")
 
     def _need(self, token: Token, permission: str) -> Response | None:
@@ -259,8 +261,9 @@ class FakeGitHub:
         self, request: Request, token: Token, repo: Repo, name: str, env: Environment | None
     ) -> Response:
         if request.method == "GET":
-            if env is None:
-                return _error(404, "Not Found")
+            denied = self._need(token, "actions")
+            if denied or env is None:
+                return denied or _error(404, "Not Found")
             return Response(200, self._environment_body(repo, env))
         if request.method == "PUT":
             denied = self._need(token, "administration")
@@ -291,11 +294,17 @@ class FakeGitHub:
             "deployment_branch_policy": None,
         }
 
-    def _scoped(self, request: Request, token: Token, scope: Scope, rest: list[str]) -> Response:
+    def _scoped(
+        self, request: Request, token: Token, scope: Scope, rest: list[str], *, environment: bool
+    ) -> Response:
+        """Fine-grained tokens: Secrets / Variables for a repository, Environments for both
+        kinds inside an environment."""
         if rest[:1] == ["secrets"]:
-            return self._need(token, "secrets") or self._secrets(request, scope, rest[1:])
+            denied = self._need(token, "environments" if environment else "secrets")
+            return denied or self._secrets(request, scope, rest[1:])
         if rest[:1] == ["variables"]:
-            return self._need(token, "variables") or self._variables(request, scope, rest[1:])
+            denied = self._need(token, "environments" if environment else "variables")
+            return denied or self._variables(request, scope, rest[1:])
         return _error(404, "Not Found")
 
     def _secrets(self, request: Request, scope: Scope, rest: list[str]) -> Response:

@@ -1,0 +1,194 @@
+"""The command line as users meet it: exit codes, one-line errors, output formats."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ACCOUNT, CliResult
+from tests.fakes.github import FakeGitHub, Token
+
+Cli = Callable[..., CliResult]
+
+
+def test_help_does_not_import_the_sdks() -> None:
+    probe = (
+        "import sys\n"
+        "from ghbootstrap.cli import main\n"
+        "for args in (['--help'], ['oidc', '--help']):\n"
+        "    try:\n"
+        "        main(args)\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "sdks = {'boto3', 'botocore', 'github', 'nacl', 'requests'}\n"
+        "heavy = sorted({m.split('.')[0] for m in sys.modules} & sdks)\n"
+        "print('loaded:', heavy, file=sys.stderr)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert "Usage: ghbootstrap" in done.stdout
+    assert done.stderr.strip() == "loaded: []"
+
+
+def test_python_dash_m_works() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "ghbootstrap", "--version"], capture_output=True, text=True
+    )
+    assert (done.returncode, done.stdout) == (0, "ghbootstrap 0.1.0\n")
+
+
+BAD_INPUT = [
+    (["oidc", "octo"], "error: 'octo' is not OWNER/REPO: give the repository as OWNER/REPO"),
+    (["oidc", "octo/a/b"], "error: 'octo/a/b' is not OWNER/REPO"),
+    (["oidc", "octo/re po"], "error: 're po' is not a GitHub repository name"),
+    (["oidc", "o/r", "--region", "mars-1"], "error: 'mars-1' is not an AWS region"),
+    (["oidc", "o/r", "--role-name", "bad name"], "error: 'bad name' is not a valid IAM role"),
+    (["oidc", "o/r", "--ecr-repo", "UPPER"], "error: 'UPPER' is not a valid ECR repository"),
+    (["oidc", "o/r", "--policy-name", "x" * 129], "error: '" + "x" * 77 + "...' is not a valid"),
+    (["oidc", "o/r", "--branch", ""], "error: --branch '' is not a valid git ref name"),
+    (["oidc", "o/r", "--issuer-url", "http://x"], "error: 'http://x' is not an OIDC issuer"),
+    (["oidc", "o/r", "--github-api-url", "ftp://x"], "error: 'ftp://x' is not a GitHub API URL"),
+    (["oidc", "o/r", "--profile", "nope"], "error: AWS profile 'nope' is not in your AWS config"),
+    (["oidc"], "error: Missing argument 'OWNER/REPO': see 'ghbootstrap oidc --help'"),
+    (["oidc", "o/r", "--bogus"], "error: No such option: --bogus"),
+    (["nonsense"], "error: No such command 'nonsense'"),
+]
+
+
+@pytest.mark.parametrize(("args", "message"), BAD_INPUT, ids=[" ".join(a) for a, _ in BAD_INPUT])
+def test_bad_input_is_one_line_and_exit_2_before_any_call(
+    cli: Cli, fake_github: FakeGitHub, args: list[str], message: str
+) -> None:
+    result = cli(*args)
+    assert result.code == 2
+    assert result.err.startswith(message), result.err
+    assert result.err.count("\n") == 1
+    assert result.out == ""
+    assert fake_github.requests == []
+
+
+def test_no_github_token_is_a_usage_error(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GITHUB_TOKEN", raising=False)
+    result = cli("oidc", "o/r")
+    assert (result.code, result.err) == (
+        2,
+        "error: no GitHub token found: set GITHUB_TOKEN or GH_TOKEN, "
+        "or log in with `gh auth login`\n",
+    )
+
+
+def test_a_rejected_token_fails_with_what_to_do(
+    cli: Cli, moto: None, fake_github: FakeGitHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GITHUB_TOKEN", "ghp_revoked")
+    result = cli("oidc", "octo-org/hello-world", "--no-workflow")
+    assert result.code == 1
+    assert result.err == (
+        "error: GitHub rejected the token (401) while trying to read octo-org/hello-world: "
+        "set GITHUB_TOKEN or GH_TOKEN to a valid token, or run `gh auth login`\n"
+    )
+    assert "ghp_revoked" not in result.err + result.out
+
+
+def test_an_unknown_repository_fails_with_exit_1(
+    cli: Cli, moto: None, fake_github: FakeGitHub
+) -> None:
+    result = cli("oidc", "octo-org/nope", "--no-workflow")
+    assert (result.code, result.err) == (
+        1,
+        "error: GitHub repository octo-org/nope not found: check OWNER/REPO, "
+        "and that the token can see the repository\n",
+    )
+
+
+def test_a_token_without_variables_permission_names_it(
+    cli: Cli, moto: None, fake_github: FakeGitHub
+) -> None:
+    fake_github.tokens[fake_github.token] = Token(permissions=frozenset({"metadata", "actions"}))
+    result = cli("oidc", "octo-org/hello-world", "--no-workflow")
+    assert result.code == 1
+    assert "give the token Variables: read and write" in result.err
+
+
+def test_full_run_then_rerun(
+    cli: Cli, moto: None, fake_github: FakeGitHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    first = cli("oidc", "octo-org/hello-world")
+    assert first.code == 0, first.err
+    assert first.err == ""
+    assert "  create     IAM role              ghbootstrap-octo-org-hello-world" in first.out
+    assert f"Role ARN       arn:aws:iam::{ACCOUNT}:role/ghbootstrap-octo-org-hello-world" in (
+        first.out
+    )
+    assert first.out.endswith("Done: 10 created.\n")
+    assert (tmp_path / ".github/workflows/ecr-build-push.yml").is_file()
+
+    second = cli("oidc", "octo-org/hello-world")
+    assert second.code == 0
+    assert second.out.endswith("No changes: everything already matches.\n")
+
+
+def test_json_output_is_one_object(
+    cli: Cli, moto: None, fake_github: FakeGitHub, tmp_path: Path
+) -> None:
+    result = cli(
+        "oidc", "octo-org/hello-world", "--json", "--workflow-path", str(tmp_path / "w.yml")
+    )
+    assert result.code == 0, result.err
+    document = json.loads(result.out)
+    assert document["command"] == "oidc"
+    assert document["repository"] == "Octo-Org/Hello-World"
+    assert document["changed"] is True
+    assert document["outputs"]["role_arn"].endswith(":role/ghbootstrap-octo-org-hello-world")
+    assert {r["action"] for r in document["resources"]} == {"create"}
+
+
+def test_dry_run_prints_the_plan_and_documents(
+    cli: Cli, moto: None, fake_github: FakeGitHub, tmp_path: Path
+) -> None:
+    result = cli(
+        "oidc", "octo-org/hello-world", "--dry-run", "--workflow-path", str(tmp_path / "w.yml")
+    )
+    assert result.code == 0, result.err
+    assert "Plan (dry run: nothing was written)" in result.out
+    assert '"Action": "sts:AssumeRoleWithWebIdentity"' in result.out
+    assert result.out.endswith("Would make: 10 to create.\n")
+    assert fake_github.writes() == []
+    assert not (tmp_path / "w.yml").exists()
+
+
+def test_a_bug_is_one_line_not_a_traceback(
+    cli: Cli, moto: None, fake_github: FakeGitHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ghbootstrap.flows import oidc
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise KeyError("boom")
+
+    monkeypatch.setattr(oidc, "run", broken)
+    result = cli("oidc", "octo-org/hello-world")
+    assert (result.code, result.err) == (
+        1,
+        "error: unexpected KeyError: run again with -v and report it\n",
+    )
+    from ghbootstrap.cli import main
+
+    with pytest.raises(KeyError):
+        main(["oidc", "octo-org/hello-world", "-v"])
+
+
+def test_verbose_logs_call_names_only(
+    cli: Cli, moto: None, fake_github: FakeGitHub, tmp_path: Path
+) -> None:
+    result = cli("oidc", "octo-org/hello-world", "-v", "--workflow-path", str(tmp_path / "w.yml"))
+    assert result.code == 0, result.err
+    assert "ghbootstrap.aws: aws iam.CreateRole\n" in result.err
+    assert "ghbootstrap.github: github POST /repos/Octo-Org/Hello-World/actions/variables\n" in (
+        result.err
+    )
+    assert fake_github.token not in result.err + result.out

@@ -1,0 +1,83 @@
+"""The installed console script against moto's server and the served GitHub fake."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ghbootstrap.documents import push_policy
+from tests.e2e import Stack, stack
+from tests.fakes.github import FakeGitHub
+
+ACCOUNT = "123456789012"
+ROLE = "ghbootstrap-octo-org-hello-world"
+POLICY_ARN = f"arn:aws:iam::{ACCOUNT}:policy/ghbootstrap-ecr-push-octo-org-hello-world"
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[Stack]:
+    fake = FakeGitHub()
+    with stack(fake) as running:
+        yield running
+
+
+@pytest.fixture
+def e2e(served: Stack) -> Stack:
+    served.reset()
+    served.github.repos.clear()
+    served.github.requests.clear()
+    served.github.add_repo("Octo-Org/Hello-World")
+    return served
+
+
+def test_oidc_twice_on_emulators(e2e: Stack, tmp_path: Path) -> None:
+    first = e2e.run("oidc", "octo-org/hello-world", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert first.stderr == ""
+    assert first.stdout.endswith("Done: 10 created.\n")
+
+    iam = e2e.client("iam")
+    role = iam.get_role(RoleName=ROLE)["Role"]
+    subjects = role["AssumeRolePolicyDocument"]["Statement"][0]["Condition"]["StringEquals"]
+    assert subjects["token.actions.githubusercontent.com:sub"] == [
+        "repo:Octo-Org/Hello-World:ref:refs/heads/main"
+    ]
+    document = iam.get_policy_version(PolicyArn=POLICY_ARN, VersionId="v1")
+    assert document["PolicyVersion"]["Document"] == push_policy(
+        f"arn:aws:ecr:us-east-1:{ACCOUNT}:repository/octo-org/hello-world"
+    )
+    assert e2e.github.variables("Octo-Org/Hello-World")["AWS_ROLE_ARN"] == role["Arn"]
+    workflow = tmp_path / ".github/workflows/ecr-build-push.yml"
+    assert workflow.is_file()
+
+    writes_before = len(e2e.github.writes())
+    second = e2e.run("oidc", "octo-org/hello-world", "--json", cwd=tmp_path)
+    assert second.returncode == 0, second.stderr
+    result = json.loads(second.stdout)
+    assert result["changed"] is False
+    assert {r["action"] for r in result["resources"]} == {"no change"}
+    assert e2e.github.writes()[writes_before:] == []
+    versions = iam.list_policy_versions(PolicyArn=POLICY_ARN)["Versions"]
+    assert [v["VersionId"] for v in versions] == ["v1"]
+
+
+def test_bad_input_through_the_installed_script(e2e: Stack) -> None:
+    done = e2e.run("oidc", "not-a-repo")
+    assert done.returncode == 2
+    assert done.stderr == (
+        "error: 'not-a-repo' is not OWNER/REPO: give the repository as OWNER/REPO, "
+        "for example octo-org/hello-world\n"
+    )
+    assert e2e.github.requests == []
+
+
+def test_unreachable_github_fails_fast_with_one_line(e2e: Stack, tmp_path: Path) -> None:
+    done = e2e.run(
+        "oidc", "octo-org/hello-world", "--no-workflow", GITHUB_API_URL="http://127.0.0.1:9"
+    )
+    assert done.returncode == 1
+    assert done.stderr.startswith("error: cannot reach GitHub at http://127.0.0.1:9")
+    assert done.stderr.count("\n") == 1
