@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 from urllib.parse import urlparse
@@ -77,6 +78,20 @@ Environments = Annotated[
         "--environment", metavar="NAME", help="GitHub environment (repeatable); created if missing."
     ),
 ]
+UserName = Annotated[
+    Optional[str],  # noqa: UP045
+    typer.Option(metavar="NAME", help="IAM user name [default: ghbootstrap-OWNER-REPO]."),
+]
+Environment = Annotated[
+    Optional[str],  # noqa: UP045
+    typer.Option(
+        metavar="NAME", help="Keep the secrets in this GitHub environment (created if missing)."
+    ),
+]
+PropagationTimeout = Annotated[
+    float,
+    typer.Option(metavar="SECONDS", min=1, help="How long to wait for a new key to start working."),
+]
 WorkflowPath = Annotated[
     Path,
     typer.Option(metavar="PATH", help="Where to write the build-and-push workflow."),
@@ -116,17 +131,30 @@ def _root(
 # -- running a flow -------------------------------------------------------------------------
 
 
+@contextmanager
+def _call_log(enabled: bool) -> Iterator[None]:
+    """-v: our own logger only. botocore's and urllib3's debug logs print response
+    bodies, and a CreateAccessKey response holds a secret."""
+    if not enabled:
+        yield
+        return
+    logger = logging.getLogger("ghbootstrap")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(logging.NOTSET)
+
+
 def _run(build: Callable[[], Report], *, json_out: bool, verbose: bool, exit_code: int = 0) -> None:
     """Run a flow, print its report, and turn every error into one line and an exit code."""
-    if verbose:
-        # Only our own logger: botocore's and urllib3's debug logs print response bodies,
-        # and a CreateAccessKey response holds a secret.
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
-        logging.getLogger("ghbootstrap").addHandler(handler)
-        logging.getLogger("ghbootstrap").setLevel(logging.DEBUG)
     try:
-        report = build()
+        with _call_log(verbose):
+            report = build()
     except GhbError as exc:
         if verbose:
             raise
@@ -232,6 +260,120 @@ def oidc(
             issuer=_issuer(issuer_url),
             workflow_path=None if no_workflow else workflow_path,
             force=force,
+        )
+        url = api_url(github_api_url)
+        aws = _aws(profile, region)
+        return flow.run(aws, _github(url), request, dry_run=dry_run)
+
+    _run(build, json_out=json_out, verbose=verbose)
+
+
+@app.command()
+def keys(
+    repository: Repository,
+    region: Region = None,
+    profile: Profile = None,
+    ecr_repo: EcrRepo = None,
+    policy_name: PolicyName = None,
+    user_name: UserName = None,
+    environment: Environment = None,
+    mutable_tags: Annotated[
+        bool, typer.Option("--mutable-tags", help="Allow image tags to be overwritten.")
+    ] = False,
+    rotation_schedule: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            metavar="CRON",
+            help="Also let the user rotate its own key, and write a workflow that runs "
+            "`ghbootstrap rotate` on this five-field cron schedule (UTC).",
+        ),
+    ] = None,
+    rotation_workflow_path: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option(
+            metavar="PATH", help="Where to write the rotation workflow.", show_default=False
+        ),
+    ] = None,
+    propagation_timeout: PropagationTimeout = 120.0,
+    github_api_url: GitHubApiUrl = None,
+    workflow_path: WorkflowPath = DEFAULT_WORKFLOW,
+    no_workflow: NoWorkflow = False,
+    force: Force = False,
+    dry_run: DryRun = False,
+    json_out: Json = False,
+    verbose: Verbose = False,
+) -> None:
+    """The workshop's path: an IAM user whose access key is sealed into Actions secrets.
+
+    Prefer `oidc` where you can: it leaves no long-lived key to leak or rotate.
+    The rotation workflow sits beside the build workflow unless --rotation-workflow-path.
+    """
+
+    def build() -> Report:
+        from ghbootstrap.flows import keys as flow
+        from ghbootstrap.github.connect import api_url
+        from ghbootstrap.subjects import check_environment
+        from ghbootstrap.target import Names, parse_repo
+        from ghbootstrap.workflow import check_cron
+
+        ref = parse_repo(repository)
+        request = flow.KeysRequest(
+            ref=ref,
+            names=Names.resolve(ref, ecr_repository=ecr_repo, policy=policy_name, user=user_name),
+            environment=check_environment(environment) if environment is not None else None,
+            immutable_tags=not mutable_tags,
+            workflow_path=None if no_workflow else workflow_path,
+            rotation_schedule=check_cron(rotation_schedule) if rotation_schedule else None,
+            rotation_workflow_path=rotation_workflow_path,
+            force=force,
+            propagation_timeout=propagation_timeout,
+        )
+        url = api_url(github_api_url)
+        aws = _aws(profile, region)
+        return flow.run(aws, _github(url), request, dry_run=dry_run)
+
+    _run(build, json_out=json_out, verbose=verbose)
+
+
+@app.command()
+def rotate(
+    repository: Repository,
+    region: Region = None,
+    profile: Profile = None,
+    user_name: UserName = None,
+    environment: Environment = None,
+    keep_old_active: Annotated[
+        bool,
+        typer.Option(
+            "--keep-old-active",
+            help="Leave the old key active until the next rotation (for queued jobs).",
+        ),
+    ] = False,
+    propagation_timeout: PropagationTimeout = 120.0,
+    github_api_url: GitHubApiUrl = None,
+    dry_run: DryRun = False,
+    json_out: Json = False,
+    verbose: Verbose = False,
+) -> None:
+    """Replace the access key GitHub holds, never leaving CI without a working one.
+
+    New key, wait until it works, store it, then deactivate the old key (the next
+    rotation deletes it). A run that stopped half-way is finished or undone by the next.
+    """
+
+    def build() -> Report:
+        from ghbootstrap.flows import rotate as flow
+        from ghbootstrap.github.connect import api_url
+        from ghbootstrap.subjects import check_environment
+        from ghbootstrap.target import Names, parse_repo
+
+        ref = parse_repo(repository)
+        request = flow.RotateRequest(
+            ref=ref,
+            user=Names.resolve(ref, user=user_name).user,
+            environment=check_environment(environment) if environment is not None else None,
+            keep_old_active=keep_old_active,
+            propagation_timeout=propagation_timeout,
         )
         url = api_url(github_api_url)
         aws = _aws(profile, region)

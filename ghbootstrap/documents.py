@@ -26,8 +26,7 @@ ECR_PUSH_ACTIONS = (
     "ecr:PutImage",
     "ecr:UploadLayerPart",
 )
-# What the CI user needs to rotate its own key, and to keep the record of which key
-# GitHub holds in its own tags (see flows/keyrecord.py).
+# What the CI user needs to rotate its own key, and to read its record (keyrecord.py).
 SELF_ROTATION_ACTIONS = (
     "iam:CreateAccessKey",
     "iam:DeleteAccessKey",
@@ -35,9 +34,10 @@ SELF_ROTATION_ACTIONS = (
     "iam:GetUser",
     "iam:ListAccessKeys",
     "iam:ListUserTags",
-    "iam:TagUser",
     "iam:UpdateAccessKey",
 )
+# Writing the record: only the record's own tags, never the ownership tag.
+RECORD_TAG_PATTERNS = ("ghbootstrap:key-*", "ghbootstrap:secrets-scope")
 UNTAGGED_EXPIRY_DAYS = 14
 
 Document = dict[str, Any]
@@ -88,7 +88,16 @@ def self_rotation_policy(user_arn: str) -> Document:
                 "Effect": "Allow",
                 "Action": list(SELF_ROTATION_ACTIONS),
                 "Resource": user_arn,
-            }
+            },
+            {
+                "Sid": "KeepOwnKeyRecord",
+                "Effect": "Allow",
+                "Action": "iam:TagUser",
+                "Resource": user_arn,
+                "Condition": {
+                    "ForAllValues:StringLike": {"aws:TagKeys": list(RECORD_TAG_PATTERNS)}
+                },
+            },
         ],
     }
 

@@ -26,6 +26,7 @@ _LABELS = {
     "role_arn": "Role ARN",
     "user_arn": "User ARN",
     "access_key_id": "Access key",
+    "previous_key": "Previous key",
     "subjects": "May assume",
 }
 

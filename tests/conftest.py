@@ -120,3 +120,12 @@ def cli(capsys: pytest.CaptureFixture[str]) -> Any:
         return CliResult(code if isinstance(code, int) else 1, out, err)
 
     return run
+
+
+def moto_secret(user: str, key_id: str) -> str:
+    """The secret access key moto holds for a key: what GitHub must hold beside its id."""
+    from moto.backends import get_backend
+
+    iam = get_backend("iam")[ACCOUNT]["global"]
+    key = next(k for k in iam.users[user].access_keys if k.access_key_id == key_id)
+    return str(key.secret_access_key)

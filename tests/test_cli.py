@@ -192,3 +192,58 @@ def test_verbose_logs_call_names_only(
         result.err
     )
     assert fake_github.token not in result.err + result.out
+
+
+def _all_secrets(user: str) -> list[str]:
+    from moto.backends import get_backend
+
+    iam = get_backend("iam")[ACCOUNT]["global"]
+    return [k.secret_access_key for k in iam.users[user].access_keys]
+
+
+def test_secret_access_keys_never_reach_output_or_logs(
+    cli: Cli,
+    moto: None,
+    fake_github: FakeGitHub,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level("DEBUG", logger="ghbootstrap")
+    user = "ghbootstrap-octo-org-hello-world"
+    workflow = str(tmp_path / "w.yml")
+    seen: list[str] = []
+    secrets: list[str] = []
+    for args in (
+        ["keys", "octo-org/hello-world", "--workflow-path", workflow, "-v"],
+        ["keys", "octo-org/hello-world", "--workflow-path", workflow, "--json"],
+        ["rotate", "octo-org/hello-world", "-v"],
+        ["rotate", "octo-org/hello-world", "--json"],
+        ["rotate", "octo-org/hello-world", "--dry-run"],
+    ):
+        result = cli(*args)
+        assert result.code == 0, result.err
+        seen += [result.out, result.err]
+        secrets += _all_secrets(user)
+    seen.append(caplog.text)
+    seen += [p.read_text() for p in tmp_path.rglob("*") if p.is_file()]
+    assert len(set(secrets)) >= 3
+    held = fake_github.secret("Octo-Org/Hello-World", "AWS_SECRET_ACCESS_KEY")
+    assert held in secrets
+    for secret in set(secrets):
+        assert all(secret not in text for text in seen)
+    assert fake_github.token not in "".join(seen)
+
+
+def test_rotate_without_keys_first_exits_1(cli: Cli, moto: None, fake_github: FakeGitHub) -> None:
+    result = cli("rotate", "octo-org/hello-world")
+    assert result.code == 1
+    assert result.err.startswith(
+        "error: IAM user ghbootstrap-octo-org-hello-world holds no key ghbootstrap installed"
+    )
+
+
+def test_keys_bad_cron_is_a_usage_error(cli: Cli, fake_github: FakeGitHub) -> None:
+    result = cli("keys", "o/r", "--rotation-schedule", "every day")
+    assert result.code == 2
+    assert result.err.startswith("error: 'every day' is not a valid five-field cron expression")
+    assert fake_github.requests == []

@@ -81,3 +81,45 @@ def test_unreachable_github_fails_fast_with_one_line(e2e: Stack, tmp_path: Path)
     assert done.returncode == 1
     assert done.stderr.startswith("error: cannot reach GitHub at http://127.0.0.1:9")
     assert done.stderr.count("\n") == 1
+
+
+def test_keys_rotate_rotate_on_emulators(e2e: Stack, tmp_path: Path) -> None:
+    from tests.conftest import moto_secret
+
+    user = "ghbootstrap-octo-org-hello-world"
+    repo = "Octo-Org/Hello-World"
+    iam = e2e.client("iam")
+
+    def states() -> dict[str, str]:
+        found = iam.list_access_keys(UserName=user)["AccessKeyMetadata"]
+        return {k["AccessKeyId"]: k["Status"] for k in found}
+
+    def github_holds() -> str:
+        key_id = e2e.github.secret(repo, "AWS_ACCESS_KEY_ID")
+        assert key_id is not None
+        assert states()[key_id] == "Active"
+        assert e2e.github.secret(repo, "AWS_SECRET_ACCESS_KEY") == moto_secret(user, key_id)
+        return key_id
+
+    done = e2e.run("keys", "octo-org/hello-world", "--rotation-schedule", "0 4 * * 1", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    first = github_holds()
+    assert states() == {first: "Active"}
+    assert (tmp_path / ".github/workflows/rotate-aws-keys.yml").is_file()
+
+    again = e2e.run(
+        "keys", "octo-org/hello-world", "--rotation-schedule", "0 4 * * 1", cwd=tmp_path
+    )
+    assert again.stdout.endswith("No changes: everything already matches.\n")
+
+    done = e2e.run("rotate", "octo-org/hello-world", "--propagation-timeout", "10")
+    assert done.returncode == 0, done.stderr
+    second = github_holds()
+    assert states() == {first: "Inactive", second: "Active"}
+
+    done = e2e.run("rotate", "octo-org/hello-world")
+    assert done.returncode == 0, done.stderr
+    third = github_holds()
+    assert states() == {second: "Inactive", third: "Active"}
+    for secret in (moto_secret(user, second), moto_secret(user, third)):
+        assert secret not in done.stdout + done.stderr

@@ -1,0 +1,189 @@
+"""`ghbootstrap keys`: the workshop's access-key path, done safely.
+
+Same ECR repository and least-privilege policy as `oidc`; an IAM user (never a console
+login) with that policy; one access key, sealed into GitHub Actions secrets; the region
+and repository as variables; a build-and-push workflow; and, with a rotation schedule, the
+right for the user to rotate its own key plus a workflow that does it on cron.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+from ghbootstrap.aws import user
+from ghbootstrap.aws.session import Aws
+from ghbootstrap.documents import self_rotation_policy
+from ghbootstrap.flows import keyswap
+from ghbootstrap.flows.common import (
+    VAR_ECR_REPOSITORY,
+    VAR_REGION,
+    Setup,
+    plan_ecr,
+    plan_environments,
+    plan_push_policy,
+    plan_variables,
+    refuse_foreign,
+    start,
+)
+from ghbootstrap.github.api import GitHub, Scope
+from ghbootstrap.keyrecord import scope_tag
+from ghbootstrap.plan import Action, Change, Plan, Report, Step, keep, reconcile
+from ghbootstrap.subjects import Scopes
+from ghbootstrap.target import Names, RepoRef
+from ghbootstrap.workflow import (
+    KEYS_TEMPLATE,
+    ROTATE_FILENAME,
+    build_rotation_workflow,
+    build_workflow,
+    file_step,
+)
+
+SELF_ROTATION_POLICY = "ghbootstrap-self-rotation"
+
+
+@dataclass(frozen=True)
+class KeysRequest:
+    ref: RepoRef
+    names: Names
+    environment: str | None = None
+    immutable_tags: bool = True
+    workflow_path: Path | None = None
+    rotation_schedule: str | None = None
+    rotation_workflow_path: Path | None = None
+    force: bool = False
+    propagation_timeout: float = 120.0
+
+
+def plan_user(plan: Plan, setup: Setup) -> bool:
+    """Create the CI user if missing. Returns whether it exists already."""
+    iam, name = setup.aws.iam, setup.names.user
+    found = user.get_user(iam, name)
+    if found is not None:
+        refuse_foreign("IAM user", name, found.tags, setup, "--user-name")
+        plan.add(keep("IAM user", name))
+        return True
+    plan.add(
+        Step(
+            Change("IAM user", name, Action.CREATE, "no console login"),
+            partial(user.create_user, iam, name, setup.owner_tags),
+        )
+    )
+    return False
+
+
+def plan_user_policies(plan: Plan, setup: Setup, policy_arn: str, *, self_rotation: bool) -> None:
+    iam, name = setup.aws.iam, setup.names.user
+    attached = policy_arn in user.attached_policies(iam, name)
+    plan.add(
+        reconcile(
+            "policy attachment",
+            f"{setup.names.policy} -> user {name}",
+            True if attached else None,
+            True,
+            create=partial(user.attach_policy, iam, name, policy_arn),
+        )
+    )
+    if not self_rotation:
+        return
+    wanted = self_rotation_policy(setup.caller.iam_arn("user", name))
+    plan.add(
+        reconcile(
+            "IAM inline policy",
+            f"{SELF_ROTATION_POLICY} (user {name})",
+            user.inline_policy(iam, name, SELF_ROTATION_POLICY),
+            wanted,
+            create=partial(user.put_inline_policy, iam, name, SELF_ROTATION_POLICY, wanted),
+            update=partial(user.put_inline_policy, iam, name, SELF_ROTATION_POLICY, wanted),
+            document=wanted,
+        )
+    )
+
+
+def plan_key(
+    plan: Plan, ctx: keyswap.KeyContext, *, user_exists: bool, held: dict[str, str]
+) -> None:
+    """One key that GitHub holds: create it only when GitHub holds none."""
+    where = f"secrets {keyswap.SECRET_ID}, {keyswap.SECRET_KEY} of {ctx.scope.label}"
+    state = keyswap.read_state(ctx) if user_exists else None
+    if state is not None:
+        keyswap.refuse_other_scope(ctx, state)
+        keyswap.refuse_unrecorded(ctx, state)
+        if state.held_in_github and not state.record.pending:
+            held["id"] = state.record.held
+            plan.add(keep("access key", state.record.held, f"held in {where}"))
+            return
+    action, detail = Action.CREATE, f"sealed into {where}"
+    if state is not None and (state.record.pending or state.record.held):
+        action, detail = Action.UPDATE, "; ".join(keyswap.describe(state, ctx))
+
+    def apply() -> None:
+        held["id"] = keyswap.ensure(ctx)
+
+    plan.add(Step(Change("access key", ctx.user, action, detail), apply))
+
+
+def rotation_arguments(request: KeysRequest) -> list[str]:
+    arguments = ["--user-name", request.names.user]
+    if request.environment:
+        arguments += ["--environment", request.environment]
+    return arguments
+
+
+def plan_workflows(plan: Plan, setup: Setup, request: KeysRequest, environment: str | None) -> None:
+    if request.workflow_path is None:
+        return
+    scopes = Scopes.parse(environments=[environment] if environment else [])
+    build = build_workflow(KEYS_TEMPLATE, setup.repo.full_name, scopes, setup.repo.default_branch)
+    plan.add(file_step(request.workflow_path, build, force=request.force))
+    if request.rotation_schedule:
+        path = request.rotation_workflow_path or request.workflow_path.with_name(ROTATE_FILENAME)
+        rotate = build_rotation_workflow(
+            setup.repo.full_name,
+            request.rotation_schedule,
+            rotation_arguments(request),
+            environment,
+        )
+        plan.add(file_step(path, rotate, force=request.force))
+
+
+def run(aws: Aws, gh: GitHub, request: KeysRequest, *, dry_run: bool) -> Report:
+    setup = start(aws, gh, request.ref, request.names)
+    plan = Plan()
+    ecr_target = plan_ecr(plan, setup, immutable=request.immutable_tags)
+    policy_arn = plan_push_policy(plan, setup, ecr_target.arn)
+    user_exists = plan_user(plan, setup)
+    plan_user_policies(plan, setup, policy_arn, self_rotation=bool(request.rotation_schedule))
+    environments = plan_environments(
+        plan, setup, [request.environment] if request.environment else []
+    )
+    environment = environments[0] if environments else None
+    scope = Scope(setup.repo.owner, setup.repo.name, environment)
+    ctx = keyswap.KeyContext(
+        aws=aws,
+        gh=gh,
+        user=request.names.user,
+        scope=scope,
+        scope_tag=scope_tag(environment),
+        propagation_timeout=request.propagation_timeout,
+    )
+    held: dict[str, str] = {}
+    plan_key(plan, ctx, user_exists=user_exists, held=held)
+    plan_variables(
+        plan, setup, [scope], {VAR_REGION: aws.region, VAR_ECR_REPOSITORY: ecr_target.name}
+    )
+    plan_workflows(plan, setup, request, environment)
+
+    changes = plan.execute(dry_run=dry_run)
+    outputs = {
+        "account": setup.caller.account,
+        "region": aws.region,
+        "ecr_repository": ecr_target.name,
+        "ecr_uri": ecr_target.uri,
+        "policy_arn": policy_arn,
+        "user_arn": setup.caller.iam_arn("user", request.names.user),
+    }
+    if "id" in held:
+        outputs["access_key_id"] = held["id"]
+    return Report("keys", setup.repo.full_name, dry_run, changes, outputs)

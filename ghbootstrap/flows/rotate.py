@@ -1,0 +1,82 @@
+"""`ghbootstrap rotate`: replace the access key GitHub holds, safely (see keyswap)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ghbootstrap.aws import tags, user
+from ghbootstrap.aws.identity import whoami
+from ghbootstrap.aws.session import Aws
+from ghbootstrap.errors import GhbError
+from ghbootstrap.flows import keyswap
+from ghbootstrap.github.api import GitHub, Scope
+from ghbootstrap.keyrecord import KeyRecord, scope_tag
+from ghbootstrap.plan import Action, Change, Plan, Report, Step
+from ghbootstrap.target import RepoRef
+
+
+@dataclass(frozen=True)
+class RotateRequest:
+    ref: RepoRef
+    user: str
+    environment: str | None = None
+    keep_old_active: bool = False
+    propagation_timeout: float = 120.0
+
+
+def _never_bootstrapped(request: RotateRequest) -> GhbError:
+    return GhbError(
+        f"IAM user {request.user} holds no key ghbootstrap installed for {request.ref.key}",
+        f"set it up first with `ghbootstrap keys {request.ref.full_name}` "
+        "(and the same --user-name)",
+    )
+
+
+def run(aws: Aws, gh: GitHub, request: RotateRequest, *, dry_run: bool) -> Report:
+    whoami(aws.sts)
+    repo = gh.repository(request.ref)
+    found = user.get_user(aws.iam, request.user)
+    if found is None or not tags.owned_by(found.tags, request.ref.key):
+        raise _never_bootstrapped(request)
+    if not KeyRecord.from_tags(found.tags).held:
+        raise _never_bootstrapped(request)
+    environment = request.environment
+    if environment is not None:
+        environment = gh.environment(repo, environment)
+        if environment is None:
+            raise GhbError(
+                f"GitHub environment {request.environment} does not exist in {repo.full_name}",
+                "pass the --environment that `ghbootstrap keys` used",
+            )
+    ctx = keyswap.KeyContext(
+        aws=aws,
+        gh=gh,
+        user=request.user,
+        scope=Scope(repo.owner, repo.name, environment),
+        scope_tag=scope_tag(environment),
+        keep_old_active=request.keep_old_active,
+        propagation_timeout=request.propagation_timeout,
+    )
+    state = keyswap.read_state(ctx)
+    keyswap.refuse_other_scope(ctx, state)
+    keyswap.refuse_unrecorded(ctx, state)
+
+    held: dict[str, str] = {}
+
+    def apply() -> None:
+        held["id"] = keyswap.rotate(ctx)
+
+    plan = Plan()
+    plan.add(
+        Step(
+            Change(
+                "access key", request.user, Action.UPDATE, "; ".join(keyswap.describe(state, ctx))
+            ),
+            apply,
+        )
+    )
+    changes = plan.execute(dry_run=dry_run)
+    outputs = {"user_arn": found.arn, "previous_key": state.record.held}
+    if "id" in held:
+        outputs["access_key_id"] = held["id"]
+    return Report("rotate", repo.full_name, dry_run, changes, outputs)
