@@ -357,3 +357,25 @@ def test_dry_run_rotate_reads_only(
         f"deactivate key {held.held}"
     )
     assert json.dumps(report.to_json())  # serialisable
+
+
+def test_public_key_is_fetched_once_per_scope(
+    aws: Aws, gh: GitHub, fake_github: FakeGitHub, tmp_path: Path
+) -> None:
+    run_keys(aws, gh, tmp_path, environment="prod")
+    fetched = [r.path for r, _ in fake_github.requests if r.path.endswith("/public-key")]
+    assert fetched == [f"/repos/{REPO}/environments/prod/secrets/public-key"]
+
+
+def test_keys_dry_run_writes_nothing(
+    aws: Aws, gh: GitHub, fake_github: FakeGitHub, aws_calls: AwsCalls, tmp_path: Path
+) -> None:
+    report = keys.run(aws, gh, keys_request(tmp_path), dry_run=True)
+    assert aws_calls.writes == []
+    assert fake_github.writes() == []
+    assert not (tmp_path / ".github").exists()
+    key = next(c for c in report.changes if c.resource == "access key")
+    assert (key.action.value, key.detail) == (
+        "create",
+        f"sealed into secrets AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY of {REPO}",
+    )
