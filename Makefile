@@ -24,5 +24,11 @@ typecheck: $(STAMP)
 test: lint typecheck
 	$(BIN)/pytest
 
+demo: $(STAMP)
+	$(BIN)/python -m tests.demo
+
+bench: $(STAMP)
+	$(BIN)/python -m tests.bench
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist

@@ -7,19 +7,16 @@ Every error reaches the user as one line on stderr, with the exit code it calls 
 
 from __future__ import annotations
 
-import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
-from urllib.parse import urlparse
 
 import typer
 
 from ghbootstrap import __version__
 from ghbootstrap.errors import EXIT_FAILURE, GhbError, UsageError
-from ghbootstrap.render import FORMATTERS, Format
 
 if TYPE_CHECKING:
     from ghbootstrap.aws.session import Aws
@@ -138,6 +135,8 @@ def _call_log(enabled: bool) -> Iterator[None]:
     if not enabled:
         yield
         return
+    import logging
+
     logger = logging.getLogger("ghbootstrap")
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
@@ -170,6 +169,8 @@ def _run(build: Callable[[], Report], *, json_out: bool, verbose: bool, exit_cod
             f"error: unexpected {type(exc).__name__}: run again with -v and report it", err=True
         )
         raise typer.Exit(EXIT_FAILURE) from None
+    from ghbootstrap.render import FORMATTERS, Format
+
     typer.echo(FORMATTERS[Format.JSON if json_out else Format.TEXT](report))
     if exit_code or report.problems:
         raise typer.Exit(exit_code or 3)
@@ -190,6 +191,8 @@ def _github(url: str) -> GitHub:
 
 
 def _issuer(url: str) -> str:
+    from urllib.parse import urlparse
+
     parsed = urlparse(url)
     if parsed.scheme != "https" or not parsed.netloc:
         raise UsageError(

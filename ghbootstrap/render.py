@@ -52,7 +52,7 @@ def as_text(report: Report) -> str:
         label = _LABELS.get(key, key)
         values = value if isinstance(value, list) else [value]
         for index, item in enumerate(values):
-            lines.append(f"{label if index == 0 else '':<14} {item}")
+            lines.append(f"{label if index == 0 else '':<15} {item}")
     lines += [f"note: {note}" for note in report.notes]
     lines += [f"problem: {problem}" for problem in report.problems]
     lines.append(_summary(report))

@@ -14,6 +14,7 @@ from ghbootstrap.aws.session import Aws, connect
 from ghbootstrap.github.api import GitHub
 from ghbootstrap.github.connect import connect as connect_github
 from ghbootstrap.secret import Secret
+from tests.contract import Contract
 from tests.fakes.github import FakeGitHub
 from tests.fakes.serve import GITHUB_API, install
 
@@ -84,14 +85,37 @@ def aws(moto: None, aws_calls: AwsCalls) -> Aws:
     return session
 
 
+CONTRACT_TOTALS = {"requests": 0, "responses": 0}
+
+
 @pytest.fixture
-def fake_github(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGitHub]:
+def contract() -> Iterator[Contract]:
+    """Checks every request and answer against GitHub's OpenAPI description."""
+    checker = Contract()
+    yield checker
+    CONTRACT_TOTALS["requests"] += checker.requests
+    CONTRACT_TOTALS["responses"] += checker.responses
+    assert checker.violations == [], "requests or answers GitHub's API description rejects"
+
+
+@pytest.fixture
+def fake_github(monkeypatch: pytest.MonkeyPatch, contract: Contract) -> Iterator[FakeGitHub]:
     fake = FakeGitHub()
     fake.add_repo("Octo-Org/Hello-World")
+    fake.observers.append(contract.observe)
     monkeypatch.setenv("GITHUB_TOKEN", fake.token)
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         install(fake, rsps)
         yield fake
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if CONTRACT_TOTALS["requests"]:
+        terminalreporter.write_line(
+            f"GitHub contract: {CONTRACT_TOTALS['requests']} requests and "
+            f"{CONTRACT_TOTALS['responses']} documented answers matched GitHub's "
+            "OpenAPI description"
+        )
 
 
 @pytest.fixture

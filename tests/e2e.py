@@ -3,6 +3,7 @@ installed `ghbootstrap` console script run as a subprocess, the way users run it
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -73,6 +74,7 @@ class Stack:
 
 @contextmanager
 def stack(github: FakeGitHub) -> Iterator[Stack]:
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server logs every request
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     try:

@@ -122,7 +122,7 @@ def test_full_run_then_rerun(
     assert first.code == 0, first.err
     assert first.err == ""
     assert "  create     IAM role              ghbootstrap-octo-org-hello-world" in first.out
-    assert f"Role ARN       arn:aws:iam::{ACCOUNT}:role/ghbootstrap-octo-org-hello-world" in (
+    assert f"Role ARN        arn:aws:iam::{ACCOUNT}:role/ghbootstrap-octo-org-hello-world" in (
         first.out
     )
     assert first.out.endswith("Done: 10 created.\n")

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from ghbootstrap.documents import push_policy
+from tests.contract import Contract
 from tests.e2e import Stack, stack
 from tests.fakes.github import FakeGitHub
 
@@ -25,10 +26,11 @@ def served() -> Iterator[Stack]:
 
 
 @pytest.fixture
-def e2e(served: Stack) -> Stack:
+def e2e(served: Stack, contract: Contract) -> Stack:
     served.reset()
     served.github.repos.clear()
     served.github.requests.clear()
+    served.github.observers[:] = [contract.observe]
     served.github.add_repo("Octo-Org/Hello-World")
     return served
 

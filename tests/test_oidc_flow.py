@@ -298,11 +298,13 @@ def test_changed_variables_are_updated(
     assert fake_github.variables(REPO)["AWS_REGION"] == REGION
 
 
+@pytest.mark.parametrize("reports_prefix", [True, False], ids=["prefix", "no-prefix"])
 def test_immutable_subjects_are_used_when_github_says_so(
-    aws: Aws, gh: GitHub, fake_github: FakeGitHub, tmp_path: Path
+    aws: Aws, gh: GitHub, fake_github: FakeGitHub, tmp_path: Path, reports_prefix: bool
 ) -> None:
     repo = fake_github.repo(REPO)
     repo.oidc = {"use_default": True, "use_immutable_subject": True}
+    repo.reports_prefix = reports_prefix
     report = run(aws, gh, request(tmp_path, workflow_path=None))
     sub = f"repo:Octo-Org@{repo.owner_id}/Hello-World@{repo.id}:ref:refs/heads/main"
     assert report.outputs["subjects"] == [sub]

@@ -92,7 +92,9 @@ class Aws:
             aws_secret_access_key=secret_access_key.reveal(),
             region_name=self.region,
         )
-        return Client(session.client("sts", config=client_config()))
+        raw = session.client("sts", config=client_config())
+        raw.meta.events.register("before-call", _log_call)
+        return Client(raw)
 
 
 def _log_call(event_name: str, **_: Any) -> None:

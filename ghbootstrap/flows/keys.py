@@ -119,7 +119,7 @@ def plan_key(
         action, detail = Action.UPDATE, "; ".join(keyswap.describe(state, ctx))
 
     def apply() -> None:
-        held["id"] = keyswap.ensure(ctx)
+        held["id"] = keyswap.ensure(ctx, state)
 
     plan.add(Step(Change("access key", ctx.user, action, detail), apply))
 

@@ -220,17 +220,18 @@ def install(ctx: KeyContext, state: KeyState) -> str:
     return new_key.id
 
 
-def ensure(ctx: KeyContext) -> str:
-    """`keys`: make GitHub hold a working key, creating one only if it holds none."""
-    state = repair(ctx, read_state(ctx))
+def ensure(ctx: KeyContext, state: KeyState | None) -> str:
+    """`keys`: make GitHub hold a working key, creating one only if it holds none.
+    `state` is what planning read, or None when the user did not exist yet."""
+    state = repair(ctx, state or read_state(ctx))
     if state.held_in_github:
         return state.record.held
     return install(ctx, state)
 
 
-def rotate(ctx: KeyContext) -> str:
+def rotate(ctx: KeyContext, state: KeyState) -> str:
     """`rotate`: always a new key, after finishing anything left half-done."""
-    return install(ctx, repair(ctx, read_state(ctx)))
+    return install(ctx, repair(ctx, state))
 
 
 def describe(state: KeyState, ctx: KeyContext) -> list[str]:

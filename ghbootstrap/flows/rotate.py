@@ -64,7 +64,7 @@ def run(aws: Aws, gh: GitHub, request: RotateRequest, *, dry_run: bool) -> Repor
     held: dict[str, str] = {}
 
     def apply() -> None:
-        held["id"] = keyswap.rotate(ctx)
+        held["id"] = keyswap.rotate(ctx, state)
 
     plan = Plan()
     plan.add(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import hashlib
 import json
 import threading
 from collections.abc import Callable
@@ -26,7 +27,7 @@ SPEC = (
     Path(__file__).resolve().parents[3] / "shared" / "github-openapi" / "github-actions-subset.json"
 )
 ALL_PERMISSIONS = frozenset(
-    {"metadata", "actions", "secrets", "variables", "environments", "administration"}
+    {"metadata", "actions", "contents", "secrets", "variables", "environments", "administration"}
 )
 
 
@@ -94,7 +95,11 @@ class Repo:
     default_branch: str
     scope: Scope
     oidc: dict[str, Any] = field(default_factory=lambda: {"use_default": True})
+    # Newer GitHub answers the OIDC template with the resulting `sub_claim_prefix`;
+    # older servers (and GHES) do not. Tests switch it off to cover both.
+    reports_prefix: bool = True
     environments: dict[str, Environment] = field(default_factory=dict)
+    files: dict[str, bytes] = field(default_factory=dict)
 
     @property
     def full_name(self) -> str:
@@ -213,6 +218,8 @@ class FakeGitHub:
             )
         if rest == ["actions", "oidc", "customization", "sub"]:
             return self._need(token, "actions") or self._oidc(request, repo)
+        if rest[0] == "contents" and len(rest) == 2:
+            return self._contents(request, token, repo, rest[1])
         if rest[0] == "actions":
             return self._scoped(request, token, repo.scope, rest[1:], environment=False)
         if rest[0] == "environments" and len(rest) >= 2:
@@ -236,8 +243,9 @@ class FakeGitHub:
             name=repo.name,
             full_name=repo.full_name,
             default_branch=repo.default_branch,
-            language=None,
+            language="Python",
         )
+        body["source"]["language"] = "Python"  # required; GitHub's own example lacks it
         body["owner"].update(login=repo.owner, id=repo.owner_id)
         body["permissions"] = {
             "admin": True,
@@ -250,12 +258,57 @@ class FakeGitHub:
 
     def _oidc(self, request: Request, repo: Repo) -> Response:
         if request.method == "GET":
-            return Response(200, dict(repo.oidc))
+            answer = dict(repo.oidc)
+            if repo.reports_prefix:
+                answer["sub_claim_prefix"] = _sub_claim_prefix(repo)
+            return Response(200, answer)
         if request.method == "PUT":
             repo.oidc = dict(request.body or {})
             self.clock.tick()
             return Response(201, {})
         return _error(404, "Not Found")
+
+    def _contents(self, request: Request, token: Token, repo: Repo, path: str) -> Response:
+        """A file's contents on the default branch (`path` arrives with '/' as %2F)."""
+        if request.method == "GET":
+            if path not in repo.files:
+                return _error(404, "Not Found")
+            return Response(200, self._file_body(repo, path))
+        if request.method == "PUT":
+            denied = self._need(token, "contents")
+            if denied:
+                return denied
+            body = request.body or {}
+            existed = path in repo.files
+            if existed and body.get("sha") != _git_sha(repo.files[path]):
+                return _error(409, f"{path} does not match {body.get('sha')}")
+            repo.files[path] = base64.b64decode(body["content"])
+            self.clock.tick()
+            commit = {"sha": f"{next(self._ids):040x}", "message": body.get("message", "")}
+            return Response(
+                200 if existed else 201, {"content": self._file_body(repo, path), "commit": commit}
+            )
+        return _error(404, "Not Found")
+
+    def _file_body(self, repo: Repo, path: str) -> dict[str, Any]:
+        data = repo.files[path]
+        url = f"https://api.github.com/repos/{repo.full_name}/contents/{path}"
+        html = f"https://github.com/{repo.full_name}/blob/{repo.default_branch}/{path}"
+        git = f"https://api.github.com/repos/{repo.full_name}/git/blobs/{_git_sha(data)}"
+        return {
+            "type": "file",
+            "encoding": "base64",
+            "size": len(data),
+            "name": path.rsplit("/", 1)[-1],
+            "path": path,
+            "content": base64.b64encode(data).decode(),
+            "sha": _git_sha(data),
+            "url": url,
+            "git_url": git,
+            "html_url": html,
+            "download_url": f"https://raw.githubusercontent.com/{repo.full_name}/HEAD/{path}",
+            "_links": {"self": url, "git": git, "html": html},
+        }
 
     def _environment(
         self, request: Request, token: Token, repo: Repo, name: str, env: Environment | None
@@ -377,6 +430,30 @@ class FakeGitHub:
             self.clock.tick()
             return Response(204)
         return _error(404, "Not Found")
+
+
+def _git_sha(data: bytes) -> str:
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()  # noqa: S324 - git's id
+
+
+def _sub_claim_prefix(repo: Repo) -> str:
+    """The prefix GitHub reports, worked out here independently of ghbootstrap's code."""
+    oidc = repo.oidc
+    immutable = bool(oidc.get("use_immutable_subject"))
+    repo_value = (
+        f"{repo.owner}@{repo.owner_id}/{repo.name}@{repo.id}" if immutable else repo.full_name
+    )
+    if oidc.get("use_default", True) or not oidc.get("include_claim_keys"):
+        return f"repo:{repo_value}"
+    values = {
+        "repo": repo_value,
+        "repository": repo.full_name,
+        "repository_owner": repo.owner,
+        "repository_id": str(repo.id),
+        "repository_owner_id": str(repo.owner_id),
+    }
+    keys = [k for k in oidc["include_claim_keys"] if k != "context"]
+    return ":".join(f"{k}:{values.get(k, '*')}" for k in keys)
 
 
 def _can_see(token: Token, repo: Repo) -> bool:

@@ -1,0 +1,101 @@
+"""Every request the tool sends to the GitHub fake, and every answer the fake gives, checked
+against GitHub's published OpenAPI description (../shared/github-openapi/).
+
+A request GitHub would reject (an unknown path, a missing or mistyped field) is a
+violation, and so is a documented response whose body does not match its schema. GitHub
+answers errors its description does not list (404 on a missing secret, 422 on a bad
+write); every error answer must carry GitHub's `message`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from openapi_core import OpenAPI
+from openapi_core.testing import MockRequest, MockResponse
+
+from tests.fakes.github import Request, Response, spec
+
+SERVER = "https://api.github.com"
+
+
+@cache
+def github_api() -> OpenAPI:
+    return OpenAPI.from_dict(spec())
+
+
+@cache
+def _templates() -> list[tuple[re.Pattern[str], str]]:
+    return [
+        (re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", template) + "$"), template)
+        for template in spec()["paths"]
+    ]
+
+
+def documented_statuses(method: str, path: str) -> set[str]:
+    template = next(t for pattern, t in _templates() if pattern.match(path))
+    return set(spec()["paths"][template][method.lower()]["responses"])
+
+
+def describe(exc: BaseException) -> str:
+    """openapi-core's message, plus the schema errors it keeps on the cause."""
+    details = [str(exc)]
+    cause = exc.__cause__
+    for error in getattr(cause, "schema_errors", None) or ():
+        where = "/".join(str(p) for p in error.absolute_path)
+        details.append(f"{where}: {error.message}" if where else error.message)
+    return "; ".join(details)
+
+
+@dataclass
+class Contract:
+    violations: list[str] = field(default_factory=list)
+    requests: int = 0
+    responses: int = 0
+
+    def observe(self, request: Request, response: Response) -> None:
+        api = github_api()
+        raw = None if request.body is None else json.dumps(request.body).encode()
+        mock = MockRequest(
+            SERVER,
+            request.method.lower(),
+            request.path,
+            data=raw,
+            content_type="application/json" if raw is not None else None,
+        )
+        label = f"{request.method} {request.path}"
+        try:
+            api.validate_request(mock)
+        except Exception as exc:  # openapi-core raises several kinds; all are findings
+            self.violations.append(f"request {label}: {describe(exc)}")
+            return
+        self.requests += 1
+        self._check_response(api, mock, label, response)
+
+    def _check_response(self, api: Any, mock: MockRequest, label: str, response: Response) -> None:
+        documented = documented_statuses(mock.method, mock.path)
+        if response.status >= 400:
+            # Errors carry GitHub's `message`. Their documented schemas are not checked:
+            # some are a oneOf of two open objects, which no body can satisfy.
+            body = response.body if isinstance(response.body, dict) else {}
+            if not isinstance(body.get("message"), str):
+                self.violations.append(f"response {label}: {response.status} without a message")
+            return
+        if str(response.status) not in documented:
+            self.violations.append(f"response {label}: undocumented {response.status}")
+            return
+        answer = MockResponse(
+            response.encoded(),
+            status_code=response.status,
+            content_type="application/json" if response.body is not None else None,
+        )
+        try:
+            api.validate_response(mock, answer)
+        except Exception as exc:
+            self.violations.append(f"response {label} {response.status}: {describe(exc)}")
+            return
+        self.responses += 1
