@@ -19,10 +19,12 @@ def until(
     fix: str = "",
     first_delay: float = 0.5,
     max_delay: float = 8.0,
-    clock: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] | None = None,
+    sleep: Callable[[float], None] | None = None,
 ) -> T:
     """Call `attempt` until it returns something other than None, or `timeout` passes."""
+    clock = clock or time.monotonic
+    sleep = sleep or time.sleep
     deadline = clock() + timeout
     delay = first_delay
     while True:

@@ -79,6 +79,8 @@ class GitHubRepo:
     owner_id: int
     repo_id: int
     default_branch: str
+    can_push: bool = True  # the caller's role allows writing secrets and variables
+    is_admin: bool = True  # ... and creating environments
 
     @property
     def full_name(self) -> str:

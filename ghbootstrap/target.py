@@ -139,17 +139,26 @@ class Names:
         return cls(
             ecr_repository=check_ecr_name(ecr),
             policy=check_iam_name(
-                policy or default_iam_name(repo, "ghbootstrap-ecr-push", IAM_POLICY_MAX),
+                _given_or(policy, default_iam_name(repo, "ghbootstrap-ecr-push", IAM_POLICY_MAX)),
                 "policy",
                 IAM_POLICY_MAX,
             ),
             role=check_iam_name(
-                role or default_iam_name(repo, "ghbootstrap", IAM_ROLE_MAX), "role", IAM_ROLE_MAX
+                _given_or(role, default_iam_name(repo, "ghbootstrap", IAM_ROLE_MAX)),
+                "role",
+                IAM_ROLE_MAX,
             ),
             user=check_iam_name(
-                user or default_iam_name(repo, "ghbootstrap", IAM_USER_MAX), "user", IAM_USER_MAX
+                _given_or(user, default_iam_name(repo, "ghbootstrap", IAM_USER_MAX)),
+                "user",
+                IAM_USER_MAX,
             ),
         )
+
+
+def _given_or(given: str | None, default: str) -> str:
+    """An option given as '' is a bad name, not a request for the default."""
+    return default if given is None else given
 
 
 def check_region(region: str | None, known: frozenset[str]) -> str:

@@ -73,6 +73,8 @@ def fail_github(
     times: int = 1,
     skip: int = 0,
     status: int = 422,
+    message: str = "injected failure",
+    headers: dict[str, str] | None = None,
 ) -> list[str]:
     """Let `skip` matching requests through, then answer the next `times` with an error.
     Returns what fired. 422 by default: an answer no retry changes (a 5xx is retried)."""
@@ -85,7 +87,7 @@ def fail_github(
         matched[0] += 1
         if matched[0] > skip and len(fired) < times:
             fired.append(f"{request.method} {request.path}")
-            return Response(status, {"message": "injected failure"})
+            return Response(status, {"message": message}, dict(headers or {}))
         return None
 
     fake.faults.append(fault)

@@ -228,7 +228,7 @@ def test_a_provider_without_our_audience_gets_it_added(
             {},
             {"OpenIDConnectProviderArn": PROVIDER_ARN, "ClientID": "sts.amazonaws.com"},
         )
-        assert oidc.plan_provider(plan, setup, f"https://{HOST}") == PROVIDER_ARN
+        assert oidc.plan_provider(plan, setup, f"https://{HOST}") == (PROVIDER_ARN, False)
         assert plan.steps[0].change.action is Action.UPDATE
         plan.execute(dry_run=False)
         stub.assert_no_pending_responses()

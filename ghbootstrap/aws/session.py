@@ -17,14 +17,15 @@ import botocore.config
 import botocore.exceptions
 
 from ghbootstrap.aws.errors import translate
-from ghbootstrap.errors import AwsError, UsageError
+from ghbootstrap.errors import UsageError
 from ghbootstrap.secret import Secret
 from ghbootstrap.target import check_region
 
 log = logging.getLogger("ghbootstrap.aws")
 
-# Throttling is retried, not reported; a call that keeps failing gives up in ~20 s.
-RETRY: dict[str, Any] = {"mode": "standard", "max_attempts": 8}
+# Throttling is retried, not reported: botocore's standard mode waits rand(0,1) * 2**i
+# seconds between attempts, so five attempts in all give up within 1+2+4+8 = 15 s at worst.
+RETRY: dict[str, Any] = {"mode": "standard", "total_max_attempts": 5}
 CONNECT_TIMEOUT = 5
 READ_TIMEOUT = 20
 
@@ -129,7 +130,7 @@ def require_credentials(aws: Aws) -> None:
     except botocore.exceptions.BotoCoreError as exc:
         raise translate(exc, "sts", "GetCallerIdentity") from exc
     if found is None:
-        raise AwsError(
+        raise UsageError(
             "no AWS credentials found",
             "set AWS_PROFILE or pass --profile, run `aws sso login`, or export AWS_ACCESS_KEY_ID",
         )

@@ -11,7 +11,7 @@ from ghbootstrap.aws import ecr, policy, tags
 from ghbootstrap.aws.identity import Caller, whoami
 from ghbootstrap.aws.session import Aws
 from ghbootstrap.documents import ecr_repository_arn, lifecycle_policy, push_policy
-from ghbootstrap.errors import ConflictError
+from ghbootstrap.errors import ConflictError, GitHubError
 from ghbootstrap.github.api import GitHub, Scope
 from ghbootstrap.plan import Action, Change, Plan, Step, keep, reconcile
 from ghbootstrap.subjects import GitHubRepo
@@ -48,8 +48,16 @@ class Setup:
 
 
 def start(aws: Aws, gh: GitHub, ref: RepoRef, names: Names) -> Setup:
+    """Check both sides up front: who we are on AWS, and what GitHub lets us do."""
     caller = whoami(aws.sts)
-    return Setup(aws, gh, ref, names, caller, gh.repository(ref))
+    repo = gh.repository(ref)
+    if not repo.can_push:
+        raise GitHubError(
+            f"your GitHub account can only read {repo.full_name}",
+            "writing Actions variables and secrets needs write access to the repository",
+            status=403,
+        )
+    return Setup(aws, gh, ref, names, caller, repo)
 
 
 def refuse_foreign(
@@ -161,6 +169,13 @@ def plan_environments(plan: Plan, setup: Setup, environments: Sequence[str]) -> 
     names = []
     for env in environments:
         found = setup.gh.environment(setup.repo, env)
+        if found is None and not setup.repo.is_admin:
+            raise GitHubError(
+                f"environment {env} does not exist in {setup.repo.full_name}, and creating "
+                "it needs admin access to the repository",
+                "ask an admin to create it, then run the command again",
+                status=403,
+            )
         plan.add(
             reconcile(
                 "GitHub environment",

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ghbootstrap.aws import user
 from ghbootstrap.aws.session import Aws
+from ghbootstrap.aws.settle import settle
 from ghbootstrap.documents import self_rotation_policy
 from ghbootstrap.flows import keyswap
 from ghbootstrap.flows.common import (
@@ -82,7 +83,7 @@ def plan_user_policies(plan: Plan, setup: Setup, policy_arn: str, *, self_rotati
             f"{setup.names.policy} -> user {name}",
             True if attached else None,
             True,
-            create=partial(user.attach_policy, iam, name, policy_arn),
+            create=partial(settle, partial(user.attach_policy, iam, name, policy_arn)),
         )
     )
     if not self_rotation:
@@ -94,7 +95,9 @@ def plan_user_policies(plan: Plan, setup: Setup, policy_arn: str, *, self_rotati
             f"{SELF_ROTATION_POLICY} (user {name})",
             user.inline_policy(iam, name, SELF_ROTATION_POLICY),
             wanted,
-            create=partial(user.put_inline_policy, iam, name, SELF_ROTATION_POLICY, wanted),
+            create=partial(
+                settle, partial(user.put_inline_policy, iam, name, SELF_ROTATION_POLICY, wanted)
+            ),
             update=partial(user.put_inline_policy, iam, name, SELF_ROTATION_POLICY, wanted),
             document=wanted,
         )
@@ -102,10 +105,17 @@ def plan_user_policies(plan: Plan, setup: Setup, policy_arn: str, *, self_rotati
 
 
 def plan_key(
-    plan: Plan, ctx: keyswap.KeyContext, *, user_exists: bool, held: dict[str, str]
+    plan: Plan,
+    ctx: keyswap.KeyContext,
+    *,
+    user_exists: bool,
+    scope_exists: bool,
+    held: dict[str, str],
 ) -> None:
     """One key that GitHub holds: create it only when GitHub holds none."""
     where = f"secrets {keyswap.SECRET_ID}, {keyswap.SECRET_KEY} of {ctx.scope.label}"
+    if scope_exists:
+        ctx.gh.public_key(ctx.scope)  # fetched once, and proves the token can read secrets
     state = keyswap.read_state(ctx) if user_exists else None
     if state is not None:
         keyswap.refuse_other_scope(ctx, state)
@@ -155,10 +165,10 @@ def run(aws: Aws, gh: GitHub, request: KeysRequest, *, dry_run: bool) -> Report:
     policy_arn = plan_push_policy(plan, setup, ecr_target.arn)
     user_exists = plan_user(plan, setup)
     plan_user_policies(plan, setup, policy_arn, self_rotation=bool(request.rotation_schedule))
-    environments = plan_environments(
-        plan, setup, [request.environment] if request.environment else []
-    )
-    environment = environments[0] if environments else None
+    environment, scope_exists = None, True
+    if request.environment:
+        [environment] = plan_environments(plan, setup, [request.environment])
+        scope_exists = plan.steps[-1].change.action is Action.KEEP  # else created below
     scope = Scope(setup.repo.owner, setup.repo.name, environment)
     ctx = keyswap.KeyContext(
         aws=aws,
@@ -169,7 +179,7 @@ def run(aws: Aws, gh: GitHub, request: KeysRequest, *, dry_run: bool) -> Report:
         propagation_timeout=request.propagation_timeout,
     )
     held: dict[str, str] = {}
-    plan_key(plan, ctx, user_exists=user_exists, held=held)
+    plan_key(plan, ctx, user_exists=user_exists, scope_exists=scope_exists, held=held)
     plan_variables(
         plan, setup, [scope], {VAR_REGION: aws.region, VAR_ECR_REPOSITORY: ecr_target.name}
     )

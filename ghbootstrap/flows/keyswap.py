@@ -17,10 +17,12 @@ they were. A run that stopped half-way is finished or undone by the next (`repai
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import partial
 
 from ghbootstrap.aws import access_keys, user
 from ghbootstrap.aws.access_keys import AccessKey
 from ghbootstrap.aws.session import Aws
+from ghbootstrap.aws.settle import settle
 from ghbootstrap.errors import AwsError, ConflictError, GhbError
 from ghbootstrap.github.api import GitHub, Scope, SecretInfo
 from ghbootstrap.keyrecord import NO_SECRET, KeyRecord
@@ -197,7 +199,7 @@ def install(ctx: KeyContext, state: KeyState) -> str:
         _delete_key(ctx, retired.id)
     refuse_unrecorded(ctx, state)
 
-    new_key, secret = access_keys.create_key(ctx.aws.iam, ctx.user)
+    new_key, secret = settle(partial(access_keys.create_key, ctx.aws.iam, ctx.user))
     pending = replace(record, pending=new_key.id, mark=_mark(state.key_secret), scope=ctx.scope_tag)
     try:
         _record(ctx, pending)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ghbootstrap.aws import oidc_provider, role
 from ghbootstrap.aws.session import Aws
+from ghbootstrap.aws.settle import PRINCIPAL_NOT_YET_VISIBLE, settle
 from ghbootstrap.documents import (
     GITHUB_ISSUER,
     STS_AUDIENCE,
@@ -47,8 +48,9 @@ class OidcRequest:
     force: bool = False
 
 
-def plan_provider(plan: Plan, setup: Setup, issuer: str) -> str:
-    """Reuse the account's provider (adding our audience if missing); never replace it."""
+def plan_provider(plan: Plan, setup: Setup, issuer: str) -> tuple[str, bool]:
+    """Reuse the account's provider (adding our audience if missing); never replace it.
+    Returns its ARN, and whether this run creates it."""
     iam, caller = setup.aws.iam, setup.caller
     arn = oidc_provider_arn(caller.partition, caller.account, issuer)
     found = oidc_provider.get_provider(iam, arn)
@@ -75,10 +77,10 @@ def plan_provider(plan: Plan, setup: Setup, issuer: str) -> str:
         )
     else:
         plan.add(keep("OIDC provider", host, "shared by the account: reused"))
-    return arn
+    return arn, found is None
 
 
-def plan_role(plan: Plan, setup: Setup, trust: dict[str, object]) -> str:
+def plan_role(plan: Plan, setup: Setup, trust: dict[str, object], *, new_provider: bool) -> str:
     iam, name = setup.aws.iam, setup.names.role
     found = role.get_role(iam, name)
     if found is not None:
@@ -90,12 +92,17 @@ def plan_role(plan: Plan, setup: Setup, trust: dict[str, object]) -> str:
             None if found is None else found.trust,
             trust,
             create=partial(
-                role.create_role,
-                iam,
-                name,
-                trust,
-                setup.owner_tags,
-                f"GitHub Actions OIDC role for {setup.repo.full_name} (ghbootstrap)",
+                settle,
+                partial(
+                    role.create_role,
+                    iam,
+                    name,
+                    trust,
+                    setup.owner_tags,
+                    f"GitHub Actions OIDC role for {setup.repo.full_name} (ghbootstrap)",
+                ),
+                # A provider made a moment ago can read as an invalid principal.
+                codes=PRINCIPAL_NOT_YET_VISIBLE if new_provider else frozenset(),
             ),
             update=partial(role.set_trust, iam, name, trust),
             document=trust,
@@ -114,7 +121,7 @@ def plan_attachment(plan: Plan, setup: Setup, policy_arn: str) -> None:
             f"{setup.names.policy} -> role {name}",
             True if attached else None,
             True,
-            create=partial(role.attach_policy, iam, name, policy_arn),
+            create=partial(settle, partial(role.attach_policy, iam, name, policy_arn)),
         )
     )
 
@@ -127,9 +134,9 @@ def run(aws: Aws, gh: GitHub, request: OidcRequest, *, dry_run: bool) -> Report:
     plan = Plan()
     ecr_target = plan_ecr(plan, setup, immutable=request.immutable_tags)
     policy_arn = plan_push_policy(plan, setup, ecr_target.arn)
-    provider_arn = plan_provider(plan, setup, request.issuer)
+    provider_arn, new_provider = plan_provider(plan, setup, request.issuer)
     trust = trust_policy(provider_arn, request.issuer, subjects)
-    role_arn = plan_role(plan, setup, trust)
+    role_arn = plan_role(plan, setup, trust, new_provider=new_provider)
     plan_attachment(plan, setup, policy_arn)
     environments = plan_environments(plan, setup, request.scopes.environments)
     plan_variables(

@@ -17,6 +17,7 @@ import requests
 from github import GithubException
 
 from ghbootstrap.errors import GitHubError
+from ghbootstrap.github.retry import RATE_LIMIT_BUDGET, rate_limit_wait
 from ghbootstrap.github.sealing import seal
 from ghbootstrap.secret import Secret
 from ghbootstrap.subjects import GitHubRepo, SubjectTemplate
@@ -79,6 +80,21 @@ def needed_permission(verb: str, path: str) -> str:
     return "Metadata: read"
 
 
+def _check_classic_scopes(headers: Any, ref: RepoRef) -> None:
+    """A classic token lists its scopes; secrets and variables need `repo`."""
+    scopes = {k.lower(): v for k, v in (headers or {}).items()}.get("x-oauth-scopes")
+    if scopes is None:
+        return  # a fine-grained, app or Actions token: its reads are the check
+    granted = {s.strip() for s in scopes.split(",")}
+    if not granted & {"repo", "public_repo"}:
+        raise GitHubError(
+            f"the GitHub token has scopes '{scopes}', which cannot write secrets or "
+            f"variables of {ref.full_name}",
+            "use a token with the repo scope, or a fine-grained token (see README)",
+            status=403,
+        )
+
+
 class GitHub:
     """GitHub's REST API, as ghbootstrap needs it."""
 
@@ -90,9 +106,12 @@ class GitHub:
     # -- plumbing ---------------------------------------------------------------------
 
     def _call(self, verb: str, path: str, what: str, body: Any = None) -> Any:
+        return self._request(verb, path, what, body)[1]
+
+    def _request(self, verb: str, path: str, what: str, body: Any = None) -> tuple[Any, Any]:
         log.debug("github %s %s", verb, path)
         try:
-            _, data = self._requester.requestJsonAndCheck(verb, path, input=body)
+            headers, data = self._requester.requestJsonAndCheck(verb, path, input=body)
         except GithubException as exc:
             raise self._explain(exc, verb, path, what) from None
         except requests.exceptions.RequestException as exc:
@@ -100,7 +119,7 @@ class GitHub:
                 f"cannot reach GitHub at {self.api_url} to {what} ({type(exc).__name__})",
                 "check your network, or --github-api-url / GITHUB_API_URL",
             ) from None
-        return data
+        return headers, data
 
     def _read(self, path: str, what: str) -> Any:
         """GET, with 404 as None."""
@@ -120,10 +139,14 @@ class GitHub:
                 "set GITHUB_TOKEN or GH_TOKEN to a valid token, or run `gh auth login`",
                 status=status,
             )
-        if status == 403 and "rate limit" in message.lower():
+        headers = exc.headers or {}
+        wait = rate_limit_wait(status, headers)
+        if wait is not None or (status in (403, 429) and "rate limit" in message.lower()):
+            when = f"in about {wait:.0f} s" if wait is not None else "soon"
             return GitHubError(
-                f"GitHub's rate limit stopped the attempt to {what}",
-                "wait for the limit to reset and run the command again",
+                f"GitHub's rate limit stopped the attempt to {what} after waiting "
+                f"up to {RATE_LIMIT_BUDGET:.0f} s",
+                f"the limit resets {when}: run the command again then",
                 status=status,
             )
         if status == 403:
@@ -142,20 +165,28 @@ class GitHub:
     # -- repository and OIDC --------------------------------------------------------------
 
     def repository(self, ref: RepoRef) -> GitHubRepo:
+        """The repository, checked up front: visible, and writable with this token."""
         path = f"/repos/{_q(ref.owner)}/{_q(ref.name)}"
-        data = self._read(path, f"read {ref.full_name}")
-        if data is None:
+        try:
+            headers, data = self._request("GET", path, f"read {ref.full_name}")
+        except GitHubError as exc:
+            if exc.status != 404:
+                raise
             raise GitHubError(
                 f"GitHub repository {ref.full_name} not found",
                 "check OWNER/REPO, and that the token can see the repository",
                 status=404,
-            )
+            ) from None
+        _check_classic_scopes(headers, ref)
+        permissions = data.get("permissions") or {}
         return GitHubRepo(
             owner=data["owner"]["login"],
             name=data["name"],
             owner_id=int(data["owner"]["id"]),
             repo_id=int(data["id"]),
             default_branch=data["default_branch"],
+            can_push=bool(permissions.get("push", True)),
+            is_admin=bool(permissions.get("admin", True)),
         )
 
     def subject_template(self, repo: GitHubRepo) -> SubjectTemplate:

@@ -58,15 +58,16 @@ def find_token(url: str, env: Mapping[str, str] = os.environ) -> Secret:
 
 
 def connect(url: str, token: Secret) -> GitHub:
-    from github import Auth, Github, GithubRetry
+    from github import Auth, Github
+
+    from ghbootstrap.github.retry import GitHubRetry
 
     client = Github(
         auth=Auth.Token(token.reveal()),
         base_url=url,
         timeout=TIMEOUT,
-        retry=GithubRetry(
-            total=5, connect=1, read=1, backoff_factor=0.5, backoff_max=8, max_rate_limit_wait=60
-        ),
+        retry=GitHubRetry(),
+        # PyGithub's default pacing sleeps 0.25 s per request and 1 s per write.
         seconds_between_requests=None,
         seconds_between_writes=None,
     )

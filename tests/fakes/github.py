@@ -61,6 +61,8 @@ class Token:
 
     repositories: frozenset[str] | None = None
     permissions: frozenset[str] = ALL_PERMISSIONS
+    role: str = "admin"  # the account's role on repositories: admin, write or read
+    scopes: str | None = None  # a classic token's X-OAuth-Scopes; None for fine-grained
 
 
 @dataclass
@@ -193,6 +195,12 @@ class FakeGitHub:
         token = self._token(request)
         if token is None:
             return _error(401, "Bad credentials")
+        answer = self._answer(request, token)
+        if token.scopes is not None:
+            answer.headers.setdefault("X-OAuth-Scopes", token.scopes)
+        return answer
+
+    def _answer(self, request: Request, token: Token) -> Response:
         segments = [unquote(s) for s in request.path.strip("/").split("/")]
         if segments == ["user"]:
             return Response(200, {"login": "octocat", "id": 1, "type": "User"})
@@ -214,7 +222,9 @@ class FakeGitHub:
         m = request.method
         if not rest:
             return self._need(token, "metadata") or (
-                Response(200, self._repository(repo)) if m == "GET" else _error(404, "Not Found")
+                Response(200, self._repository(repo, token))
+                if m == "GET"
+                else _error(404, "Not Found")
             )
         if rest == ["actions", "oidc", "customization", "sub"]:
             return self._need(token, "actions") or self._oidc(request, repo)
@@ -231,12 +241,18 @@ class FakeGitHub:
             return self._scoped(request, token, env.scope, rest[2:], environment=True)
         return _error(404, "Not Found")
 
-    def _need(self, token: Token, permission: str) -> Response | None:
-        if permission in token.permissions:
-            return None
-        return _error(403, "Resource not accessible by personal access token")
+    def _need(
+        self, token: Token, permission: str, request: Request | None = None
+    ) -> Response | None:
+        if permission not in token.permissions:
+            return _error(403, "Resource not accessible by personal access token")
+        if request is not None and request.is_write:
+            needed = ("admin",) if permission == "administration" else ("admin", "write")
+            if token.role not in needed:
+                return _error(403, f"Must have {needed[-1]} rights to Repository.")
+        return None
 
-    def _repository(self, repo: Repo) -> dict[str, Any]:
+    def _repository(self, repo: Repo, token: Token) -> dict[str, Any]:
         body = copy.deepcopy(_example("full-repository-default-response"))
         body.update(
             id=repo.id,
@@ -248,10 +264,10 @@ class FakeGitHub:
         body["source"]["language"] = "Python"  # required; GitHub's own example lacks it
         body["owner"].update(login=repo.owner, id=repo.owner_id)
         body["permissions"] = {
-            "admin": True,
-            "maintain": True,
-            "push": True,
-            "triage": True,
+            "admin": token.role == "admin",
+            "maintain": token.role == "admin",
+            "push": token.role in ("admin", "write"),
+            "triage": token.role in ("admin", "write"),
             "pull": True,
         }
         return body
@@ -319,7 +335,7 @@ class FakeGitHub:
                 return denied or _error(404, "Not Found")
             return Response(200, self._environment_body(repo, env))
         if request.method == "PUT":
-            denied = self._need(token, "administration")
+            denied = self._need(token, "administration", request)
             if denied:
                 return denied
             if env is None:
@@ -353,10 +369,10 @@ class FakeGitHub:
         """Fine-grained tokens: Secrets / Variables for a repository, Environments for both
         kinds inside an environment."""
         if rest[:1] == ["secrets"]:
-            denied = self._need(token, "environments" if environment else "secrets")
+            denied = self._need(token, "environments" if environment else "secrets", request)
             return denied or self._secrets(request, scope, rest[1:])
         if rest[:1] == ["variables"]:
-            denied = self._need(token, "environments" if environment else "variables")
+            denied = self._need(token, "environments" if environment else "variables", request)
             return denied or self._variables(request, scope, rest[1:])
         return _error(404, "Not Found")
 
