@@ -86,6 +86,7 @@ def aws(moto: None, aws_calls: AwsCalls) -> Aws:
 
 
 CONTRACT_TOTALS = {"requests": 0, "responses": 0}
+FAULTS_SURVIVED = {"aws": 0, "github": 0}
 
 
 @pytest.fixture
@@ -110,6 +111,12 @@ def fake_github(monkeypatch: pytest.MonkeyPatch, contract: Contract) -> Iterator
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if sum(FAULTS_SURVIVED.values()):
+        terminalreporter.write_line(
+            f"Fault injection: {sum(FAULTS_SURVIVED.values())} injected faults survived "
+            f"({FAULTS_SURVIVED['aws']} AWS, {FAULTS_SURVIVED['github']} GitHub): each failed "
+            "run left a safe state, and its re-run matched a clean run"
+        )
     if CONTRACT_TOTALS["requests"]:
         terminalreporter.write_line(
             f"GitHub contract: {CONTRACT_TOTALS['requests']} requests and "

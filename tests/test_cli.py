@@ -214,6 +214,8 @@ def test_secret_access_keys_never_reach_output_or_logs(
     seen: list[str] = []
     secrets: list[str] = []
     for args in (
+        ["oidc", "octo-org/hello-world", "--no-workflow", "-v"],
+        ["oidc", "octo-org/hello-world", "--no-workflow", "--json", "--dry-run"],
         ["keys", "octo-org/hello-world", "--workflow-path", workflow, "-v"],
         ["keys", "octo-org/hello-world", "--workflow-path", workflow, "--json"],
         ["rotate", "octo-org/hello-world", "-v"],

@@ -26,8 +26,8 @@ log = logging.getLogger("ghbootstrap.aws")
 # Throttling is retried, not reported: botocore's standard mode waits rand(0,1) * 2**i
 # seconds between attempts, so five attempts in all give up within 1+2+4+8 = 15 s at worst.
 RETRY: dict[str, Any] = {"mode": "standard", "total_max_attempts": 5}
-CONNECT_TIMEOUT = 5
-READ_TIMEOUT = 20
+CONNECT_TIMEOUT = 3
+READ_TIMEOUT = 15
 
 
 def client_config() -> botocore.config.Config:

@@ -1,0 +1,250 @@
+"""Faults at every step: for `oidc`, `keys` and `rotate`, fail the Nth AWS call and the Nth
+GitHub call, for every N the flow makes, through the real entry point. The failed run must
+exit non-zero and leave no orphan key, GitHub holding a matching pair of an active key,
+never more than two keys, and nothing secret printed. A re-run without faults must then
+produce exactly the state a clean run produces.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import responses
+from moto import mock_aws
+
+from ghbootstrap import cli as cli_module
+from ghbootstrap.aws.session import Aws, connect
+from ghbootstrap.documents import canonical
+from ghbootstrap.keyrecord import KeyRecord
+from tests.conftest import FAULTS_SURVIVED, REGION, moto_secret
+from tests.contract import Contract
+from tests.faults import AwsFaults, fail_github
+from tests.fakes.github import FakeGitHub
+from tests.fakes.serve import install
+
+REPO = "Octo-Org/Hello-World"
+TYPED = "octo-org/hello-world"
+USER = "ghbootstrap-octo-org-hello-world"
+
+
+@dataclass
+class World:
+    """A fresh AWS (moto), GitHub (fake), work directory and output capture."""
+
+    aws: Aws
+    github: FakeGitHub
+    faults: AwsFaults
+    work: Path
+    secrets: list[str]
+    capsys: pytest.CaptureFixture[str]
+
+    def run(self, *args: str) -> tuple[int, str]:
+        from ghbootstrap.cli import main
+
+        self.capsys.readouterr()
+        with pytest.raises(SystemExit) as done:
+            main(list(args))
+        out, err = self.capsys.readouterr()
+        return int(done.value.code or 0), out + err
+
+
+@pytest.fixture
+def worlds(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    contract: Contract,
+) -> Callable[[], Iterator[World]]:
+    """Each call makes a new, isolated world; the CLI is pointed at it."""
+    counter = [0]
+
+    def make() -> Iterator[World]:
+        counter[0] += 1
+        work = tmp_path / f"world-{counter[0]}"
+        work.mkdir()
+        monkeypatch.chdir(work)
+        with mock_aws(), responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+            fake = FakeGitHub()
+            fake.add_repo(REPO)
+            fake.observers.append(contract.observe)
+            install(fake, rsps)
+            monkeypatch.setenv("GITHUB_TOKEN", fake.token)
+            aws = connect(None, REGION)
+            faults = AwsFaults(aws)
+            secrets: list[str] = []
+
+            def remember(parsed: dict[str, Any], **_: Any) -> None:
+                secrets.append(parsed["AccessKey"]["SecretAccessKey"])
+
+            aws.session.events.register("after-call.iam.CreateAccessKey", remember)
+            original_sts_as = Aws.sts_as
+
+            def sts_as(self: Aws, key_id: str, secret: Any) -> Any:
+                client = original_sts_as(self, key_id, secret)
+                client.raw.meta.events.register_first("before-call", faults._before_call)
+                return client
+
+            monkeypatch.setattr(Aws, "sts_as", sts_as)
+            monkeypatch.setattr(cli_module, "_aws", lambda profile, region: aws)
+            yield World(aws, fake, faults, work, secrets, capsys)
+
+    return make
+
+
+FLOWS: dict[str, tuple[list[str], list[str] | None]] = {
+    # name: (the command under test, what must have run before it)
+    "oidc": (["oidc", TYPED, "--environment", "prod"], None),
+    "keys": (["keys", TYPED, "--rotation-schedule", "0 4 * * 1"], None),
+    "rotate": (["rotate", TYPED], ["keys", TYPED]),
+}
+
+
+def snapshot(world: World) -> dict[str, Any]:
+    """All state a run leaves, with key ids replaced by their role in the record."""
+    session = boto3.Session("testing", "testing", region_name=REGION)
+    iam, ecr = session.client("iam"), session.client("ecr")
+    state: dict[str, Any] = {"roles": {}, "policies": {}, "users": {}, "ecr": {}}
+    for role in iam.list_roles()["Roles"]:
+        name = role["RoleName"]
+        trust = iam.get_role(RoleName=name)["Role"]["AssumeRolePolicyDocument"]
+        attached = iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]
+        state["roles"][name] = (canonical(trust), sorted(a["PolicyArn"] for a in attached))
+    for policy in iam.list_policies(Scope="Local")["Policies"]:
+        arn = policy["Arn"]
+        versions = iam.list_policy_versions(PolicyArn=arn)["Versions"]
+        default = iam.get_policy_version(PolicyArn=arn, VersionId=policy["DefaultVersionId"])
+        state["policies"][policy["PolicyName"]] = (
+            canonical(default["PolicyVersion"]["Document"]),
+            len(versions),
+        )
+    state["providers"] = [
+        iam.get_open_id_connect_provider(OpenIDConnectProviderArn=p["Arn"])["ClientIDList"]
+        for p in iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]
+    ]
+    for user in iam.list_users()["Users"]:
+        name = user["UserName"]
+        tags = {t["Key"]: t["Value"] for t in iam.list_user_tags(UserName=name)["Tags"]}
+        record = KeyRecord.from_tags(tags)
+        roles = {record.held: "held", record.retired: "retired", record.pending: "pending"}
+        keys = iam.list_access_keys(UserName=name)["AccessKeyMetadata"]
+        state["users"][name] = {
+            "record": {k: roles.get(v, v) for k, v in record.to_tags().items() if k},
+            "keys": sorted((roles.get(k["AccessKeyId"], "?"), k["Status"]) for k in keys),
+            "inline": iam.list_user_policies(UserName=name)["PolicyNames"],
+            "attached": [
+                a["PolicyName"]
+                for a in iam.list_attached_user_policies(UserName=name)["AttachedPolicies"]
+            ],
+        }
+    for repo in ecr.describe_repositories()["repositories"]:
+        name = repo["repositoryName"]
+        lifecycle = ecr.get_lifecycle_policy(repositoryName=name)["lifecyclePolicyText"]
+        state["ecr"][name] = (repo["imageTagMutability"], json.loads(lifecycle))
+    github = world.github.repo(REPO)
+    scopes = {"repository": github.scope} | {
+        f"environment {e.name}": e.scope for e in github.environments.values()
+    }
+    state["github"] = {
+        label: (
+            {k: v["value"] for k, v in scope.variables.items()},
+            sorted(scope.secrets),
+            github_pair_is_valid(world, scope.plaintext),
+        )
+        for label, scope in scopes.items()
+    }
+    state["files"] = {
+        str(p.relative_to(world.work)): p.read_text()
+        for p in sorted(world.work.rglob("*"))
+        if p.is_file()
+    }
+    return state
+
+
+def github_pair_is_valid(world: World, plaintext: dict[str, str]) -> bool | None:
+    key_id = plaintext.get("AWS_ACCESS_KEY_ID")
+    if key_id is None:
+        return None
+    return plaintext.get("AWS_SECRET_ACCESS_KEY") == moto_secret(USER, key_id)
+
+
+def assert_safe_after_failure(world: World, printed: str) -> None:
+    iam = world.aws.iam.raw
+    try:
+        keys = iam.list_access_keys(UserName=USER)["AccessKeyMetadata"]
+        tags = {t["Key"]: t["Value"] for t in iam.list_user_tags(UserName=USER)["Tags"]}
+    except iam.exceptions.NoSuchEntityException:
+        keys, tags = [], {}
+    assert len(keys) <= 2
+    record = KeyRecord.from_tags(tags)
+    scope = world.github.repo(REPO).scope.plaintext
+    held_by_github = scope.get("AWS_ACCESS_KEY_ID")
+    active = {k["AccessKeyId"] for k in keys if k["Status"] == "Active"}
+    recorded = {record.held, record.retired, record.pending} - {""}
+    orphans = active - recorded - {held_by_github}
+    assert orphans == set(), f"orphan keys {orphans}"
+    if held_by_github is not None:
+        assert held_by_github in active, "GitHub names a key that does not work"
+        assert scope.get("AWS_SECRET_ACCESS_KEY") == moto_secret(USER, held_by_github)
+    for secret in world.secrets:
+        assert secret not in printed
+    assert world.github.token not in printed
+
+
+def calls(world: World, args: list[str]) -> tuple[int, int]:
+    """How many AWS and GitHub calls a clean run of `args` makes."""
+    aws_before, github_before = world.faults.seen, len(world.github.requests)
+    code, printed = world.run(*args)
+    assert code == 0, printed
+    return world.faults.seen - aws_before, len(world.github.requests) - github_before
+
+
+@pytest.mark.parametrize("flow", sorted(FLOWS))
+def test_every_fault_leaves_a_state_a_rerun_repairs(
+    flow: str, worlds: Callable[[], Iterator[World]]
+) -> None:
+    command, before = FLOWS[flow]
+
+    clean = worlds()
+    world = next(clean)
+    if before:
+        world.run(*before)
+    aws_calls, github_calls = calls(world, command)
+    reference = snapshot(world)
+    clean.close()
+    assert aws_calls > 5
+    assert github_calls > 3
+
+    for side, count in (("aws", aws_calls), ("github", github_calls)):
+        for n in range(1, count + 1):
+            made = worlds()
+            world = next(made)
+            if before:
+                assert world.run(*before)[0] == 0
+            if side == "aws":
+                start = world.faults.seen
+                world.faults.fail(lambda name, seen, at=start + n: seen == at)
+            else:
+                base = len(world.github.requests)
+                fail_github(
+                    world.github, lambda r, at=base + n - 1: len(world.github.requests) == at
+                )
+            code, printed = world.run(*command)
+            where = f"{flow}: {side} call {n} of {count}"
+            assert code != 0, f"{where}: the run did not fail"
+            assert printed.startswith("error: "), f"{where}: {printed}"
+            assert_safe_after_failure(world, printed)
+
+            world.faults.clear()
+            world.github.faults.clear()
+            code, printed = world.run(*command)
+            assert code == 0, f"{where}: the re-run failed: {printed}"
+            assert snapshot(world) == reference, f"{where}: the re-run did not converge"
+            FAULTS_SURVIVED[side] += 1
+            made.close()
+
