@@ -198,7 +198,8 @@ def _all_secrets(user: str) -> list[str]:
     from moto.backends import get_backend
 
     iam = get_backend("iam")[ACCOUNT]["global"]
-    return [k.secret_access_key for k in iam.users[user].access_keys]
+    found = iam.users.get(user)
+    return [k.secret_access_key for k in found.access_keys] if found else []
 
 
 def test_secret_access_keys_never_reach_output_or_logs(
