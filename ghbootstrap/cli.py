@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from ghbootstrap import __version__
-from ghbootstrap.errors import EXIT_FAILURE, GhbError, UsageError
+from ghbootstrap.errors import EXIT_DRIFT, EXIT_FAILURE, GhbError, UsageError
 
 if TYPE_CHECKING:
     from ghbootstrap.aws.session import Aws
     from ghbootstrap.github.api import GitHub
-    from ghbootstrap.plan import Report
+    from ghbootstrap.plan import AuditReport, Change, Report
 
 app = typer.Typer(
     name="ghbootstrap",
@@ -149,7 +149,7 @@ def _call_log(enabled: bool) -> Iterator[None]:
         logger.setLevel(logging.NOTSET)
 
 
-def _run(build: Callable[[], Report], *, json_out: bool, verbose: bool, exit_code: int = 0) -> None:
+def _run(build: Callable[[], Report | AuditReport], *, json_out: bool, verbose: bool) -> None:
     """Run a flow, print its report, and turn every error into one line and an exit code."""
     try:
         with _call_log(verbose):
@@ -172,8 +172,8 @@ def _run(build: Callable[[], Report], *, json_out: bool, verbose: bool, exit_cod
     from ghbootstrap.render import FORMATTERS, Format
 
     typer.echo(FORMATTERS[Format.JSON if json_out else Format.TEXT](report))
-    if exit_code or report.problems:
-        raise typer.Exit(exit_code or 3)
+    if report.problems:
+        raise typer.Exit(EXIT_DRIFT)
 
 
 def _aws(profile: str | None, region: str | None) -> Aws:
@@ -381,6 +381,137 @@ def rotate(
         url = api_url(github_api_url)
         aws = _aws(profile, region)
         return flow.run(aws, _github(url), request, dry_run=dry_run)
+
+    _run(build, json_out=json_out, verbose=verbose)
+
+
+@app.command()
+def status(
+    repository: Repository,
+    region: Region = None,
+    profile: Profile = None,
+    ecr_repo: EcrRepo = None,
+    policy_name: PolicyName = None,
+    role_name: RoleName = None,
+    user_name: UserName = None,
+    environment: Environments = None,
+    github_api_url: GitHubApiUrl = None,
+    json_out: Json = False,
+    verbose: Verbose = False,
+) -> None:
+    """Read-only: is everything there and as it was set up? Exit 3 if anything drifted.
+
+    Give the same naming options the setup used; the rest is found by the tool's tags.
+    """
+
+    def build() -> Report:
+        from ghbootstrap.flows import status as flow
+        from ghbootstrap.github.connect import api_url
+        from ghbootstrap.subjects import check_environment
+        from ghbootstrap.target import Names, parse_repo
+
+        ref = parse_repo(repository)
+        request = flow.StatusRequest(
+            ref=ref,
+            names=Names.resolve(
+                ref, ecr_repository=ecr_repo, policy=policy_name, role=role_name, user=user_name
+            ),
+            environments=tuple(check_environment(e) for e in environment or ()),
+        )
+        url = api_url(github_api_url)
+        aws = _aws(profile, region)
+        return flow.run(aws, _github(url), request)
+
+    _run(build, json_out=json_out, verbose=verbose)
+
+
+def _yes(changes: list[Change]) -> bool:  # noqa: ARG001
+    return True
+
+
+def _confirm(changes: list[Change]) -> bool:
+    from ghbootstrap.plan import Action
+
+    doomed = [c for c in changes if c.action is Action.DELETE]
+    typer.echo("ghbootstrap destroy will delete:", err=True)
+    for change in doomed:
+        typer.echo(f"  {change.resource}  {change.name}", err=True)
+    return typer.confirm(f"Delete these {len(doomed)}?", default=False, err=True)
+
+
+@app.command()
+def destroy(
+    repository: Repository,
+    region: Region = None,
+    profile: Profile = None,
+    ecr_repo: EcrRepo = None,
+    policy_name: PolicyName = None,
+    role_name: RoleName = None,
+    user_name: UserName = None,
+    delete_images: Annotated[
+        bool,
+        typer.Option("--delete-images", help="Delete the ECR repository even if it holds images."),
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    github_api_url: GitHubApiUrl = None,
+    dry_run: DryRun = False,
+    json_out: Json = False,
+    verbose: Verbose = False,
+) -> None:
+    """Remove what ghbootstrap made for a repository (found by its tags), nothing else.
+
+    The OIDC provider stays while other roles trust it; an ECR repository holding images
+    stays unless --delete-images. Asks first, unless --yes.
+    """
+
+    def build() -> Report:
+        from ghbootstrap.flows import destroy as flow
+        from ghbootstrap.github.connect import api_url
+        from ghbootstrap.target import Names, parse_repo
+
+        ref = parse_repo(repository)
+        request = flow.DestroyRequest(
+            ref=ref,
+            names=Names.resolve(
+                ref, ecr_repository=ecr_repo, policy=policy_name, role=role_name, user=user_name
+            ),
+            delete_images=delete_images,
+        )
+        if not (yes or dry_run or sys.stdin.isatty()):
+            raise UsageError(
+                "destroy asks for confirmation, and no terminal is attached",
+                "pass --yes to delete without asking, or --dry-run to see what would go",
+            )
+        url = api_url(github_api_url)
+        aws = _aws(profile, region)
+        confirm = _yes if yes else _confirm
+        return flow.run(aws, _github(url), request, dry_run=dry_run, confirm=confirm)
+
+    _run(build, json_out=json_out, verbose=verbose)
+
+
+@app.command()
+def audit(
+    region: Region = None,
+    profile: Profile = None,
+    max_key_age: Annotated[
+        int,
+        typer.Option(metavar="DAYS", min=1, help="Report active access keys older than this."),
+    ] = 90,
+    json_out: Json = False,
+    verbose: Verbose = False,
+) -> None:
+    """Find IAM roles whose trust lets the wrong GitHub repositories in, and old keys.
+
+    Flags trusts of GitHub's OIDC providers (github.com, GHE.com, GHES) with no sub
+    condition, a sub any repository matches, a wildcard owner, organisation-wide
+    subjects, ForAllValues/ForAnyValue, no aud, or no conditions at all. Exit 3 on findings.
+    """
+
+    def build() -> AuditReport:
+        from ghbootstrap.flows import audit as flow
+
+        return flow.run(_aws(profile, region), max_key_age_days=max_key_age)
 
     _run(build, json_out=json_out, verbose=verbose)
 

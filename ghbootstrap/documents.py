@@ -6,6 +6,7 @@ string where we wrote a one-element list, never counts as a difference.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -186,6 +187,11 @@ def canonical(document: Mapping[str, Any]) -> str:
             [_normalise_statement(s) for s in statements(document)]
         )
     return json.dumps(document, sort_keys=True, separators=(",", ":"))
+
+
+def fingerprint(document: Mapping[str, Any]) -> str:
+    """A short, stable digest of a document's canonical form, to keep in a tag."""
+    return hashlib.sha256(canonical(document).encode()).hexdigest()[:32]
 
 
 def same_document(a: Mapping[str, Any] | None, b: Mapping[str, Any] | None) -> bool:

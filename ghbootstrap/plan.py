@@ -104,6 +104,32 @@ class Plan:
         return [step.change for step in self.steps]
 
 
+class State(enum.StrEnum):
+    OK = "ok"
+    DRIFT = "drift"
+    MISSING = "missing"
+
+
+@dataclass(frozen=True)
+class Check:
+    """What `status` found for one resource, and the command that repairs it."""
+
+    resource: str
+    name: str
+    state: State
+    detail: str = ""
+    fix: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "resource": self.resource,
+            "name": self.name,
+            "state": self.state.value,
+            "detail": self.detail,
+            "fix": self.fix,
+        }
+
+
 @dataclass
 class Report:
     """What a command did (or would do): the result the CLI renders as text or JSON."""
@@ -114,11 +140,20 @@ class Report:
     changes: list[Change] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
+    checks: list[Check] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
         return any(c.action is not Action.KEEP for c in self.changes)
+
+    @property
+    def problems(self) -> list[str]:
+        """One line per drifted or missing resource, ending with its repair command."""
+        return [
+            f"{c.resource} {c.name}: {c.detail}: run `{c.fix}`"
+            for c in self.checks
+            if c.state is not State.OK
+        ]
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -129,5 +164,38 @@ class Report:
             "resources": [c.to_json() for c in self.changes],
             "outputs": self.outputs,
             "notes": self.notes,
+            "checks": [c.to_json() for c in self.checks],
             "problems": self.problems,
         }
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: str  # "role" or "user"
+    name: str
+    severity: str
+    problem: str
+    fix: str
+
+    def to_json(self) -> dict[str, str]:
+        return {
+            self.kind: self.name,
+            "severity": self.severity,
+            "problem": self.problem,
+            "fix": self.fix,
+        }
+
+
+@dataclass
+class AuditReport:
+    roles_scanned: int = 0
+    github_roles: int = 0
+    users_scanned: int = 0
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def problems(self) -> list[str]:
+        return [f"{f.kind} {f.name}: {f.problem}" for f in self.findings]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"findings": [f.to_json() for f in self.findings]}

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ghbootstrap.documents import render as render_document
-from ghbootstrap.plan import Action, Report
+from ghbootstrap.plan import Action, AuditReport, Report
 
 
 class Format(enum.StrEnum):
@@ -31,7 +31,9 @@ _LABELS = {
 }
 
 
-def as_text(report: Report) -> str:
+def as_text(report: Report | AuditReport) -> str:
+    if isinstance(report, AuditReport):
+        return _audit_text(report)
     lines = [f"ghbootstrap {report.command} {report.repository}"]
     if report.dry_run:
         lines.append("Plan (dry run: nothing was written)")
@@ -40,6 +42,12 @@ def as_text(report: Report) -> str:
         detail = f"  ({change.detail})" if change.detail else ""
         lines.append(
             f"  {change.action.value:<9}  {change.resource:<{width}}  {change.name}{detail}"
+        )
+    check_width = max((len(c.resource) for c in report.checks), default=0)
+    for check in report.checks:
+        detail = f"  ({check.detail})" if check.detail else ""
+        lines.append(
+            f"  {check.state.value:<8} {check.resource:<{check_width}}  {check.name}{detail}"
         )
     if report.dry_run:
         for change in report.changes:
@@ -59,12 +67,28 @@ def as_text(report: Report) -> str:
     return "\n".join(lines)
 
 
+def _audit_text(report: AuditReport) -> str:
+    lines = [
+        f"ghbootstrap audit: {_count(report.roles_scanned, 'role')} "
+        f"({report.github_roles} trust GitHub's OIDC), {_count(report.users_scanned, 'user')}"
+    ]
+    for finding in report.findings:
+        lines.append(f"  {finding.severity:<8}  {finding.kind} {finding.name}: {finding.problem}")
+        lines.append(f"  {'':<8}  fix: {finding.fix}")
+    count = len(report.findings)
+    lines.append(f"{_count(count, 'finding')}." if count else "No findings.")
+    return "\n".join(lines)
+
+
 def _document_text(document: Any) -> str:
     text = document if isinstance(document, str) else render_document(document)
     return text.rstrip("\n")
 
 
 def _summary(report: Report) -> str:
+    if report.checks:
+        bad = len(report.problems)
+        return f"{bad} to repair." if bad else "Everything matches."
     counts = {a: sum(c.action is a for c in report.changes) for a in Action}
     if not report.changed:
         return "No changes: everything already matches."
@@ -76,15 +100,19 @@ def _summary(report: Report) -> str:
     return ("Would make: " if report.dry_run else "Done: ") + ", ".join(parts) + "."
 
 
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
 def _past(action: Action) -> str:
     return {Action.CREATE: "created", Action.UPDATE: "updated", Action.DELETE: "deleted"}[action]
 
 
-def as_json(report: Report) -> str:
+def as_json(report: Report | AuditReport) -> str:
     return json.dumps(report.to_json(), indent=2, sort_keys=False)
 
 
-FORMATTERS: dict[Format, Callable[[Report], str]] = {
+FORMATTERS: dict[Format, Callable[[Report | AuditReport], str]] = {
     Format.TEXT: as_text,
     Format.JSON: as_json,
 }

@@ -12,9 +12,11 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from ghbootstrap.documents import statements
+from ghbootstrap.subjects import WILDCARDS
 
 ASSUME_WEB_IDENTITY = "sts:AssumeRoleWithWebIdentity"
 _ESCAPES = {"${$}": "$", "${*}": "*", "${?}": "?"}
@@ -165,3 +167,155 @@ def admitted_subjects(trust: Mapping[str, Any], issuer_host: str) -> list[str]:
 
 def _display(value: str) -> str:
     return value.replace("${$}", "$")
+
+
+# -- audit: which trusts let the wrong repositories in -----------------------------------------
+
+CRITICAL, HIGH, MEDIUM = "critical", "high", "medium"
+# github.com (and its enterprise-slug issuers), GHE.com tenants, and GHES servers.
+_GITHUB_ISSUER = re.compile(
+    r"^(token\.actions\.githubusercontent\.com(/[^/]+)?"
+    r"|token\.actions\.[a-z0-9-]+\.ghe\.com"
+    r"|[^/]+/_services/token)$",
+    re.IGNORECASE,
+)
+_PROBE_SUB = "repo:ghbootstrap-audit-probe/any-repository:ref:refs/heads/main"
+_ONE_REPO_FIX = (
+    "require a StringEquals condition on {host}:sub naming one repository's contexts, "
+    "e.g. repo:OWNER/REPO:ref:refs/heads/main (`ghbootstrap oidc OWNER/REPO` writes one)"
+)
+
+
+@dataclass(frozen=True)
+class TrustFinding:
+    severity: str
+    problem: str
+    fix: str
+
+
+def github_issuer(principal_arn: str) -> str | None:
+    """The issuer host of a GitHub OIDC provider ARN, or None for any other principal."""
+    _, _, path = principal_arn.partition(":oidc-provider/")
+    return path if path and _GITHUB_ISSUER.match(path) else None
+
+
+def classify_subject(value: str, *, wildcards: bool) -> str:
+    """What a `sub` value or pattern can match: `repository` (one), `organisation` (other
+    repositories of one owner), `owner-wildcard`, `any`, or `unknown`."""
+
+    def is_wild(text: str) -> bool:
+        return wildcards and bool(WILDCARDS & set(text))
+
+    if value.startswith("repo:"):
+        repo_part = value[len("repo:") :].split(":", 1)[0]
+        owner, _, name = repo_part.partition("/")
+        if not owner or (is_wild(owner) and owner.startswith(("*", "?"))):
+            return "any"
+        if is_wild(owner):
+            return "owner-wildcard"
+        if not name or is_wild(name):
+            return "organisation"
+        return "repository"
+    if re.search(r"(^|:)repository_id:\d+(:|$)", value):
+        return "repository"
+    if value.startswith("repository_owner"):
+        return "organisation"
+    if wildcards and value.startswith("*"):
+        return "any"
+    return "unknown"
+
+
+def _claim_conditions(statement: Mapping[str, Any], host: str, claim: str) -> list[tuple[str, Any]]:
+    key = f"{host}:{claim}".lower()
+    return [
+        (operator, values)
+        for operator, block in (statement.get("Condition") or {}).items()
+        for name, values in block.items()
+        if name.lower() == key
+    ]
+
+
+_SUBJECT_FINDINGS = {
+    "any": (CRITICAL, "its sub pattern {value} matches any repository on GitHub"),
+    "owner-wildcard": (
+        CRITICAL,
+        "its sub pattern {value} has a wildcard in the owner, so look-alike owners match",
+    ),
+    "organisation": (HIGH, "its sub {value} admits other repositories of the same owner"),
+    "unknown": (MEDIUM, "its sub {value} does not name a repository in a form GitHub issues"),
+}
+
+
+def _statement_findings(
+    statement: Mapping[str, Any], provider_arn: str, host: str
+) -> list[TrustFinding]:
+    fix = _ONE_REPO_FIX.format(host=host)
+    if not statement.get("Condition"):
+        return [TrustFinding(CRITICAL, f"it trusts {host} with no conditions: any repository", fix)]
+    found: list[TrustFinding] = []
+    subs = _claim_conditions(statement, host, "sub")
+    auds = _claim_conditions(statement, host, "aud")
+    for operator, _ in subs + auds:
+        qualifier = split_operator(operator)[0]
+        if qualifier:
+            found.append(
+                TrustFinding(
+                    HIGH,
+                    f"it uses {operator} on a single-valued claim; ForAllValues holds when "
+                    "the claim is missing",
+                    f"use StringEquals / StringLike without {qualifier}:",
+                )
+            )
+    if not auds:
+        found.append(
+            TrustFinding(
+                MEDIUM,
+                "it has no aud condition, so tokens minted for any audience work",
+                f"require StringEquals {host}:aud = sts.amazonaws.com",
+            )
+        )
+    if not subs:
+        found.append(TrustFinding(CRITICAL, "it has no sub condition: any repository", fix))
+        return found
+    for operator, values in subs:
+        base = split_operator(operator)[1]
+        if base not in ("StringEquals", "StringLike", "StringEqualsIgnoreCase"):
+            continue
+        for value in _as_list(values):
+            kind = classify_subject(_unescape(str(value)), wildcards=base == "StringLike")
+            if kind in _SUBJECT_FINDINGS:
+                severity, problem = _SUBJECT_FINDINGS[kind]
+                found.append(TrustFinding(severity, problem.format(value=value), fix))
+    probe = {"sub": _PROBE_SUB, "aud": "sts.amazonaws.com"}
+    if not any(f.severity == CRITICAL for f in found) and statement_applies(
+        statement, provider_arn, host, probe
+    ):
+        found.append(TrustFinding(CRITICAL, "its sub condition lets any repository in", fix))
+    return found
+
+
+def audit_trust(trust: Mapping[str, Any]) -> list[TrustFinding]:
+    """Every way a trust policy lets the wrong GitHub repositories assume the role."""
+    found: list[TrustFinding] = []
+    for statement in statements(trust):
+        if statement.get("Effect") != "Allow" or not _action_matches(statement):
+            continue
+        principal = statement.get("Principal")
+        federated = (
+            _as_list(principal.get("Federated", [])) if isinstance(principal, Mapping) else []
+        )
+        for arn in federated:
+            host = github_issuer(str(arn))
+            if host is not None:
+                found += _statement_findings(statement, str(arn), host)
+    return found
+
+
+def github_providers(trust: Mapping[str, Any]) -> set[str]:
+    """The ARNs of the GitHub OIDC providers a trust policy names as principals."""
+    found = set()
+    for statement in statements(trust):
+        principal = statement.get("Principal")
+        if isinstance(principal, Mapping):
+            found |= {str(a) for a in _as_list(principal.get("Federated", []))}
+    return {arn for arn in found if github_issuer(arn)}

@@ -83,6 +83,15 @@ def main() -> None:
             KEYS_REPO,
             cwd=work,
         )
+        step(running, "5. Status: everything as set up", "status", OIDC_REPO, cwd=work)
+        step(
+            running,
+            "6. Status of the key setup: key ages, and which key GitHub holds",
+            "status",
+            KEYS_REPO,
+            cwd=work,
+        )
+        step(running, "7. Audit the account's GitHub trusts and old keys", "audit", cwd=work)
         github_holdings(fake)
         banner("Workflows written")
         for path in sorted(work.rglob("*.yml")):

@@ -125,3 +125,45 @@ def test_keys_rotate_rotate_on_emulators(e2e: Stack, tmp_path: Path) -> None:
     assert states() == {second: "Inactive", third: "Active"}
     for secret in (moto_secret(user, second), moto_secret(user, third)):
         assert secret not in done.stdout + done.stderr
+
+
+def test_status_destroy_audit_on_emulators(e2e: Stack, tmp_path: Path) -> None:
+    assert e2e.run("oidc", "octo-org/hello-world", cwd=tmp_path).returncode == 0
+    assert e2e.run("keys", "octo-org/hello-world", "--no-workflow").returncode == 0
+
+    status = e2e.run("status", "octo-org/hello-world")
+    assert status.returncode == 0, status.stdout + status.stderr
+    assert status.stdout.endswith("Everything matches.\n")
+
+    iam = e2e.client("iam")
+    iam.create_role(
+        RoleName="wide-open",
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {
+                            "Federated": f"arn:aws:iam::{ACCOUNT}:oidc-provider/"
+                            "token.actions.githubusercontent.com"
+                        },
+                        "Action": "sts:AssumeRoleWithWebIdentity",
+                    }
+                ],
+            }
+        ),
+    )
+    audit = e2e.run("audit", "--json")
+    assert audit.returncode == 3
+    assert [f["role"] for f in json.loads(audit.stdout)["findings"]] == ["wide-open"]
+
+    refused = e2e.run("destroy", "octo-org/hello-world")
+    assert refused.returncode == 2
+    gone = e2e.run("destroy", "octo-org/hello-world", "--yes")
+    assert gone.returncode == 0, gone.stderr
+    assert [r["RoleName"] for r in iam.list_roles()["Roles"]] == ["wide-open"]
+    assert iam.list_users()["Users"] == []
+    # another role still trusts the provider: it stays
+    assert len(iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]) == 1
+    assert e2e.run("status", "octo-org/hello-world").returncode == 3

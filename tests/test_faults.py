@@ -24,9 +24,9 @@ from ghbootstrap.documents import canonical
 from ghbootstrap.keyrecord import KeyRecord
 from tests.conftest import FAULTS_SURVIVED, REGION, moto_secret
 from tests.contract import Contract
-from tests.faults import AwsFaults, fail_github
 from tests.fakes.github import FakeGitHub
 from tests.fakes.serve import install
+from tests.faults import AwsFaults, fail_github
 
 REPO = "Octo-Org/Hello-World"
 TYPED = "octo-org/hello-world"
@@ -231,9 +231,8 @@ def test_every_fault_leaves_a_state_a_rerun_repairs(
                 world.faults.fail(lambda name, seen, at=start + n: seen == at)
             else:
                 base = len(world.github.requests)
-                fail_github(
-                    world.github, lambda r, at=base + n - 1: len(world.github.requests) == at
-                )
+                handled = world.github.requests
+                fail_github(world.github, lambda r, at=base + n - 1, seen=handled: len(seen) == at)
             code, printed = world.run(*command)
             where = f"{flow}: {side} call {n} of {count}"
             assert code != 0, f"{where}: the run did not fail"
@@ -247,4 +246,3 @@ def test_every_fault_leaves_a_state_a_rerun_repairs(
             assert snapshot(world) == reference, f"{where}: the re-run did not converge"
             FAULTS_SURVIVED[side] += 1
             made.close()
-

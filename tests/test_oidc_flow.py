@@ -10,7 +10,7 @@ import pytest
 from botocore.stub import Stubber
 
 from ghbootstrap.aws.session import Aws
-from ghbootstrap.documents import lifecycle_policy, push_policy, trust_policy
+from ghbootstrap.documents import fingerprint, lifecycle_policy, push_policy, trust_policy
 from ghbootstrap.errors import ConflictError, UsageError
 from ghbootstrap.flows import oidc
 from ghbootstrap.flows.common import start
@@ -86,12 +86,17 @@ def test_fresh_run_creates_exactly_the_resources(
     assert provider["ThumbprintList"] == []
 
     role = iam.get_role(RoleName=NAMES.role)["Role"]
-    assert role["Tags"] == TAGS
-    assert role["AssumeRolePolicyDocument"] == trust_policy(
+    trust = trust_policy(
         PROVIDER_ARN,
         f"https://{HOST}",
         Subjects(exact=("repo:Octo-Org/Hello-World:ref:refs/heads/main",), patterns=()),
     )
+    assert role["AssumeRolePolicyDocument"] == trust
+    assert {t["Key"]: t["Value"] for t in role["Tags"]} == {
+        "ghbootstrap:repository": "octo-org/hello-world",
+        "ghbootstrap:trust": fingerprint(trust),
+        "ghbootstrap:environments": "",
+    }
     attached = iam.list_attached_role_policies(RoleName=NAMES.role)["AttachedPolicies"]
     assert [a["PolicyArn"] for a in attached] == [POLICY_ARN]
 
@@ -166,7 +171,7 @@ def test_new_scopes_update_the_trust_and_nothing_else(
     report = run(aws, gh, request(tmp_path, workflow_path=None, scopes=Scopes.parse(tags=["v*"])))
     changed = {k: v for k, v in actions(report).items() if v != "no change"}
     assert changed == {f"IAM role: {NAMES.role}": "update"}
-    assert aws_calls.writes_since(before) == ["iam.UpdateAssumeRolePolicy"]
+    assert aws_calls.writes_since(before) == ["iam.UpdateAssumeRolePolicy", "iam.TagRole"]
     trust = trust_of(aws)
     assert may_assume(trust, PROVIDER_ARN, HOST, claims(f"repo:{REPO}:ref:refs/tags/v2.0"))
     assert not may_assume(trust, PROVIDER_ARN, HOST, claims(f"repo:{REPO}:ref:refs/heads/main"))

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ghbootstrap.aws import tags
+from ghbootstrap.aws.paging import all_pages
 from ghbootstrap.aws.session import Client
 from ghbootstrap.documents import compact
 from ghbootstrap.errors import AwsError
@@ -45,8 +46,9 @@ def create_role(
     )
 
 
-def set_trust(iam: Client, name: str, trust: dict[str, Any]) -> None:
+def set_trust(iam: Client, name: str, trust: dict[str, Any], tag: tags.Tags) -> None:
     iam.update_assume_role_policy(RoleName=name, PolicyDocument=compact(trust))
+    iam.tag_role(RoleName=name, Tags=tags.to_list(tag))
 
 
 def attached_policies(iam: Client, name: str) -> set[str]:
@@ -71,13 +73,16 @@ def delete_role(iam: Client, name: str) -> None:
     iam.delete_role(RoleName=name)
 
 
-def list_roles(iam: Client) -> list[str]:
-    """Every role name in the account (ListRoles, all pages)."""
-    names: list[str] = []
-    marker: str | None = None
-    while True:
-        page = iam.list_roles(**({"Marker": marker} if marker else {}))
-        names += [r["RoleName"] for r in page["Roles"]]
-        if not page.get("IsTruncated"):
-            return names
-        marker = page["Marker"]
+def list_roles(iam: Client) -> list[tuple[str, dict[str, Any]]]:
+    """Every role in the account with its trust policy (ListRoles, all pages). Good for
+    finding roles; read a trust with `get_role` before judging it closely."""
+    roles = all_pages(iam, "list_roles", "Roles")
+    return [(r["RoleName"], r["AssumeRolePolicyDocument"]) for r in roles]
+
+
+def inline_policies(iam: Client, name: str) -> list[str]:
+    return list(iam.list_role_policies(RoleName=name)["PolicyNames"])
+
+
+def delete_inline_policy(iam: Client, name: str, policy_name: str) -> None:
+    iam.delete_role_policy(RoleName=name, PolicyName=policy_name)

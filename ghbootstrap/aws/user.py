@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ghbootstrap.aws import tags
+from ghbootstrap.aws.paging import all_pages
 from ghbootstrap.aws.session import Client
 from ghbootstrap.documents import compact
 from ghbootstrap.errors import AwsError
@@ -71,6 +72,14 @@ def put_inline_policy(iam: Client, name: str, policy_name: str, document: dict[s
 
 def delete_inline_policy(iam: Client, name: str, policy_name: str) -> None:
     iam.delete_user_policy(UserName=name, PolicyName=policy_name)
+
+
+def inline_policies(iam: Client, name: str) -> list[str]:
+    return list(iam.list_user_policies(UserName=name)["PolicyNames"])
+
+
+def list_users(iam: Client) -> list[str]:
+    return [u["UserName"] for u in all_pages(iam, "list_users", "Users")]
 
 
 def delete_user(iam: Client, name: str) -> None:

@@ -3,9 +3,11 @@ repository's chosen contexts may assume, the variables naming it, and a workflow
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from ghbootstrap.aws import oidc_provider, role
 from ghbootstrap.aws.session import Aws
@@ -13,6 +15,7 @@ from ghbootstrap.aws.settle import PRINCIPAL_NOT_YET_VISIBLE, settle
 from ghbootstrap.documents import (
     GITHUB_ISSUER,
     STS_AUDIENCE,
+    fingerprint,
     issuer_host,
     oidc_provider_arn,
     trust_policy,
@@ -30,6 +33,7 @@ from ghbootstrap.flows.common import (
     start,
 )
 from ghbootstrap.github.api import GitHub
+from ghbootstrap.keyrecord import scope_tag
 from ghbootstrap.plan import Action, Change, Plan, Report, Step, keep, reconcile
 from ghbootstrap.subjects import Scopes, build_subjects, subject_prefix
 from ghbootstrap.target import Names, RepoRef
@@ -80,8 +84,32 @@ def plan_provider(plan: Plan, setup: Setup, issuer: str) -> tuple[str, bool]:
     return arn, found is None
 
 
-def plan_role(plan: Plan, setup: Setup, trust: dict[str, object], *, new_provider: bool) -> str:
+TAG_TRUST = "ghbootstrap:trust"
+TAG_ENVIRONMENTS = "ghbootstrap:environments"
+
+
+def role_tags(setup: Setup, trust: dict[str, Any], environments: Sequence[str]) -> dict[str, str]:
+    """Ownership, the fingerprint of the trust last applied (so `status` sees hand edits)
+    and the environments holding variables (so `status` and `destroy` find them)."""
+    listed = ",".join(environments)
+    fits = all(scope_tag(env) == f"environment:{env}" and "," not in env for env in environments)
+    return {
+        **setup.owner_tags,
+        TAG_TRUST: fingerprint(trust),
+        TAG_ENVIRONMENTS: listed if fits else "",
+    }
+
+
+def plan_role(
+    plan: Plan,
+    setup: Setup,
+    trust: dict[str, Any],
+    environments: Sequence[str],
+    *,
+    new_provider: bool,
+) -> str:
     iam, name = setup.aws.iam, setup.names.role
+    tags = role_tags(setup, trust, environments)
     found = role.get_role(iam, name)
     if found is not None:
         refuse_foreign("IAM role", name, found.tags, setup, "--role-name")
@@ -98,13 +126,13 @@ def plan_role(plan: Plan, setup: Setup, trust: dict[str, object], *, new_provide
                     iam,
                     name,
                     trust,
-                    setup.owner_tags,
+                    tags,
                     f"GitHub Actions OIDC role for {setup.repo.full_name} (ghbootstrap)",
                 ),
                 # A provider made a moment ago can read as an invalid principal.
                 codes=PRINCIPAL_NOT_YET_VISIBLE if new_provider else frozenset(),
             ),
-            update=partial(role.set_trust, iam, name, trust),
+            update=partial(role.set_trust, iam, name, trust, tags),
             document=trust,
             update_detail="trust policy differs",
         )
@@ -136,9 +164,9 @@ def run(aws: Aws, gh: GitHub, request: OidcRequest, *, dry_run: bool) -> Report:
     policy_arn = plan_push_policy(plan, setup, ecr_target.arn)
     provider_arn, new_provider = plan_provider(plan, setup, request.issuer)
     trust = trust_policy(provider_arn, request.issuer, subjects)
-    role_arn = plan_role(plan, setup, trust, new_provider=new_provider)
-    plan_attachment(plan, setup, policy_arn)
     environments = plan_environments(plan, setup, request.scopes.environments)
+    role_arn = plan_role(plan, setup, trust, environments, new_provider=new_provider)
+    plan_attachment(plan, setup, policy_arn)
     plan_variables(
         plan,
         setup,

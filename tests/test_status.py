@@ -1,0 +1,199 @@
+"""`status`: everything matches after a setup; drift is found, named, and repaired."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ghbootstrap.aws.session import Aws
+from ghbootstrap.flows import keys, oidc, status
+from ghbootstrap.github.api import GitHub
+from ghbootstrap.plan import Report, State
+from ghbootstrap.subjects import Scopes
+from ghbootstrap.target import Names, parse_repo
+from tests.conftest import CliResult
+from tests.fakes.github import FakeGitHub
+
+REPO = "Octo-Org/Hello-World"
+REF = parse_repo("octo-org/hello-world")
+NAMES = Names.resolve(REF)
+SCOPES = Scopes.parse(branches=["main"], environments=["prod"])
+
+
+def setup_oidc(aws: Aws, gh: GitHub) -> None:
+    request = oidc.OidcRequest(ref=REF, names=NAMES, scopes=SCOPES)
+    oidc.run(aws, gh, request, dry_run=False)
+
+
+def setup_keys(aws: Aws, gh: GitHub) -> None:
+    keys.run(aws, gh, keys.KeysRequest(ref=REF, names=NAMES), dry_run=False)
+
+
+def check(aws: Aws, gh: GitHub) -> Report:
+    return status.run(aws, gh, status.StatusRequest(ref=REF, names=NAMES))
+
+
+def not_ok(report: Report) -> list[tuple[str, str, str]]:
+    return [(c.resource, c.state.value, c.detail) for c in report.checks if c.state is not State.OK]
+
+
+def test_everything_matches_after_oidc(aws: Aws, gh: GitHub, fake_github: FakeGitHub) -> None:
+    setup_oidc(aws, gh)
+    report = check(aws, gh)
+    assert not_ok(report) == []
+    kinds = [c.resource for c in report.checks]
+    assert kinds.count("GitHub variable") == 6  # repository and the prod environment
+    role = next(c for c in report.checks if c.resource == "IAM role")
+    assert role.detail == (
+        "admits repo:Octo-Org/Hello-World:environment:prod, "
+        "repo:Octo-Org/Hello-World:ref:refs/heads/main"
+    )
+
+
+def test_status_reads_only(aws: Aws, gh: GitHub, fake_github: FakeGitHub, aws_calls: Any) -> None:
+    setup_oidc(aws, gh)
+    setup_keys(aws, gh)
+    before, gh_before = len(aws_calls.names), len(fake_github.writes())
+    check(aws, gh)
+    assert aws_calls.writes_since(before) == []
+    assert fake_github.writes()[gh_before:] == []
+
+
+def test_a_hand_edited_trust_is_drift_and_oidc_repairs_it(
+    aws: Aws, gh: GitHub, fake_github: FakeGitHub
+) -> None:
+    setup_oidc(aws, gh)
+    iam = aws.iam.raw
+    document = iam.get_role(RoleName=NAMES.role)["Role"]["AssumeRolePolicyDocument"]
+    document["Statement"][0]["Condition"]["StringEquals"][
+        "token.actions.githubusercontent.com:sub"
+    ].append("repo:Octo-Org/Other:ref:refs/heads/main")
+    iam.update_assume_role_policy(RoleName=NAMES.role, PolicyDocument=json.dumps(document))
+
+    report = check(aws, gh)
+    assert not_ok(report) == [
+        ("IAM role", "drift", "its trust policy was changed outside ghbootstrap")
+    ]
+    assert report.problems == [
+        f"IAM role {NAMES.role}: its trust policy was changed outside ghbootstrap: "
+        "run `ghbootstrap oidc octo-org/hello-world (with your scopes)`"
+    ]
+    setup_oidc(aws, gh)
+    assert not_ok(check(aws, gh)) == []
+
+
+def test_unsafe_trust_is_drift_even_with_a_matching_tag(
+    aws: Aws, gh: GitHub, fake_github: FakeGitHub
+) -> None:
+    from ghbootstrap.documents import fingerprint
+
+    setup_oidc(aws, gh)
+    iam = aws.iam.raw
+    document = iam.get_role(RoleName=NAMES.role)["Role"]["AssumeRolePolicyDocument"]
+    del document["Statement"][0]["Condition"]["StringEquals"][
+        "token.actions.githubusercontent.com:sub"
+    ]
+    iam.update_assume_role_policy(RoleName=NAMES.role, PolicyDocument=json.dumps(document))
+    iam.tag_role(
+        RoleName=NAMES.role, Tags=[{"Key": "ghbootstrap:trust", "Value": fingerprint(document)}]
+    )
+    assert not_ok(check(aws, gh)) == [
+        ("IAM role", "drift", "its trust is unsafe: it has no sub condition: any repository")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("break_it", "expected"),
+    [
+        (
+            lambda aws, fake: fake.repo(REPO).scope.variables.pop("AWS_ROLE_ARN"),
+            [("GitHub variable", "missing", "not set")],
+        ),
+        (
+            lambda aws, fake: (
+                fake.repo(REPO)
+                .environments["prod"]
+                .scope.variables["AWS_REGION"]
+                .update(value="eu-west-1")
+            ),
+            [("GitHub variable", "drift", "is 'eu-west-1', not 'us-east-1'")],
+        ),
+        (
+            lambda aws, fake: aws.iam.raw.detach_role_policy(
+                RoleName=NAMES.role, PolicyArn=f"arn:aws:iam::123456789012:policy/{NAMES.policy}"
+            ),
+            [("policy attachment", "missing", "the push policy is not attached")],
+        ),
+        (
+            lambda aws, fake: aws.ecr.raw.delete_lifecycle_policy(
+                repositoryName=NAMES.ecr_repository
+            ),
+            [("ECR repository", "drift", "its lifecycle policy was removed")],
+        ),
+    ],
+    ids=["variable-deleted", "variable-changed", "policy-detached", "lifecycle-removed"],
+)
+def test_drift_is_found_and_repaired(
+    aws: Aws,
+    gh: GitHub,
+    fake_github: FakeGitHub,
+    break_it: Callable[[Aws, FakeGitHub], object],
+    expected: list[tuple[str, str, str]],
+) -> None:
+    setup_oidc(aws, gh)
+    break_it(aws, fake_github)
+    assert not_ok(check(aws, gh)) == expected
+    setup_oidc(aws, gh)
+    assert not_ok(check(aws, gh)) == []
+
+
+def test_a_widened_policy_is_drift(aws: Aws, gh: GitHub, fake_github: FakeGitHub) -> None:
+    setup_oidc(aws, gh)
+    arn = f"arn:aws:iam::123456789012:policy/{NAMES.policy}"
+    wide = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "ecr:*", "Resource": "*"}],
+    }
+    aws.iam.raw.create_policy_version(
+        PolicyArn=arn, PolicyDocument=json.dumps(wide), SetAsDefault=True
+    )
+    assert not_ok(check(aws, gh)) == [("IAM policy", "drift", "no longer exactly least privilege")]
+
+
+def test_keys_path_status(aws: Aws, gh: GitHub, fake_github: FakeGitHub) -> None:
+    setup_keys(aws, gh)
+    report = check(aws, gh)
+    assert not_ok(report) == []
+    key = next(c for c in report.checks if c.resource == "access key")
+    assert key.detail.startswith("active, 0 days old, ")
+    assert key.detail.endswith("held by GitHub")
+    fake_github.repo(REPO).scope.secrets.pop("AWS_SECRET_ACCESS_KEY")
+    assert not_ok(check(aws, gh)) == [("GitHub secret", "missing", "not set")]
+    assert check(aws, gh).problems[0].endswith("run `ghbootstrap rotate octo-org/hello-world`")
+
+
+def test_nothing_set_up(aws: Aws, gh: GitHub, fake_github: FakeGitHub) -> None:
+    report = check(aws, gh)
+    assert [c.resource for c in report.checks] == ["ECR repository", "IAM policy", "setup"]
+    assert {c.state for c in report.checks} == {State.MISSING}
+
+
+def test_status_cli_exit_codes(
+    cli: Callable[..., CliResult], moto: None, fake_github: FakeGitHub, tmp_path: Path
+) -> None:
+    assert cli("oidc", "octo-org/hello-world", "--no-workflow").code == 0
+    clean = cli("status", "octo-org/hello-world")
+    assert clean.code == 0
+    assert clean.out.endswith("Everything matches.\n")
+    fake_github.repo(REPO).scope.variables.pop("ECR_REPOSITORY")
+    drifted = cli("status", "octo-org/hello-world", "--json")
+    assert drifted.code == 3
+    document = json.loads(drifted.out)
+    assert document["problems"] == [
+        f"GitHub variable ECR_REPOSITORY ({REPO}): not set: "
+        "run `ghbootstrap oidc octo-org/hello-world`"
+    ]
