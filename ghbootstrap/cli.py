@@ -93,6 +93,9 @@ WorkflowPath = Annotated[
     Path,
     typer.Option(metavar="PATH", help="Where to write the build-and-push workflow."),
 ]
+MutableTags = Annotated[
+    bool, typer.Option("--mutable-tags", help="Allow image tags to be overwritten.")
+]
 NoWorkflow = Annotated[bool, typer.Option("--no-workflow", help="Do not write a workflow.")]
 Force = Annotated[bool, typer.Option("--force", help="Overwrite a workflow file that differs.")]
 DryRun = Annotated[
@@ -176,6 +179,16 @@ def _run(build: Callable[[], Report | AuditReport], *, json_out: bool, verbose: 
         raise typer.Exit(EXIT_DRIFT)
 
 
+def _clients(
+    profile: str | None, region: str | None, github_api_url: str | None
+) -> tuple[Aws, GitHub]:
+    """Validate the GitHub URL, then connect to both sides (still no network call)."""
+    from ghbootstrap.github.connect import api_url
+
+    url = api_url(github_api_url)
+    return _aws(profile, region), _github(url)
+
+
 def _aws(profile: str | None, region: str | None) -> Aws:
     from ghbootstrap.aws.session import connect, require_credentials
 
@@ -227,9 +240,7 @@ def oidc(
     pull_requests: Annotated[
         bool, typer.Option("--pull-requests", help="Let pull request workflows assume the role.")
     ] = False,
-    mutable_tags: Annotated[
-        bool, typer.Option("--mutable-tags", help="Allow image tags to be overwritten.")
-    ] = False,
+    mutable_tags: MutableTags = False,
     issuer_url: Annotated[
         str,
         typer.Option(metavar="URL", help="OIDC issuer (GHES: https://HOST/_services/token)."),
@@ -250,7 +261,6 @@ def oidc(
 
     def build() -> Report:
         from ghbootstrap.flows import oidc as flow
-        from ghbootstrap.github.connect import api_url
         from ghbootstrap.subjects import Scopes
         from ghbootstrap.target import Names, parse_repo
 
@@ -264,9 +274,7 @@ def oidc(
             workflow_path=None if no_workflow else workflow_path,
             force=force,
         )
-        url = api_url(github_api_url)
-        aws = _aws(profile, region)
-        return flow.run(aws, _github(url), request, dry_run=dry_run)
+        return flow.run(*_clients(profile, region, github_api_url), request, dry_run=dry_run)
 
     _run(build, json_out=json_out, verbose=verbose)
 
@@ -280,9 +288,7 @@ def keys(
     policy_name: PolicyName = None,
     user_name: UserName = None,
     environment: Environment = None,
-    mutable_tags: Annotated[
-        bool, typer.Option("--mutable-tags", help="Allow image tags to be overwritten.")
-    ] = False,
+    mutable_tags: MutableTags = False,
     rotation_schedule: Annotated[
         Optional[str],  # noqa: UP045
         typer.Option(
@@ -314,7 +320,6 @@ def keys(
 
     def build() -> Report:
         from ghbootstrap.flows import keys as flow
-        from ghbootstrap.github.connect import api_url
         from ghbootstrap.subjects import check_environment
         from ghbootstrap.target import Names, parse_repo
         from ghbootstrap.workflow import check_cron
@@ -331,9 +336,7 @@ def keys(
             force=force,
             propagation_timeout=propagation_timeout,
         )
-        url = api_url(github_api_url)
-        aws = _aws(profile, region)
-        return flow.run(aws, _github(url), request, dry_run=dry_run)
+        return flow.run(*_clients(profile, region, github_api_url), request, dry_run=dry_run)
 
     _run(build, json_out=json_out, verbose=verbose)
 
@@ -366,7 +369,6 @@ def rotate(
 
     def build() -> Report:
         from ghbootstrap.flows import rotate as flow
-        from ghbootstrap.github.connect import api_url
         from ghbootstrap.subjects import check_environment
         from ghbootstrap.target import Names, parse_repo
 
@@ -378,9 +380,7 @@ def rotate(
             keep_old_active=keep_old_active,
             propagation_timeout=propagation_timeout,
         )
-        url = api_url(github_api_url)
-        aws = _aws(profile, region)
-        return flow.run(aws, _github(url), request, dry_run=dry_run)
+        return flow.run(*_clients(profile, region, github_api_url), request, dry_run=dry_run)
 
     _run(build, json_out=json_out, verbose=verbose)
 
@@ -406,7 +406,6 @@ def status(
 
     def build() -> Report:
         from ghbootstrap.flows import status as flow
-        from ghbootstrap.github.connect import api_url
         from ghbootstrap.subjects import check_environment
         from ghbootstrap.target import Names, parse_repo
 
@@ -418,9 +417,7 @@ def status(
             ),
             environments=tuple(check_environment(e) for e in environment or ()),
         )
-        url = api_url(github_api_url)
-        aws = _aws(profile, region)
-        return flow.run(aws, _github(url), request)
+        return flow.run(*_clients(profile, region, github_api_url), request)
 
     _run(build, json_out=json_out, verbose=verbose)
 
@@ -466,7 +463,6 @@ def destroy(
 
     def build() -> Report:
         from ghbootstrap.flows import destroy as flow
-        from ghbootstrap.github.connect import api_url
         from ghbootstrap.target import Names, parse_repo
 
         ref = parse_repo(repository)
@@ -482,10 +478,8 @@ def destroy(
                 "destroy asks for confirmation, and no terminal is attached",
                 "pass --yes to delete without asking, or --dry-run to see what would go",
             )
-        url = api_url(github_api_url)
-        aws = _aws(profile, region)
-        confirm = _yes if yes else _confirm
-        return flow.run(aws, _github(url), request, dry_run=dry_run, confirm=confirm)
+        aws, gh = _clients(profile, region, github_api_url)
+        return flow.run(aws, gh, request, dry_run=dry_run, confirm=_yes if yes else _confirm)
 
     _run(build, json_out=json_out, verbose=verbose)
 

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from ghbootstrap.aws import tags
+from ghbootstrap.aws.errors import absent_as_none
 from ghbootstrap.aws.session import Client
-from ghbootstrap.errors import AwsError
 
-_MISSING = {"RepositoryNotFoundException", "LifecyclePolicyNotFoundException"}
+_MISSING = frozenset({"RepositoryNotFoundException", "LifecyclePolicyNotFoundException"})
 
 
 @dataclass(frozen=True)
@@ -36,12 +36,9 @@ def _from_api(ecr: Client, raw: dict[str, Any]) -> Repository:
 
 
 def get_repository(ecr: Client, name: str) -> Repository | None:
-    try:
-        found = ecr.describe_repositories(repositoryNames=[name])["repositories"]
-    except AwsError as exc:
-        if exc.code in _MISSING:
-            return None
-        raise
+    found = absent_as_none(
+        lambda: ecr.describe_repositories(repositoryNames=[name])["repositories"], _MISSING
+    )
     return _from_api(ecr, found[0]) if found else None
 
 
@@ -68,14 +65,10 @@ def _mutability(immutable: bool) -> str:
 
 
 def get_lifecycle_policy(ecr: Client, name: str) -> dict[str, Any] | None:
-    try:
-        text = ecr.get_lifecycle_policy(repositoryName=name)["lifecyclePolicyText"]
-    except AwsError as exc:
-        if exc.code in _MISSING:
-            return None
-        raise
-    document: dict[str, Any] = json.loads(text)
-    return document
+    text = absent_as_none(
+        lambda: ecr.get_lifecycle_policy(repositoryName=name)["lifecyclePolicyText"], _MISSING
+    )
+    return None if text is None else dict(json.loads(text))
 
 
 def put_lifecycle_policy(ecr: Client, name: str, document: dict[str, Any]) -> None:

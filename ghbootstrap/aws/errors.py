@@ -2,9 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 import botocore.exceptions
 
 from ghbootstrap.errors import AwsError
+
+T = TypeVar("T")
+NO_SUCH_ENTITY = frozenset({"NoSuchEntity"})
+
+
+def absent_as_none(read: Callable[[], T], missing: frozenset[str] = NO_SUCH_ENTITY) -> T | None:
+    """A read whose "it does not exist" answer means None."""
+    try:
+        return read()
+    except AwsError as exc:
+        if exc.code in missing:
+            return None
+        raise
+
 
 _DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"}
 _BAD_CREDENTIALS = {

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ghbootstrap.aws import tags
+from ghbootstrap.aws.errors import absent_as_none
 from ghbootstrap.aws.session import Client
-from ghbootstrap.errors import AwsError
 
 TAG_CREATED = "ghbootstrap:created"
 
@@ -19,12 +19,9 @@ class Provider:
 
 
 def get_provider(iam: Client, arn: str) -> Provider | None:
-    try:
-        found = iam.get_open_id_connect_provider(OpenIDConnectProviderArn=arn)
-    except AwsError as exc:
-        if exc.code == "NoSuchEntity":
-            return None
-        raise
+    found = absent_as_none(lambda: iam.get_open_id_connect_provider(OpenIDConnectProviderArn=arn))
+    if found is None:
+        return None
     return Provider(arn, tuple(found.get("ClientIDList", ())), tags.to_dict(found.get("Tags")))
 
 

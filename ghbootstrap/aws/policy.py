@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ghbootstrap.aws import tags
+from ghbootstrap.aws.errors import absent_as_none
 from ghbootstrap.aws.session import Client
 from ghbootstrap.documents import compact
-from ghbootstrap.errors import AwsError
 
 MAX_VERSIONS = 5
 
@@ -23,12 +23,9 @@ class ManagedPolicy:
 
 
 def get_policy(iam: Client, arn: str) -> ManagedPolicy | None:
-    try:
-        found = iam.get_policy(PolicyArn=arn)["Policy"]
-    except AwsError as exc:
-        if exc.code == "NoSuchEntity":
-            return None
-        raise
+    found = absent_as_none(lambda: iam.get_policy(PolicyArn=arn)["Policy"])
+    if found is None:
+        return None
     version = iam.get_policy_version(PolicyArn=arn, VersionId=found["DefaultVersionId"])
     return ManagedPolicy(
         arn=arn,

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from ghbootstrap.aws import tags
+from ghbootstrap.aws.errors import absent_as_none
 from ghbootstrap.aws.paging import all_pages
 from ghbootstrap.aws.session import Client
 from ghbootstrap.documents import compact
-from ghbootstrap.errors import AwsError
 
 
 @dataclass(frozen=True)
@@ -21,12 +21,9 @@ class Role:
 
 
 def get_role(iam: Client, name: str) -> Role | None:
-    try:
-        found = iam.get_role(RoleName=name)["Role"]
-    except AwsError as exc:
-        if exc.code == "NoSuchEntity":
-            return None
-        raise
+    found = absent_as_none(lambda: iam.get_role(RoleName=name)["Role"])
+    if found is None:
+        return None
     return Role(
         name=found["RoleName"],
         arn=found["Arn"],
@@ -52,13 +49,8 @@ def set_trust(iam: Client, name: str, trust: dict[str, Any], tag: tags.Tags) -> 
 
 
 def attached_policies(iam: Client, name: str) -> set[str]:
-    try:
-        found = iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]
-    except AwsError as exc:
-        if exc.code == "NoSuchEntity":
-            return set()
-        raise
-    return {p["PolicyArn"] for p in found}
+    found = absent_as_none(lambda: iam.list_attached_role_policies(RoleName=name))
+    return {p["PolicyArn"] for p in found["AttachedPolicies"]} if found else set()
 
 
 def attach_policy(iam: Client, name: str, policy_arn: str) -> None:

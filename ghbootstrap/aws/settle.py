@@ -6,12 +6,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
+from ghbootstrap.aws.errors import NO_SUCH_ENTITY
 from ghbootstrap.errors import AwsError, GhbError
 from ghbootstrap.poll import until
 
 T = TypeVar("T")
 SETTLE_TIMEOUT = 30.0
-NOT_YET_VISIBLE = frozenset({"NoSuchEntity", "NoSuchEntityException"})
+NOT_YET_VISIBLE = NO_SUCH_ENTITY
 # CreateRole names the OIDC provider in its trust: IAM may call it an invalid principal.
 PRINCIPAL_NOT_YET_VISIBLE = frozenset({"MalformedPolicyDocument"})
 

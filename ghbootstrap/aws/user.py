@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from ghbootstrap.aws import tags
+from ghbootstrap.aws.errors import absent_as_none
 from ghbootstrap.aws.paging import all_pages
 from ghbootstrap.aws.session import Client
 from ghbootstrap.documents import compact
-from ghbootstrap.errors import AwsError
 
 
 @dataclass(frozen=True)
@@ -20,12 +20,9 @@ class User:
 
 
 def get_user(iam: Client, name: str) -> User | None:
-    try:
-        found = iam.get_user(UserName=name)["User"]
-    except AwsError as exc:
-        if exc.code == "NoSuchEntity":
-            return None
-        raise
+    found = absent_as_none(lambda: iam.get_user(UserName=name)["User"])
+    if found is None:
+        return None
     return User(found["UserName"], found["Arn"], tags.to_dict(found.get("Tags")))
 
 
@@ -38,13 +35,8 @@ def tag_user(iam: Client, name: str, tag: tags.Tags) -> None:
 
 
 def attached_policies(iam: Client, name: str) -> set[str]:
-    try:
-        found = iam.list_attached_user_policies(UserName=name)["AttachedPolicies"]
-    except AwsError as exc:
-        if exc.code == "NoSuchEntity":
-            return set()
-        raise
-    return {p["PolicyArn"] for p in found}
+    found = absent_as_none(lambda: iam.list_attached_user_policies(UserName=name))
+    return {p["PolicyArn"] for p in found["AttachedPolicies"]} if found else set()
 
 
 def attach_policy(iam: Client, name: str, policy_arn: str) -> None:
@@ -56,14 +48,8 @@ def detach_policy(iam: Client, name: str, policy_arn: str) -> None:
 
 
 def inline_policy(iam: Client, name: str, policy_name: str) -> dict[str, Any] | None:
-    try:
-        found = iam.get_user_policy(UserName=name, PolicyName=policy_name)
-    except AwsError as exc:
-        if exc.code == "NoSuchEntity":
-            return None
-        raise
-    document: dict[str, Any] = found["PolicyDocument"]
-    return document
+    found = absent_as_none(lambda: iam.get_user_policy(UserName=name, PolicyName=policy_name))
+    return None if found is None else dict(found["PolicyDocument"])
 
 
 def put_inline_policy(iam: Client, name: str, policy_name: str, document: dict[str, Any]) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
+from types import ModuleType
 
 from ghbootstrap.aws import access_keys, ecr, oidc_provider, policy, role, tags, user
 from ghbootstrap.aws.identity import whoami
@@ -66,25 +67,21 @@ def _user_scope(repo: GitHubRepo, found: user.User) -> Scope:
     return Scope(repo.owner, repo.name, environment)
 
 
-def _plan_role(plan: Plan, aws: Aws, found: role.Role) -> None:
+def _plan_policies_of(plan: Plan, aws: Aws, kind: str, name: str, api: ModuleType) -> None:
+    """Detach managed and delete inline policies: IAM will not delete a role or user
+    that still has any. `api` is the aws.role or aws.user module."""
     iam = aws.iam
-    for arn in sorted(role.attached_policies(iam, found.name)):
-        plan.add(
-            _delete(
-                "policy attachment",
-                f"{arn} -> role {found.name}",
-                partial(role.detach_policy, iam, found.name, arn),
-            )
-        )
-    for name in role.inline_policies(iam, found.name):
-        plan.add(
-            _delete(
-                "IAM inline policy",
-                f"{name} (role {found.name})",
-                partial(role.delete_inline_policy, iam, found.name, name),
-            )
-        )
-    plan.add(_delete("IAM role", found.name, partial(role.delete_role, iam, found.name)))
+    for arn in sorted(api.attached_policies(iam, name)):
+        detach = partial(api.detach_policy, iam, name, arn)
+        plan.add(_delete("policy attachment", f"{arn} -> {kind} {name}", detach))
+    for policy_name in api.inline_policies(iam, name):
+        remove = partial(api.delete_inline_policy, iam, name, policy_name)
+        plan.add(_delete("IAM inline policy", f"{policy_name} ({kind} {name})", remove))
+
+
+def _plan_role(plan: Plan, aws: Aws, found: role.Role) -> None:
+    _plan_policies_of(plan, aws, "role", found.name, role)
+    plan.add(_delete("IAM role", found.name, partial(role.delete_role, aws.iam, found.name)))
 
 
 def _plan_secrets(plan: Plan, gh: GitHub, scope: Scope, found: user.User) -> None:
@@ -104,31 +101,10 @@ def _plan_secrets(plan: Plan, gh: GitHub, scope: Scope, found: user.User) -> Non
 
 def _plan_user(plan: Plan, aws: Aws, found: user.User) -> None:
     iam = aws.iam
-    for arn in sorted(user.attached_policies(iam, found.name)):
-        plan.add(
-            _delete(
-                "policy attachment",
-                f"{arn} -> user {found.name}",
-                partial(user.detach_policy, iam, found.name, arn),
-            )
-        )
-    for name in user.inline_policies(iam, found.name):
-        plan.add(
-            _delete(
-                "IAM inline policy",
-                f"{name} (user {found.name})",
-                partial(user.delete_inline_policy, iam, found.name, name),
-            )
-        )
+    _plan_policies_of(plan, aws, "user", found.name, user)
     for key in access_keys.list_keys(iam, found.name):
-        plan.add(
-            _delete(
-                "access key",
-                key.id,
-                partial(access_keys.delete_key, iam, found.name, key.id),
-                key.status.lower(),
-            )
-        )
+        remove = partial(access_keys.delete_key, iam, found.name, key.id)
+        plan.add(_delete("access key", key.id, remove, key.status.lower()))
     plan.add(_delete("IAM user", found.name, partial(user.delete_user, iam, found.name)))
 
 
