@@ -194,10 +194,10 @@ def install(ctx: KeyContext, state: KeyState) -> str:
     """Steps 1-4 on a state with nothing pending. Returns the id of the new key."""
     record = state.record
     assert not record.pending, "repair() first"
+    refuse_unrecorded(ctx, state)
     retired = state.key(record.retired)
     if retired is not None and retired.id != record.held:
         _delete_key(ctx, retired.id)
-    refuse_unrecorded(ctx, state)
 
     new_key, secret = settle(partial(access_keys.create_key, ctx.aws.iam, ctx.user))
     pending = replace(record, pending=new_key.id, mark=_mark(state.key_secret), scope=ctx.scope_tag)
