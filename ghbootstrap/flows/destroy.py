@@ -23,7 +23,7 @@ from ghbootstrap.flows.common import VAR_ECR_REPOSITORY, VAR_REGION, VAR_ROLE_AR
 from ghbootstrap.flows.keyswap import SECRET_ID, SECRET_KEY
 from ghbootstrap.flows.oidc import TAG_ENVIRONMENTS
 from ghbootstrap.github.api import GitHub, Scope
-from ghbootstrap.keyrecord import KeyRecord
+from ghbootstrap.keyrecord import KeyRecord, environment_of
 from ghbootstrap.plan import Action, Change, Plan, Report, Step, keep
 from ghbootstrap.subjects import GitHubRepo
 from ghbootstrap.target import Names, RepoRef
@@ -61,9 +61,13 @@ def _role_scopes(repo: GitHubRepo, found: role.Role) -> list[Scope]:
     return [Scope(repo.owner, repo.name, env) for env in [None, *environments]]
 
 
-def _user_scope(repo: GitHubRepo, found: user.User) -> Scope:
-    scope = KeyRecord.from_tags(found.tags).scope
-    environment = scope.removeprefix("environment:") if scope.startswith("environment:") else None
+def _user_scope(repo: GitHubRepo, found: user.User) -> Scope | None:
+    """Where the key record says the secrets live; None if the record cannot say (an
+    earlier version kept only a hash of the environment's name)."""
+    try:
+        environment = environment_of(KeyRecord.from_tags(found.tags).scope)
+    except LookupError:
+        return None
     return Scope(repo.owner, repo.name, environment)
 
 
@@ -85,18 +89,19 @@ def _plan_role(plan: Plan, aws: Aws, found: role.Role) -> None:
 
 
 def _plan_secrets(plan: Plan, gh: GitHub, scope: Scope, found: user.User) -> None:
+    """Delete a secret only if GitHub still shows the `updated_at` it reported right after
+    ghbootstrap wrote it: one rewritten since belongs to whoever rewrote it."""
     record = KeyRecord.from_tags(found.tags)
-    if not (record.held or record.pending):
-        return
+    written = {SECRET_ID: record.id_written, SECRET_KEY: record.secret_written}
     for name in (SECRET_ID, SECRET_KEY):
-        if gh.secret(scope, name) is not None:
-            plan.add(
-                _delete(
-                    "GitHub secret",
-                    f"{name} ({scope.label})",
-                    partial(gh.delete_secret, scope, name),
-                )
-            )
+        info = gh.secret(scope, name)
+        label = f"{name} ({scope.label})"
+        if info is None:
+            continue
+        if record.held and info.updated_at == written[name]:
+            plan.add(_delete("GitHub secret", label, partial(gh.delete_secret, scope, name)))
+        else:
+            plan.add(keep("GitHub secret", label, "not written last by ghbootstrap: left alone"))
 
 
 def _plan_user(plan: Plan, aws: Aws, found: user.User) -> None:
@@ -186,9 +191,18 @@ def run(
         for scope in _role_scopes(repo, found_role):
             variables.setdefault(scope, {}).update({VAR_ROLE_ARN: found_role.arn, **base})
     if found_user:
-        scope = _user_scope(repo, found_user)
-        variables.setdefault(scope, {}).update(base)
-        _plan_secrets(plan, gh, scope, found_user)
+        user_scope = _user_scope(repo, found_user)
+        if user_scope is None:
+            plan.add(
+                keep(
+                    "GitHub secrets",
+                    f"{SECRET_ID}, {SECRET_KEY}",
+                    "in an environment the key record names only by a hash: left alone",
+                )
+            )
+        else:
+            variables.setdefault(user_scope, {}).update(base)
+            _plan_secrets(plan, gh, user_scope, found_user)
     for scope, ours in variables.items():
         _plan_variables(plan, gh, scope, ours)
     if found_role:

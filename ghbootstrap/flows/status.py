@@ -26,7 +26,7 @@ from ghbootstrap.flows.common import VAR_ECR_REPOSITORY, VAR_REGION, VAR_ROLE_AR
 from ghbootstrap.flows.keyswap import SECRET_ID, SECRET_KEY
 from ghbootstrap.flows.oidc import TAG_ENVIRONMENTS, TAG_TRUST
 from ghbootstrap.github.api import GitHub, Scope
-from ghbootstrap.keyrecord import KeyRecord, scope_tag
+from ghbootstrap.keyrecord import KeyRecord, environment_of, scope_tag
 from ghbootstrap.plan import Check, Report, State
 from ghbootstrap.subjects import GitHubRepo
 from ghbootstrap.target import Names, RepoRef
@@ -169,14 +169,14 @@ def _check_user(s: _Status, found: user.User, policy_arn: str) -> str | None:
 
 def _secrets_environment(s: _Status, record: KeyRecord) -> str | None:
     """Where `keys` put the secrets: the repository, or the environment the record names
-    (by name, or by hash when the name does not fit a tag: then --environment says)."""
-    if record.scope in ("", "repository"):
-        return None
+    (an earlier version recorded a hash for some names: then --environment says)."""
+    try:
+        return environment_of(record.scope)
+    except LookupError:
+        pass
     for env in s.request.environments:
         if scope_tag(env) == record.scope:
             return env
-    if record.scope.startswith("environment:"):
-        return record.scope.removeprefix("environment:")
     raise UsageError(
         "the secrets live in an environment whose name only its hash records",
         "pass that --environment",
