@@ -326,7 +326,7 @@ def test_rotation_schedule_grants_self_rotation_and_writes_the_workflow(
     rotation = yaml.safe_load((tmp_path / ".github/workflows/rotate-aws-keys.yml").read_text())
     assert rotation[True]["schedule"] == [{"cron": "17 4 * * 1"}]
     assert rotation["jobs"]["rotate"]["steps"][-1]["run"] == (
-        f"ghbootstrap rotate {REPO} --user-name {USER}"
+        f"ghbootstrap rotate {REPO} --user-name {USER} --region {REGION}"
     )
 
 

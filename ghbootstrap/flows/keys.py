@@ -143,8 +143,9 @@ def plan_key(
     plan.add(Step(Change("access key", ctx.user, action, detail), apply))
 
 
-def rotation_arguments(request: KeysRequest) -> list[str]:
-    arguments = ["--user-name", request.names.user]
+def rotation_arguments(request: KeysRequest, region: str) -> list[str]:
+    """What the rotation workflow passes: the user, region and scope this setup used."""
+    arguments = ["--user-name", request.names.user, "--region", region]
     if request.environment:
         arguments += ["--environment", request.environment]
     return arguments
@@ -161,7 +162,7 @@ def plan_workflows(plan: Plan, setup: Setup, request: KeysRequest, environment: 
         rotate = build_rotation_workflow(
             setup.repo.full_name,
             request.rotation_schedule,
-            rotation_arguments(request),
+            rotation_arguments(request, setup.aws.region),
             environment,
         )
         plan.add(file_step(path, rotate, force=request.force))
