@@ -98,6 +98,14 @@ MutableTags = Annotated[
 ]
 NoWorkflow = Annotated[bool, typer.Option("--no-workflow", help="Do not write a workflow.")]
 Force = Annotated[bool, typer.Option("--force", help="Overwrite a workflow file that differs.")]
+KeysForce = Annotated[
+    bool,
+    typer.Option(
+        "--force",
+        help="Overwrite a workflow file that differs; replace AWS key secrets ghbootstrap "
+        "cannot show it wrote.",
+    ),
+]
 DryRun = Annotated[
     bool, typer.Option("--dry-run", help="Read only: print the plan and the documents.")
 ]
@@ -307,7 +315,7 @@ def keys(
     github_api_url: GitHubApiUrl = None,
     workflow_path: WorkflowPath = DEFAULT_WORKFLOW,
     no_workflow: NoWorkflow = False,
-    force: Force = False,
+    force: KeysForce = False,
     dry_run: DryRun = False,
     json_out: Json = False,
     verbose: Verbose = False,

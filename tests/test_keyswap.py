@@ -250,8 +250,8 @@ def test_keys_refuses_secrets_it_did_not_write_and_force_takes_them_over(
         run_keys(aws, gh, tmp_path)
     assert str(caught.value) == (
         f"AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in {REPO} exist and ghbootstrap cannot "
-        "show it wrote them last; another tool may use them: pass --force to replace them "
-        f"with a new key of IAM user {USER}"
+        "show it wrote them last; another tool may use them: pass --force to replace what is "
+        f"there with a new key of IAM user {USER}"
     )
     assert caught.value.exit_code == 1
     assert aws_calls.writes == []  # nothing written, no key left behind
@@ -342,3 +342,20 @@ def test_destroy_deletes_the_secrets_where_the_record_says_and_nothing_else(
     )
     assert github_pair(fake_github, environment) == (None, None)
     assert github_pair(fake_github) == ("AKIAOTHERTOOL", "other-tools-secret")
+
+
+def test_keys_refusal_through_the_cli_is_one_line_exit_1(
+    cli: Any, aws: Aws, fake_github: FakeGitHub, aws_calls: AwsCalls, tmp_path: Path
+) -> None:
+    fake_github.put_secret(REPO, "AWS_SECRET_ACCESS_KEY", "other-tools-secret")
+    writes = len(fake_github.writes())
+    result = cli("keys", "octo-org/hello-world", "--workflow-path", str(tmp_path / "w.yml"))
+    assert (result.code, result.out) == (1, "")
+    assert result.err == (
+        f"error: AWS_SECRET_ACCESS_KEY in {REPO} exists and ghbootstrap cannot show it "
+        "wrote it last; another tool may use it: pass --force to replace what is there "
+        f"with a new key of IAM user {USER}\n"
+    )
+    assert aws_calls.writes == []
+    assert fake_github.writes()[writes:] == []
+    assert not (tmp_path / "w.yml").exists()

@@ -125,7 +125,7 @@ def plan_key(
             ctx,
             state,
             take_over=force,
-            fix=f"pass --force to replace them with a new key of IAM user {ctx.user}",
+            fix=f"pass --force to replace what is there with a new key of IAM user {ctx.user}",
         )
         if state.held_in_github and not state.record.pending:
             held["id"] = state.record.held

@@ -128,10 +128,10 @@ def refuse_foreign_secrets(ctx: KeyContext, state: KeyState, *, take_over: bool,
     A half-done change of ghbootstrap's own is not foreign: `repair` finishes it."""
     foreign = state.foreign_secrets
     if foreign and not take_over and not state.record.pending:
+        verb, them = ("exist", "them") if len(foreign) > 1 else ("exists", "it")
         raise ConflictError(
-            f"{' and '.join(foreign)} in {ctx.scope.label} "
-            f"{'exist' if len(foreign) > 1 else 'exists'} and ghbootstrap cannot show it "
-            "wrote them last; another tool may use them",
+            f"{' and '.join(foreign)} in {ctx.scope.label} {verb} and ghbootstrap cannot "
+            f"show it wrote {them} last; another tool may use {them}",
             fix,
         )
 
