@@ -276,6 +276,11 @@ def test_a_secret_rewritten_by_another_tool_stops_keys_and_rotate_and_destroy_ke
     with pytest.raises(ConflictError, match="run `ghbootstrap keys` again with the options"):
         run_rotate(aws, gh)
     assert aws_calls.writes_since(before) == []
+    checks = status.run(aws, gh, status.StatusRequest(ref=REF, names=NAMES)).checks
+    assert [c.detail.split("; ", 1)[-1] for c in checks if c.resource == "GitHub secret"] == [
+        f"updated {written(fake_github)['id_written']}",
+        "not written last by ghbootstrap",
+    ]
 
     report = destroy.run(
         aws,
