@@ -13,7 +13,6 @@ emulators. Nothing else: no AWS_DEFAULT_REGION, no credentials but the step's.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,31 +20,15 @@ import pytest
 from ghbootstrap import __version__
 from ghbootstrap.keyrecord import KeyRecord
 from tests.conftest import moto_secret
-from tests.contract import Contract
-from tests.e2e import SCRIPT, Stack, stack
+from tests.e2e import SCRIPT, Stack
 from tests.fakes.github import FakeGitHub
 from tests.runner import Contexts, run_job
+from tests.test_e2e import e2e, served  # noqa: F401 - the same emulators, fresh per test
 from tests.workflow_checks import schema_check, severe, zizmor_findings
 
 REPO = "Octo-Org/Hello-World"
 USER = "ghbootstrap-octo-org-hello-world"
 ENVIRONMENTS = [None, "prod #1", "prod: eu", "it's ${{ github.token }} & $(id)"]
-
-
-@pytest.fixture(scope="module")
-def served() -> Iterator[Stack]:
-    with stack(FakeGitHub()) as running:
-        yield running
-
-
-@pytest.fixture
-def e2e(served: Stack, contract: Contract) -> Stack:
-    served.reset()
-    served.github.repos.clear()
-    served.github.requests.clear()
-    served.github.observers[:] = [contract.observe]
-    served.github.add_repo(REPO)
-    return served
 
 
 def contexts_of(fake: FakeGitHub, environment: str | None) -> Contexts:
@@ -71,7 +54,9 @@ def held_pair(fake: FakeGitHub, environment: str | None) -> tuple[str | None, st
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
 def test_the_written_rotation_workflow_rotates_the_key(
-    e2e: Stack, tmp_path: Path, environment: str | None
+    e2e: Stack,  # noqa: F811 - the fixture imported above
+    tmp_path: Path,
+    environment: str | None,
 ) -> None:
     checkout, runner = tmp_path / "checkout", tmp_path / "runner"
     checkout.mkdir()
