@@ -456,3 +456,107 @@ def test_bad_context_is_one_line_exit_2(
     assert result.code == 2
     assert result.err.startswith(message), result.err
     assert result.err.count("\n") == 1
+
+
+def _edit_trust(edit: Callable[[dict[str, Any]], None]) -> None:
+    iam = boto3.client("iam", region_name=REGION)
+    trust = iam.get_role(RoleName=ROLE)["Role"]["AssumeRolePolicyDocument"]
+    edit(trust)
+    iam.update_assume_role_policy(RoleName=ROLE, PolicyDocument=json.dumps(trust))
+
+
+def _add_pattern(trust: dict[str, Any]) -> None:
+    trust["Statement"].append(
+        {
+            **trust["Statement"][0],
+            "Sid": "HandWritten",
+            "Condition": {
+                "StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"},
+                "StringLike": {"token.actions.githubusercontent.com:sub": f"{SUB}:ref:refs/*/x"},
+            },
+        }
+    )
+
+
+def _add_deny(trust: dict[str, Any]) -> None:
+    trust["Statement"].append(
+        {**trust["Statement"][0], "Sid": "NoMain", "Effect": "Deny", "Condition": {}}
+    )
+
+
+def _untag(fake: FakeGitHub) -> None:
+    boto3.client("iam", region_name=REGION).untag_role(
+        RoleName=ROLE, TagKeys=["ghbootstrap:repository"]
+    )
+
+
+def _drop_audience(fake: FakeGitHub) -> None:
+    arn = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
+    iam = boto3.client("iam", region_name=REGION)
+    iam.delete_open_id_connect_provider(OpenIDConnectProviderArn=arn)  # moto cannot
+    iam.create_open_id_connect_provider(Url=ISSUER, ClientIDList=["other"])  # remove one
+
+
+@pytest.mark.parametrize(
+    ("arrange", "job", "reason", "fix"),
+    [
+        (
+            lambda fake: _edit_trust(_add_pattern),
+            ("--branch", "dev"),
+            "; the trust admits subjects `ghbootstrap oidc` cannot write (edited by hand?), "
+            "so no command keeps them: change the trust by hand",
+            None,
+        ),
+        (
+            lambda fake: _edit_trust(_add_deny),
+            (),
+            "statement NoMain of the trust denies it explicitly",
+            None,
+        ),
+        (
+            _untag,
+            ("--branch", "dev"),
+            f"; role {ROLE} was not made by ghbootstrap: change its trust by hand",
+            None,
+        ),
+        (
+            _drop_audience,
+            (),
+            "the OIDC provider for token.actions.githubusercontent.com lacks the audience "
+            "sts.amazonaws.com",
+            _fix("--branch", "main"),
+        ),
+    ],
+    ids=["hand-written-pattern", "explicit-deny", "not-made-by-ghbootstrap", "provider-audience"],
+)
+def test_denials_only_a_hand_or_a_rerun_can_fix(
+    arrange: Arrange,
+    job: tuple[str, ...],
+    reason: str,
+    fix: str | None,
+    cli: Cli,
+    moto: None,
+    fake_github: FakeGitHub,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert cli("oidc", REPO, "--no-workflow").code == 0
+    arrange(fake_github)
+    result, answer = explain(cli, monkeypatch, job)
+    assert result.code == 3
+    assert answer["admitted"] is False
+    assert answer["reason"].endswith(reason)
+    assert answer["fix"] == fix
+    assert answer["workflow_fix"] is None
+
+
+def test_a_token_given_as_such_never_reaches_the_output(
+    cli: Cli, moto: None, fake_github: FakeGitHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert cli("oidc", REPO, "--no-workflow").code == 0
+    token = jwt(json.loads(claims_of(f"{SUB}:ref:refs/heads/main")), b"\x01sig\xff" * 8)
+    for extra in ((), ("--json",), ("-v",)):
+        monkeypatch.setattr("sys.stdin", io.StringIO(token + "\n"))
+        result = cli("explain", REPO, "--claims", "-", *extra)
+        assert result.code == 0, result.err
+        for part in token.split("."):
+            assert part not in result.out + result.err
