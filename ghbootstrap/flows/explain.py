@@ -19,10 +19,8 @@ from ghbootstrap.errors import GhbError
 from ghbootstrap.explain import (
     Explanation,
     JobContext,
-    Provider,
     Setting,
     context_claims,
-    judge,
     merge,
     oidc_fix_command,
     scopes_of,
@@ -31,6 +29,7 @@ from ghbootstrap.github.api import GitHub
 from ghbootstrap.subjects import Scopes, subject_prefix
 from ghbootstrap.target import TAG_REPOSITORY, Names, RepoRef, parse_repo
 from ghbootstrap.trusteval import admitted_subjects, github_issuer, github_providers
+from ghbootstrap.verdict import Provider, judge
 
 
 @dataclass(frozen=True)
