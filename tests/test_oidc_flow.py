@@ -10,13 +10,13 @@ import pytest
 from botocore.stub import Stubber
 
 from ghbootstrap.aws.session import Aws
-from ghbootstrap.documents import fingerprint, lifecycle_policy, push_policy, trust_policy
+from ghbootstrap.documents import lifecycle_policy, push_policy
 from ghbootstrap.errors import ConflictError, UsageError
 from ghbootstrap.flows import oidc
 from ghbootstrap.flows.common import start
 from ghbootstrap.github.api import GitHub
 from ghbootstrap.plan import Action, Plan, Report
-from ghbootstrap.subjects import Scopes, Subjects
+from ghbootstrap.subjects import Scopes
 from ghbootstrap.target import Names, parse_repo
 from ghbootstrap.trusteval import may_assume
 from tests.conftest import ACCOUNT, REGION, AwsCalls

@@ -175,8 +175,10 @@ def test_keys_path_status(aws: Aws, gh: GitHub, fake_github: FakeGitHub) -> None
     assert key.detail.endswith("held by GitHub")
     fake_github.repo(REPO).scope.secrets.pop("AWS_SECRET_ACCESS_KEY")
     assert not_ok(check(aws, gh)) == [("GitHub secret", "missing", "not set")]
-    assert check(aws, gh).problems[0].endswith(
-        "run `ghbootstrap rotate octo-org/hello-world --region us-east-1`"
+    assert (
+        check(aws, gh)
+        .problems[0]
+        .endswith("run `ghbootstrap rotate octo-org/hello-world --region us-east-1`")
     )
 
 

@@ -71,6 +71,7 @@ class _Status:
     fix_forced: str = ""  # ... taking over variables that hold other values
     fix_rotate: str = ""
     mutable_tags: bool = False
+    forced: dict[str, str] = field(default_factory=dict)  # fix -> the same with --force
 
     def __post_init__(self) -> None:
         self.names = self.request.names
@@ -282,7 +283,8 @@ def run(aws: Aws, gh: GitHub, request: StatusRequest) -> Report:
         scope = Scope(s.repo.owner, s.repo.name, environment)
         _check_variables(s, scope, base)
         _check_secrets(s, scope)
-    return Report("status", s.repo.full_name, dry_run=False, checks=s.checks)
+    checks = _forced_where_needed(s.checks, s.forced)
+    return Report("status", s.repo.full_name, dry_run=False, checks=checks)
 
 
 def _set_fixes(
@@ -296,11 +298,20 @@ def _set_fixes(
             keys_command(ref, region, names, env, mutable_tags=s.mutable_tags, force=force)
             for force in (False, True)
         )
+        s.forced[s.fix] = s.fix_forced
         return
     setup = record or OidcSetup(
         region, names.ecr_repository, names.policy, names.role, mutable_tags=s.mutable_tags
     )
     s.fix, s.fix_forced = (oidc_command(ref, setup, force=force) for force in (False, True))
+    s.forced[s.fix] = s.fix_forced
+
+
+def _forced_where_needed(checks: list[Check], forced: dict[str, str]) -> list[Check]:
+    """A variable that holds another value needs --force, and a command without it stops
+    at that variable: then every repair by that command carries --force."""
+    needed = {fix for fix, with_force in forced.items() if any(c.fix == with_force for c in checks)}
+    return [replace(c, fix=forced[c.fix]) if c.fix in needed else c for c in checks]
 
 
 def _unique(values: Sequence[str | None]) -> list[str | None]:
