@@ -256,6 +256,16 @@ def _plan_ecr(plan: Plan, aws: Aws, found: ecr.Repository, key: str, delete_imag
     )
 
 
+def _user_repository(aws: Aws, found: Found, u: user.User, names: Names) -> str:
+    """The ECR repository `keys` named in the user's variables: the one its push policy
+    grants, else the given (or default) name."""
+    attached = user.attached_policies(aws.iam, u.name)
+    for p in found.policies:
+        if p.arn in attached and (repositories := _repositories_in(p.document, aws.region)):
+            return repositories[0]
+    return names.ecr_repository
+
+
 def _attached_to(aws: Aws, found: Found) -> Iterable[str]:
     """Every policy attachment this run removes, by policy ARN."""
     for r in found.roles:
@@ -280,7 +290,7 @@ def run(
             variables.setdefault(scope, {}).update(values)
     candidates = [s.environment for s in variables if s.environment]
     for u in found.users:
-        base = {VAR_REGION: aws.region, VAR_ECR_REPOSITORY: names.ecr_repository}
+        base = {VAR_REGION: aws.region, VAR_ECR_REPOSITORY: _user_repository(aws, found, u, names)}
         environment = footprint.secrets_environment(KeyRecord.from_tags(u.tags), candidates)
         if environment is footprint.UNKNOWN:
             plan.add(
@@ -293,7 +303,8 @@ def run(
             continue
         scope = Scope(repo.owner, repo.name, environment)
         _plan_secrets(plan, gh, scope, u)
-        variables.setdefault(scope, {}).update(base)
+        for name, value in base.items():
+            variables.setdefault(scope, {}).setdefault(name, value)
     for scope, ours in variables.items():
         _plan_variables(plan, gh, scope, ours)
     for r in found.roles:
