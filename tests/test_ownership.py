@@ -293,3 +293,21 @@ def test_records_too_long_for_iam_are_refused_before_any_write(
     assert fake_github.writes() == []
     assert boto3.client("ecr", region_name=REGION).describe_repositories()["repositories"] == []
     assert boto3.client("iam").list_policies(Scope="Local")["Policies"] == []
+
+
+def test_keys_too_leaves_a_variable_of_another_tool_unless_forced(
+    cli: Callable[..., CliResult], moto: None, fake_github: FakeGitHub
+) -> None:
+    fake_github.repo(REPO).scope.variables["ECR_REPOSITORY"] = {
+        "name": "ECR_REPOSITORY",
+        "value": "theirs",
+        "created_at": "2026-01-01T00:00:00Z",
+        "updated_at": "2026-01-01T00:00:00Z",
+    }
+    refused = cli("keys", "octo-org/hello-world", "--no-workflow")
+    assert refused.code == 1
+    assert "GitHub variable ECR_REPOSITORY" in refused.err
+    assert fake_github.writes() == []
+    assert boto3.client("iam").list_users()["Users"] == []
+    assert cli("keys", "octo-org/hello-world", "--no-workflow", "--force").code == 0
+    assert fake_github.variables(REPO)["ECR_REPOSITORY"] == "octo-org/hello-world"

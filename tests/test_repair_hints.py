@@ -218,3 +218,33 @@ def test_keys_hints_restore_the_keys_setup(
     assert cli(*shlex.split(fix)[1:]).code == 0
     assert fake_github.variables(REPO, "prod") == {"AWS_REGION": REGION, "ECR_REPOSITORY": ECR}
     assert cli("status", "octo-org/hello-world", "--region", REGION, *names).code == 0
+
+
+def test_a_role_made_before_the_record_gets_its_scopes_from_its_trust(
+    cli: Callable[..., CliResult], moto: None, fake_github: FakeGitHub
+) -> None:
+    """Upgrading: a role without `ghbootstrap:scopes` must not get a repair that narrows
+    its trust to the default branch."""
+    assert cli(*SETUP).code == 0
+    iam = boto3.client("iam", region_name=REGION)
+    old = [k for k in role_tag_keys(iam) if k.startswith("ghbootstrap:scopes")]
+    iam.untag_role(RoleName=ROLE, TagKeys=old)
+    fake_github.repo(REPO).scope.variables.pop("AWS_REGION")
+    status = cli(
+        "status", "octo-org/hello-world", "--region", REGION, "--role-name", ROLE,
+        "--policy-name", POLICY, "--ecr-repo", ECR, "--json",
+    )  # fmt: skip
+    [problem] = json.loads(status.out)["problems"]
+    fix = problem.split("run `")[1].rstrip("`")
+    assert fix == (
+        "ghbootstrap oidc octo-org/hello-world --region eu-west-1 --ecr-repo team/img "
+        "--policy-name Push+Policy --role-name CI-Role.x --branch main --branch 'release/*' "
+        "--tag 'v*' --environment 'prod (eu)' --environment staging --pull-requests "
+        "--mutable-tags --no-workflow"
+    )
+    assert cli(*shlex.split(fix)[1:]).code == 0
+    assert iam.get_role(RoleName=ROLE)["Role"]["AssumeRolePolicyDocument"] == GOLDEN_TRUST
+
+
+def role_tag_keys(iam: Any) -> list[str]:
+    return [t["Key"] for t in iam.list_role_tags(RoleName=ROLE)["Tags"]]

@@ -8,6 +8,7 @@ command that repairs it (ghbootstrap.commands); any such check makes the exit co
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -37,7 +38,7 @@ from ghbootstrap.footprint import (
 )
 from ghbootstrap.github.api import GitHub, Scope
 from ghbootstrap.plan import Check, Report, State
-from ghbootstrap.subjects import GitHubRepo
+from ghbootstrap.subjects import GitHubRepo, Scopes
 from ghbootstrap.target import Names, RepoRef
 from ghbootstrap.trusteval import (
     admitted_subjects,
@@ -249,7 +250,7 @@ def run(aws: Aws, gh: GitHub, request: StatusRequest) -> Report:
     found_user = user.get_user(aws.iam, names.user)
     found_role = found_role if found_role and footprint.owned_by(found_role.tags, s.key) else None
     found_user = found_user if found_user and footprint.owned_by(found_user.tags, s.key) else None
-    record = OidcSetup.from_tags(found_role.tags, names.role) if found_role else None
+    record = _role_setup(s, found_role) if found_role else None
     if record is not None:  # the role knows the names it was set up with
         s.names = replace(names, ecr_repository=record.ecr_repository, policy=record.policy)
     found_ecr = _find_ecr(s)
@@ -285,6 +286,38 @@ def run(aws: Aws, gh: GitHub, request: StatusRequest) -> Report:
         _check_secrets(s, scope)
     checks = _forced_where_needed(s.checks, s.forced)
     return Report("status", s.repo.full_name, dry_run=False, checks=checks)
+
+
+def _role_setup(s: _Status, found: role.Role) -> OidcSetup:
+    """What `oidc` was last given, from the role's record; a role made before the record
+    existed gets its scopes read back from its trust (exactly those applied while the
+    fingerprint matches)."""
+    recorded = OidcSetup.from_tags(found.tags, found.name)
+    if recorded is not None:
+        return recorded
+    branches, tags, environments, pull_requests = [], [], [], False
+    hosts = sorted({github_issuer(arn) or "" for arn in github_providers(found.trust)})
+    for sub in (sub for host in hosts for sub in admitted_subjects(found.trust, host)):
+        if match := re.search(r":ref:refs/heads/(.+)$", sub):
+            branches.append(match.group(1))
+        elif match := re.search(r":ref:refs/tags/(.+)$", sub):
+            tags.append(match.group(1))
+        elif match := re.search(r":environment:(.+)$", sub):
+            environments.append(match.group(1).replace("%3A", ":"))
+        elif sub.endswith(":pull_request"):
+            pull_requests = True
+    names = s.request.names
+    repository = ecr.get_repository(s.aws.ecr, names.ecr_repository)
+    return OidcSetup(
+        region=s.aws.region,
+        ecr_repository=names.ecr_repository,
+        policy=names.policy,
+        role=found.name,
+        scopes=Scopes.parse(branches, tags, environments, pull_requests),
+        mutable_tags=repository is not None and not repository.immutable,
+        issuer=f"https://{hosts[0]}" if hosts and hosts[0] else footprint.DEFAULT_ISSUER,
+        ecr_named=names.ecr_named,
+    )
 
 
 def _set_fixes(
