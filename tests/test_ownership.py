@@ -311,3 +311,19 @@ def test_keys_too_leaves_a_variable_of_another_tool_unless_forced(
     assert boto3.client("iam").list_users()["Users"] == []
     assert cli("keys", "octo-org/hello-world", "--no-workflow", "--force").code == 0
     assert fake_github.variables(REPO)["ECR_REPOSITORY"] == "octo-org/hello-world"
+
+
+def test_an_environment_whose_variables_are_gone_drops_off_the_record(
+    cli: Callable[..., CliResult], moto: None, fake_github: FakeGitHub
+) -> None:
+    """The record holds what `destroy` must clean, so re-runs cannot grow it forever."""
+    assert (
+        cli("oidc", "octo-org/hello-world", "--environment", "staging", "--no-workflow").code == 0
+    )
+    assert cli("oidc", "octo-org/hello-world", "--environment", "prod", "--no-workflow").code == 0
+    assert role_tags("ghbootstrap-octo-org-hello-world")["ghbootstrap:environments"] == (
+        "staging+prod"
+    )
+    fake_github.repo(REPO).environments["staging"].scope.variables.clear()
+    assert cli("oidc", "octo-org/hello-world", "--environment", "prod", "--no-workflow").code == 0
+    assert role_tags("ghbootstrap-octo-org-hello-world")["ghbootstrap:environments"] == "prod"

@@ -34,7 +34,7 @@ from ghbootstrap.flows.common import (
     refuse_foreign,
     start,
 )
-from ghbootstrap.github.api import GitHub
+from ghbootstrap.github.api import GitHub, Scope
 from ghbootstrap.plan import Action, Change, Plan, Report, Step, keep, reconcile
 from ghbootstrap.subjects import Scopes, build_subjects, subject_prefix
 from ghbootstrap.target import Names, RepoRef
@@ -103,7 +103,9 @@ def plan_role(
     if found is not None:
         refuse_foreign("IAM role", name, found.tags, setup, "--role-name")
     earlier = footprint.environments_record(found.tags) if found else []
-    every = list(dict.fromkeys([*earlier, *environments]))
+    kept = {*environments, *_still_holding(setup, earlier, environments)}
+    every = [e for e in dict.fromkeys(earlier) if e in kept]
+    every += [e for e in environments if e not in every]
     tags = footprint.role_tags(setup.ref.key, fingerprint(trust), record, every)
     stale = footprint.stale_tags(found.tags, tags, footprint.ROLE_RECORDS) if found else []
 
@@ -138,6 +140,19 @@ def plan_role(
         )
     )
     return setup.caller.iam_arn("role", name)
+
+
+def _still_holding(setup: Setup, earlier: Sequence[str], now: Sequence[str]) -> list[str]:
+    """The environments an earlier run configured and this one does not, whose variable
+    still names this role: they stay on record until `destroy` cleans them. The others
+    drop off, so the record cannot grow without end."""
+    arn = setup.caller.iam_arn("role", setup.names.role)
+    return [
+        env
+        for env in dict.fromkeys(earlier)
+        if env not in now
+        and setup.gh.variable(Scope(setup.repo.owner, setup.repo.name, env), VAR_ROLE_ARN) == arn
+    ]
 
 
 def _same_role(
