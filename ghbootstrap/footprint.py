@@ -204,6 +204,16 @@ class OidcSetup:
         )
 
 
+def same_region(setup: OidcSetup | None, region: str) -> None:
+    """A role is global but its setup is regional: reading or removing it from another
+    region would judge or delete the wrong things."""
+    if setup is not None and setup.region and setup.region != region:
+        raise UsageError(
+            f"IAM role {setup.role} was set up for region {setup.region}, not {region}",
+            f"pass --region {setup.region}",
+        )
+
+
 def environments_record(tags: Mapping[str, str]) -> list[str]:
     """Every environment the role's variables were written to."""
     legacy = tags.get(TAG_ENVIRONMENTS, "")

@@ -327,3 +327,20 @@ def test_an_environment_whose_variables_are_gone_drops_off_the_record(
     fake_github.repo(REPO).environments["staging"].scope.variables.clear()
     assert cli("oidc", "octo-org/hello-world", "--environment", "prod", "--no-workflow").code == 0
     assert role_tags("ghbootstrap-octo-org-hello-world")["ghbootstrap:environments"] == "prod"
+
+
+@pytest.mark.parametrize("command", ["status", "destroy"])
+def test_a_setup_is_read_and_removed_only_in_its_own_region(
+    cli: Callable[..., CliResult], moto: None, fake_github: FakeGitHub, command: str
+) -> None:
+    assert cli("oidc", "octo-org/hello-world", "--region", "eu-west-1", "--no-workflow").code == 0
+    args = [command, "octo-org/hello-world", "--region", "us-east-1"]
+    wrong = cli(*args, *(["--yes"] if command == "destroy" else []))
+    assert wrong.code == 2
+    assert wrong.err == (
+        "error: IAM role ghbootstrap-octo-org-hello-world was set up for region eu-west-1, "
+        "not us-east-1: pass --region eu-west-1\n"
+    )
+    assert [r["RoleName"] for r in boto3.client("iam").list_roles()["Roles"]] == [
+        "ghbootstrap-octo-org-hello-world"
+    ]

@@ -76,6 +76,8 @@ def find(aws: Aws, caller: Caller, names: Names, key: str) -> Found:
         else user.tagged_users(iam, ours),
     )
     records = [OidcSetup.from_tags(r.tags, r.name) for r in found.roles]
+    for record in records:
+        footprint.same_region(record, aws.region)
     arns = [caller.iam_arn("policy", names.policy)]
     arns += [caller.iam_arn("policy", r.policy) for r in records if r]
     arns += [a for r in found.roles for a in sorted(role.attached_policies(iam, r.name))]

@@ -251,6 +251,7 @@ def run(aws: Aws, gh: GitHub, request: StatusRequest) -> Report:
     found_role = found_role if found_role and footprint.owned_by(found_role.tags, s.key) else None
     found_user = found_user if found_user and footprint.owned_by(found_user.tags, s.key) else None
     record = _role_setup(s, found_role) if found_role else None
+    footprint.same_region(record, aws.region)
     if record is not None:  # the role knows the names it was set up with
         s.names = replace(names, ecr_repository=record.ecr_repository, policy=record.policy)
     found_ecr = _find_ecr(s)
