@@ -13,15 +13,28 @@ from ghbootstrap.footprint import DEFAULT_ISSUER, OidcSetup
 from ghbootstrap.target import Names, RepoRef
 
 
-def oidc_command(ref: RepoRef, setup: OidcSetup, *, force: bool = False) -> str:
+def oidc_command(
+    ref: RepoRef,
+    setup: OidcSetup,
+    *,
+    force: bool = False,
+    profile: str | None = None,
+    github_api_url: str | None = None,
+) -> str:
     defaults = Names.resolve(ref)
     args = ["ghbootstrap", "oidc", ref.full_name, "--region", setup.region]
+    if profile is not None:
+        args += ["--profile", profile]
+    args += _names(
+        (setup.role, defaults.role, "--role-name"),
+        (setup.policy, defaults.policy, "--policy-name"),
+    )
     if setup.ecr_named or setup.ecr_repository != defaults.ecr_repository:
         args += ["--ecr-repo", setup.ecr_repository]
-    args += _names(
-        (setup.policy, defaults.policy, "--policy-name"),
-        (setup.role, defaults.role, "--role-name"),
-    )
+    if setup.issuer != DEFAULT_ISSUER:
+        args += ["--issuer-url", setup.issuer]
+    if github_api_url is not None:
+        args += ["--github-api-url", github_api_url]
     for branch in setup.scopes.branches:
         args += ["--branch", branch]
     for tag in setup.scopes.tags:
@@ -32,8 +45,6 @@ def oidc_command(ref: RepoRef, setup: OidcSetup, *, force: bool = False) -> str:
         args.append("--pull-requests")
     if setup.mutable_tags:
         args.append("--mutable-tags")
-    if setup.issuer != DEFAULT_ISSUER:
-        args += ["--issuer-url", setup.issuer]
     return _finish(args, force)
 
 
@@ -49,10 +60,11 @@ def keys_command(
     defaults = Names.resolve(ref)
     args = ["ghbootstrap", "keys", ref.full_name, "--region", region]
     args += _names(
-        (names.ecr_repository, defaults.ecr_repository, "--ecr-repo"),
-        (names.policy, defaults.policy, "--policy-name"),
         (names.user, defaults.user, "--user-name"),
+        (names.policy, defaults.policy, "--policy-name"),
     )
+    if names.ecr_named or names.ecr_repository != defaults.ecr_repository:
+        args += ["--ecr-repo", names.ecr_repository]
     if environment is not None:
         args += ["--environment", environment]
     if mutable_tags:

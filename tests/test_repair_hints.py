@@ -188,8 +188,8 @@ def test_the_hint_is_the_setup_command(
     [problem] = json.loads(status.out)["problems"]
     assert problem == (
         f"IAM role {ROLE}: its trust policy was changed outside ghbootstrap: run "
-        "`ghbootstrap oidc octo-org/hello-world --region eu-west-1 --ecr-repo team/img "
-        "--policy-name Push+Policy --role-name CI-Role.x --branch main --branch 'release/*' "
+        "`ghbootstrap oidc octo-org/hello-world --region eu-west-1 --role-name CI-Role.x "
+        "--policy-name Push+Policy --ecr-repo team/img --branch main --branch 'release/*' "
         "--tag 'v*' --environment 'prod (eu)' --environment staging --pull-requests "
         "--mutable-tags --no-workflow`"
     )
@@ -211,8 +211,8 @@ def test_keys_hints_restore_the_keys_setup(
     assert status.code == 3
     [problem] = json.loads(status.out)["problems"]
     assert problem.endswith(
-        "run `ghbootstrap keys octo-org/hello-world --region eu-west-1 --ecr-repo team/img "
-        "--policy-name Push+Policy --user-name ci.user --environment prod --no-workflow`"
+        "run `ghbootstrap keys octo-org/hello-world --region eu-west-1 --user-name ci.user "
+        "--policy-name Push+Policy --ecr-repo team/img --environment prod --no-workflow`"
     )
     fix = problem.split("run `")[1].rstrip("`")
     assert cli(*shlex.split(fix)[1:]).code == 0
@@ -237,8 +237,8 @@ def test_a_role_made_before_the_record_gets_its_scopes_from_its_trust(
     [problem] = json.loads(status.out)["problems"]
     fix = problem.split("run `")[1].rstrip("`")
     assert fix == (
-        "ghbootstrap oidc octo-org/hello-world --region eu-west-1 --ecr-repo team/img "
-        "--policy-name Push+Policy --role-name CI-Role.x --branch main --branch 'release/*' "
+        "ghbootstrap oidc octo-org/hello-world --region eu-west-1 --role-name CI-Role.x "
+        "--policy-name Push+Policy --ecr-repo team/img --branch main --branch 'release/*' "
         "--tag 'v*' --environment 'prod (eu)' --environment staging --pull-requests "
         "--mutable-tags --no-workflow"
     )
