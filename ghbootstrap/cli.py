@@ -99,13 +99,10 @@ MutableTags = Annotated[
     bool, typer.Option("--mutable-tags", help="Allow image tags to be overwritten.")
 ]
 NoWorkflow = Annotated[bool, typer.Option("--no-workflow", help="Do not write a workflow.")]
-Force = Annotated[bool, typer.Option("--force", help="Overwrite a workflow file that differs.")]
-KeysForce = Annotated[
+Force = Annotated[
     bool,
     typer.Option(
-        "--force",
-        help="Overwrite a workflow file that differs; replace AWS key secrets ghbootstrap "
-        "cannot show it wrote.",
+        "--force", help="Overwrite a workflow file, variable or secret ghbootstrap did not write."
     ),
 ]
 DryRun = Annotated[
@@ -317,7 +314,7 @@ def keys(
     github_api_url: GitHubApiUrl = None,
     workflow_path: WorkflowPath = DEFAULT_WORKFLOW,
     no_workflow: NoWorkflow = False,
-    force: KeysForce = False,
+    force: Force = False,
     dry_run: DryRun = False,
     json_out: Json = False,
     verbose: Verbose = False,

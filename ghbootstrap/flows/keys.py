@@ -197,7 +197,11 @@ def run(aws: Aws, gh: GitHub, request: KeysRequest, *, dry_run: bool) -> Report:
         force=request.force,
     )
     plan_variables(
-        plan, setup, [scope], {VAR_REGION: aws.region, VAR_ECR_REPOSITORY: ecr_target.name}
+        plan,
+        setup,
+        [scope],
+        {VAR_REGION: aws.region, VAR_ECR_REPOSITORY: ecr_target.name},
+        force=request.force,
     )
     plan_workflows(plan, setup, request, environment)
 
