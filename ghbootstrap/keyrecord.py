@@ -15,8 +15,10 @@ GitHub never returns a secret's value, so the tool records, in the IAM user's ow
   (`created`, or `id-stored` once GitHub took its id), and the `updated_at`
   AWS_SECRET_ACCESS_KEY had before. keyswap.repair reads them after a run stopped half-way;
 - `ghbootstrap:secrets-scope` (continued in `ghbootstrap:key-scope-2`, `-3`, ... when
-  long): where the secrets live, `repository` or `environment:NAME`, NAME escaped so that
-  every environment name GitHub allows round-trips within IAM's tag value rules.
+  long): where the secrets live, `repository` or `environment:NAME`, NAME escaped as
+  footprint escapes every record (`@XX` per byte outside `A-Za-z0-9_.:/=-`), so every
+  environment name GitHub allows round-trips within IAM's tag value rules. (The parts are
+  not named `KEY:2` like footprint's: the self-rotation policy lets CI tag `key-*` only.)
 
 The user's tags are readable by the user itself, so `rotate` works the same from a laptop
 or from CI with the key it is replacing.
@@ -45,8 +47,6 @@ STAGE_ID_STORED = "id-stored"  # GitHub's AWS_ACCESS_KEY_ID names the pending ke
 REPOSITORY = "repository"
 _ENVIRONMENT = "environment:"
 _TAG_VALUE_MAX = 256
-_PLAIN = frozenset(" _.:/+-@")  # IAM tag values also allow letters and digits; '=' escapes
-_ESCAPED = re.compile(r"=([0-9A-F]{2})")
 _TAG_VALUE = re.compile(r"[\w .:/=+\-@]{0,200}")
 
 
@@ -79,24 +79,15 @@ def scope_tag(environment: str | None) -> str:
 
 
 def _escape(name: str) -> str:
-    out = []
-    for ch in name:
-        if ch.isalnum() or ch in _PLAIN:
-            out.append(ch)
-        else:
-            out.extend(f"={byte:02X}" for byte in ch.encode())
-    return "".join(out)
+    from ghbootstrap.footprint import escape  # footprint reads this module: import late
+
+    return escape(name)
 
 
 def _unescape(text: str) -> str:
-    data = bytearray()
-    position = 0
-    for match in _ESCAPED.finditer(text):
-        data += text[position : match.start()].encode()
-        data.append(int(match.group(1), 16))
-        position = match.end()
-    data += text[position:].encode()
-    return data.decode(errors="replace")
+    from ghbootstrap.footprint import unescape
+
+    return unescape(text)
 
 
 def _split_scope(scope: str) -> dict[str, str]:
