@@ -239,3 +239,40 @@ def test_keys_bad_cron_is_a_usage_error(cli: Cli, fake_github: FakeGitHub) -> No
     assert result.code == 2
     assert result.err.startswith("error: 'every day' is not a valid five-field cron expression")
     assert fake_github.requests == []
+
+
+def test_scopes_are_sets_so_option_order_changes_nothing(
+    cli: Cli, moto: None, fake_github: FakeGitHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import boto3
+
+    monkeypatch.chdir(tmp_path)
+    repo = "octo-org/hello-world"
+    scopes = ["--branch", "main", "--branch", "release", "--tag", "v*", "--tag", "stable"]
+    scopes += ["--environment", "prod", "--environment", "eu"]
+    first = cli("oidc", repo, *scopes)
+    assert first.code == 0, first.err
+    iam = boto3.client("iam")
+    role = iam.get_role(RoleName="ghbootstrap-octo-org-hello-world")["Role"]
+    workflow = (tmp_path / ".github/workflows/ecr-build-push.yml").read_text()
+    writes = len(fake_github.writes())
+
+    reordered = ["--environment", "eu", "--environment", "prod", "--environment", "eu"]
+    reordered += ["--tag", "stable", "--tag", "v*", "--branch", "release", "--branch", "main"]
+    second = cli("oidc", repo, *reordered)
+    assert second.code == 0, second.err
+    assert second.out.endswith("No changes: everything already matches.\n")
+    assert iam.get_role(RoleName="ghbootstrap-octo-org-hello-world")["Role"] == role
+    assert (tmp_path / ".github/workflows/ecr-build-push.yml").read_text() == workflow
+    assert len(fake_github.writes()) == writes
+
+
+def test_a_question_mark_pattern_is_fine_without_a_workflow(
+    cli: Cli, moto: None, fake_github: FakeGitHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`?` has no exact trigger, but with --no-workflow no trigger is written."""
+    monkeypatch.chdir(tmp_path)
+    result = cli("oidc", "octo-org/hello-world", "--tag", "v?", "--no-workflow", "--dry-run")
+    assert result.code == 0, result.err
+    assert "repo:Octo-Org/Hello-World:ref:refs/tags/v?" in result.out
+    assert list(tmp_path.iterdir()) == []
