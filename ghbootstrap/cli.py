@@ -185,6 +185,8 @@ def _forbid_empty_values(command: Any) -> None:
     for param in command.params:
         if isinstance(param, TyperOption) and (param.is_flag or param.count):
             continue
+        # Wrapped on the parameter object itself: Typer offers no hook that sees the raw
+        # text of every parameter, and these objects are built afresh by each main().
         param.process_value = _non_empty(param, param.process_value)
 
 
@@ -213,7 +215,7 @@ _NEEDS = (("rotation_workflow_path", "rotation_schedule"),)
 
 def _typed(context: typer.Context, name: str) -> bool:
     """Was this parameter given on the command line (not a default, not the environment)?"""
-    source = context.get_parameter_source(name)
+    source = context.get_parameter_source(name)  # Typer does not export ParameterSource
     return source is not None and source.name == "COMMANDLINE"
 
 

@@ -276,3 +276,19 @@ def test_a_question_mark_pattern_is_fine_without_a_workflow(
     assert result.code == 0, result.err
     assert "repo:Octo-Org/Hello-World:ref:refs/tags/v?" in result.out
     assert list(tmp_path.iterdir()) == []
+
+
+def test_ctrl_c_during_a_run_is_exit_130_and_one_line(
+    cli: Cli, moto: None, fake_github: FakeGitHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ghbootstrap.flows import oidc
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(oidc, "run", interrupted)
+    result = cli("oidc", "octo-org/hello-world", "--no-workflow")
+    assert (result.code, result.err) == (
+        130,
+        "error: interrupted: run the command again to finish\n",
+    )
