@@ -86,6 +86,36 @@ CASES = [
         2,
         "error: OWNER/REPO is empty: give a value: see 'ghbootstrap oidc --help'",
     ),
+    # every command reads its input the same way
+    Case("status-repo", ("status", "octo"), 2, "error: 'octo' is not OWNER/REPO"),
+    Case("destroy-repo", ("destroy", "a/b/c", "--yes"), 2, "error: 'a/b/c' is not OWNER/REPO"),
+    Case(
+        "destroy-region",
+        ("destroy", R, "--yes", "--region", "us-east-9"),
+        2,
+        "error: 'us-east-9' is not an AWS region",
+    ),
+    Case(
+        "destroy-no-terminal",
+        ("destroy", R),
+        2,
+        "error: destroy asks for confirmation, and no terminal is attached: pass --yes",
+    ),
+    Case(
+        "status-environment",
+        ("status", R, "--environment", "a\nb"),
+        2,
+        "error: --environment 'a\nb' is not a valid environment name",
+    ),
+    Case(
+        "audit-max-key-age",
+        ("audit", "--max-key-age", "0"),
+        2,
+        "error: Invalid value for '--max-key-age'",
+    ),
+    Case(
+        "audit-region", ("audit", "--region", "mars-1"), 2, "error: 'mars-1' is not an AWS region"
+    ),
     # the command line itself
     Case(
         "missing-repo",
