@@ -7,6 +7,7 @@ untouched). Values are rendered as JSON strings, which YAML reads as plain strin
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 from collections.abc import Mapping, Sequence
@@ -200,6 +201,12 @@ def check_file_path(path: Path, option: str) -> Path:
         raise UsageError(
             f"{option} {path} cannot be written: {parent} is not a folder",
             "give the path of a file in a folder",
+        )
+    writable = os.access(path, os.W_OK) if path.exists() else os.access(parent, os.W_OK | os.X_OK)
+    if not writable:
+        raise UsageError(
+            f"{option} {path} cannot be written: permission denied",
+            "give a path you may write, or --no-workflow",
         )
     return path
 

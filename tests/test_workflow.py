@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -334,3 +335,27 @@ def test_workflow_file_is_created_kept_and_never_clobbered(tmp_path: Path) -> No
     assert path.read_text() == "# mine\n"
     forced = file_step(path, content, force=True)
     assert forced.change.action is Action.UPDATE
+
+
+def test_a_workflow_path_that_cannot_be_written_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Checked with os.access, which a test run as root cannot fail for real."""
+    from ghbootstrap.workflow import check_file_path
+
+    target = tmp_path / "ci" / "build.yml"
+    assert check_file_path(target, "--workflow-path") == target
+    denied: list[tuple[str, int]] = []
+
+    def no_access(path: object, mode: int) -> bool:
+        denied.append((str(path), mode))
+        return False
+
+    monkeypatch.setattr("ghbootstrap.workflow.os.access", no_access)
+    with pytest.raises(UsageError) as refused:
+        check_file_path(target, "--workflow-path")
+    assert str(refused.value) == (
+        f"--workflow-path {target} cannot be written: permission denied: "
+        "give a path you may write, or --no-workflow"
+    )
+    assert denied == [(str(tmp_path), os.W_OK | os.X_OK)]
