@@ -116,6 +116,43 @@ CASES = [
     Case(
         "audit-region", ("audit", "--region", "mars-1"), 2, "error: 'mars-1' is not an AWS region"
     ),
+    # explain: a job described two ways at once, or a pattern where one ref is meant
+    Case(
+        "explain-branch-and-tag",
+        ("explain", R, "--branch", "a", "--tag", "b"),
+        2,
+        "error: --branch and --tag describe two different jobs",
+    ),
+    Case(
+        "explain-pr-and-branch",
+        ("explain", R, "--pull-request", "--branch", "a"),
+        2,
+        "error: --pull-request describes a pull request",
+    ),
+    Case(
+        "explain-pr-and-tag",
+        ("explain", R, "--pull-request", "--tag", "v1"),
+        2,
+        "error: --pull-request describes a pull request",
+    ),
+    Case(
+        "explain-claims-and-branch",
+        ("explain", R, "--claims", "-", "--branch", "a"),
+        2,
+        "error: --claims describes the job itself",
+    ),
+    Case(
+        "explain-claims-unreadable",
+        ("explain", R, "--claims", "/nonexistent/claims.json"),
+        2,
+        "error: --claims: cannot read /nonexistent",
+    ),
+    Case(
+        "explain-branch-pattern",
+        ("explain", R, "--branch", "rel*"),
+        2,
+        "error: --branch 'rel*' is not one ref name",
+    ),
     # the command line itself
     Case(
         "missing-repo",
