@@ -135,6 +135,44 @@ def build_workflow(template_name: str, repository: str, scopes: Scopes, default_
     )
 
 
+_LIST = re.compile(r"^    (branches|tags): (\[.*\])$", re.MULTILINE)
+_ENVIRONMENT = re.compile(r"^    environment: (\".*\")$", re.MULTILINE)
+
+
+def scopes_of(text: str) -> Scopes | None:
+    """The scopes one of our build workflows was rendered for, read back from its triggers
+    and environment (None if it does not look like ours). Lets `status` render the same
+    inputs again without knowing how the setup was made."""
+    text = _lf(text)
+    triggers_block = text.partition("\non:\n")[2].partition("\n\n")[0]
+    if not triggers_block:
+        return None
+    try:
+        lists = {key: json.loads(value) for key, value in _LIST.findall(triggers_block)}
+        environment = _ENVIRONMENT.search(text)
+        return Scopes.parse(
+            branches=lists.get("branches", []),
+            tags=lists.get("tags", []),
+            environments=[json.loads(environment.group(1))] if environment else [],
+            pull_requests="\n  pull_request:" in f"\n{triggers_block}",
+        )
+    except (ValueError, TypeError, GhbError):
+        return None
+
+
+def judge(text: str, repository: str, default_branch: str) -> Origin:
+    """What a build workflow found in a repository is, when the inputs it was made for are
+    not known: the best origin over both templates, for the scopes it names."""
+    scopes = scopes_of(text)
+    if scopes is None:
+        return Origin.EARLIER if intact(text) else Origin.CHANGED
+    seen = {
+        origin(text, build_file("", name, repository, scopes, default_branch))
+        for name in (OIDC_TEMPLATE, KEYS_TEMPLATE)
+    }
+    return min(seen, key=list(Origin).index)
+
+
 def build_file(
     path: str, template_name: str, repository: str, scopes: Scopes, default_branch: str
 ) -> WorkflowFile:

@@ -36,6 +36,7 @@ from ghbootstrap.trusteval import (
     github_issuer,
     github_providers,
 )
+from ghbootstrap.workflow import DEFAULT_PATH, Origin, judge
 
 OK, DRIFT, MISSING = State.OK, State.DRIFT, State.MISSING
 
@@ -217,6 +218,23 @@ def _check_secrets(s: _Status, scope: Scope) -> None:
             s.add("GitHub secret", label, OK, f"updated {found.updated_at}")
 
 
+def _check_workflow(s: _Status, fix: str) -> None:
+    """The build workflow on the default branch. Missing or changed by hand is reported
+    (a setup made with --no-workflow has none; hand edits are the owner's business);
+    only an older rendering of ours is drift, fixed by a pull request that upgrades it."""
+    branch = s.repo.default_branch
+    label = f"{DEFAULT_PATH} ({branch})"
+    found = s.gh.file(s.repo, DEFAULT_PATH, branch)
+    if found is None:
+        s.add("workflow", label, OK, "not on the default branch (none with --no-workflow)")
+        return
+    seen = judge(found.text, s.repo.full_name, branch)
+    if seen is Origin.EARLIER:
+        s.add("workflow", label, DRIFT, f"{seen.value}: upgrade it", f"{fix} --open-pr")
+    else:
+        s.add("workflow", label, OK, seen.value)
+
+
 def run(aws: Aws, gh: GitHub, request: StatusRequest) -> Report:
     s = _Status(aws, gh, request, whoami(aws.sts), gh.repository(request.ref))
     names = request.names
@@ -247,6 +265,7 @@ def run(aws: Aws, gh: GitHub, request: StatusRequest) -> Report:
         scope = Scope(s.repo.owner, s.repo.name, environment)
         _check_variables(s, scope, base, s.command("keys"))
         _check_secrets(s, scope)
+    _check_workflow(s, fix)
     return Report("status", s.repo.full_name, dry_run=False, checks=s.checks)
 
 
