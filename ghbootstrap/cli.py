@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
@@ -90,8 +91,21 @@ PropagationTimeout = Annotated[
     typer.Option(metavar="SECONDS", min=1, help="How long to wait for a new key to start working."),
 ]
 WorkflowPath = Annotated[
-    Path,
-    typer.Option(metavar="PATH", help="Where to write the build-and-push workflow."),
+    Optional[Path],  # noqa: UP045
+    typer.Option(
+        metavar="PATH",
+        help="Where to write the build-and-push workflow [default: "
+        ".github/workflows/ecr-build-push.yml in this checkout of OWNER/REPO].",
+        show_default=False,
+    ),
+]
+OpenPr = Annotated[
+    bool,
+    typer.Option(
+        "--open-pr",
+        help="Deliver the workflow as a pull request (branch ghbootstrap/ecr-build-push), "
+        "not a local file.",
+    ),
 ]
 MutableTags = Annotated[
     bool, typer.Option("--mutable-tags", help="Allow image tags to be overwritten.")
@@ -107,6 +121,35 @@ Verbose = Annotated[
 ]
 
 DEFAULT_WORKFLOW = Path(".github/workflows/ecr-build-push.yml")
+
+
+def _workflow_path(
+    repository: str,
+    workflow_path: Path | None,
+    github_api_url: str | None,
+    *,
+    no_workflow: bool,
+    open_pr: bool,
+) -> Path | None:
+    """Where the workflow goes: nowhere, a path in the repository (--open-pr), the given
+    path, or the default path in the checkout of OWNER/REPO this command runs in."""
+    from ghbootstrap.checkout import checkout_root, in_repository
+    from ghbootstrap.github.connect import api_url, web_host
+    from ghbootstrap.target import parse_repo
+
+    if no_workflow:
+        if open_pr:
+            raise UsageError(
+                "--open-pr delivers the workflow, and --no-workflow writes none",
+                "choose one of them",
+            )
+        return None
+    if open_pr:
+        return in_repository(workflow_path or DEFAULT_WORKFLOW, "--workflow-path")
+    if workflow_path is not None:
+        return workflow_path
+    host = web_host(api_url(github_api_url))
+    return checkout_root(Path.cwd(), parse_repo(repository), host) / DEFAULT_WORKFLOW
 
 
 def _version(value: bool) -> None:
@@ -246,8 +289,9 @@ def oidc(
         typer.Option(metavar="URL", help="OIDC issuer (GHES: https://HOST/_services/token)."),
     ] = "https://token.actions.githubusercontent.com",
     github_api_url: GitHubApiUrl = None,
-    workflow_path: WorkflowPath = DEFAULT_WORKFLOW,
+    workflow_path: WorkflowPath = None,
     no_workflow: NoWorkflow = False,
+    open_pr: OpenPr = False,
     force: Force = False,
     dry_run: DryRun = False,
     json_out: Json = False,
@@ -271,10 +315,15 @@ def oidc(
             scopes=Scopes.parse(branch or (), tag or (), environment or (), pull_requests),
             immutable_tags=not mutable_tags,
             issuer=_issuer(issuer_url),
-            workflow_path=None if no_workflow else workflow_path,
             force=force,
+            open_pr=open_pr,
         )
-        return flow.run(*_clients(profile, region, github_api_url), request, dry_run=dry_run)
+        clients = _clients(profile, region, github_api_url)
+        where = _workflow_path(
+            repository, workflow_path, github_api_url, no_workflow=no_workflow, open_pr=open_pr
+        )
+        request = replace(request, workflow_path=where)
+        return flow.run(*clients, request, dry_run=dry_run)
 
     _run(build, json_out=json_out, verbose=verbose)
 
@@ -305,8 +354,9 @@ def keys(
     ] = None,
     propagation_timeout: PropagationTimeout = 120.0,
     github_api_url: GitHubApiUrl = None,
-    workflow_path: WorkflowPath = DEFAULT_WORKFLOW,
+    workflow_path: WorkflowPath = None,
     no_workflow: NoWorkflow = False,
+    open_pr: OpenPr = False,
     force: Force = False,
     dry_run: DryRun = False,
     json_out: Json = False,
@@ -319,6 +369,7 @@ def keys(
     """
 
     def build() -> Report:
+        from ghbootstrap.checkout import in_repository
         from ghbootstrap.flows import keys as flow
         from ghbootstrap.subjects import check_environment
         from ghbootstrap.target import Names, parse_repo
@@ -330,13 +381,22 @@ def keys(
             names=Names.resolve(ref, ecr_repository=ecr_repo, policy=policy_name, user=user_name),
             environment=check_environment(environment) if environment is not None else None,
             immutable_tags=not mutable_tags,
-            workflow_path=None if no_workflow else workflow_path,
             rotation_schedule=check_cron(rotation_schedule) if rotation_schedule else None,
-            rotation_workflow_path=rotation_workflow_path,
+            rotation_workflow_path=(
+                in_repository(rotation_workflow_path, "--rotation-workflow-path")
+                if open_pr and rotation_workflow_path is not None
+                else rotation_workflow_path
+            ),
             force=force,
+            open_pr=open_pr,
             propagation_timeout=propagation_timeout,
         )
-        return flow.run(*_clients(profile, region, github_api_url), request, dry_run=dry_run)
+        clients = _clients(profile, region, github_api_url)
+        where = _workflow_path(
+            repository, workflow_path, github_api_url, no_workflow=no_workflow, open_pr=open_pr
+        )
+        request = replace(request, workflow_path=where)
+        return flow.run(*clients, request, dry_run=dry_run)
 
     _run(build, json_out=json_out, verbose=verbose)
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import boto3
 import pytest
 
+from tests.checkouts import git_checkout
 from tests.conftest import CliResult
 from tests.fakes.github import ALL_PERMISSIONS, FakeGitHub, Token
 
@@ -182,7 +183,7 @@ CASES = [
     ),
     Case(
         "github-repo-missing",
-        ("oidc", "octo-org/nope"),
+        ("oidc", "octo-org/nope", "--no-workflow"),
         1,
         "error: GitHub repository octo-org/nope not found",
     ),
@@ -196,7 +197,7 @@ CASES = [
     ),
     Case(
         "github-unreachable",
-        ("keys", R, "--github-api-url", "http://127.0.0.1:9"),
+        ("keys", R, "--github-api-url", "http://127.0.0.1:9", "--no-workflow"),
         1,
         "error: cannot reach GitHub at http://127.0.0.1:9 to read octo-org/hello-world",
     ),
@@ -231,7 +232,7 @@ def test_bad_input(
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
 ) -> None:
-    monkeypatch.chdir(tmp_path)
+    monkeypatch.chdir(git_checkout(tmp_path, "Octo-Org/Hello-World"))
     case.arrange(monkeypatch, fake_github)
     result = cli(*case.args)
 
@@ -243,6 +244,6 @@ def test_bad_input(
     assert fake_github.writes() == []
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     assert aws_is_empty()
-    assert not any(p.is_file() for p in tmp_path.rglob("*"))
+    assert not any(p.is_file() for p in tmp_path.rglob("*") if ".git" not in p.parts)
     for token in (fake_github.token, "ghp_not_a_real_token_123"):
         assert token not in result.err

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.checkouts import git_checkout
 from tests.conftest import ACCOUNT, CliResult
 from tests.fakes.github import FakeGitHub, Token
 
@@ -117,7 +118,7 @@ def test_a_token_without_variables_permission_names_it(
 def test_full_run_then_rerun(
     cli: Cli, moto: None, fake_github: FakeGitHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.chdir(tmp_path)
+    monkeypatch.chdir(git_checkout(tmp_path, "Octo-Org/Hello-World"))
     first = cli("oidc", "octo-org/hello-world")
     assert first.code == 0, first.err
     assert first.err == ""
@@ -171,7 +172,7 @@ def test_a_bug_is_one_line_not_a_traceback(
         raise KeyError("boom")
 
     monkeypatch.setattr(oidc, "run", broken)
-    result = cli("oidc", "octo-org/hello-world")
+    result = cli("oidc", "octo-org/hello-world", "--no-workflow")
     assert (result.code, result.err) == (
         1,
         "error: unexpected KeyError: run again with -v and report it\n",
@@ -179,7 +180,7 @@ def test_a_bug_is_one_line_not_a_traceback(
     from ghbootstrap.cli import main
 
     with pytest.raises(KeyError):
-        main(["oidc", "octo-org/hello-world", "-v"])
+        main(["oidc", "octo-org/hello-world", "-v", "--no-workflow"])
 
 
 def test_verbose_logs_call_names_only(

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from ghbootstrap.documents import push_policy
+from tests.checkouts import git_checkout
 from tests.contract import Contract
 from tests.e2e import Stack, stack
 from tests.fakes.github import FakeGitHub
@@ -36,6 +37,7 @@ def e2e(served: Stack, contract: Contract) -> Stack:
 
 
 def test_oidc_twice_on_emulators(e2e: Stack, tmp_path: Path) -> None:
+    git_checkout(tmp_path, "octo-org/hello-world", "127.0.0.1", ssh=True)
     first = e2e.run("oidc", "octo-org/hello-world", cwd=tmp_path)
     assert first.returncode == 0, first.stderr
     assert first.stderr == ""
@@ -103,6 +105,7 @@ def test_keys_rotate_rotate_on_emulators(e2e: Stack, tmp_path: Path) -> None:
         assert e2e.github.secret(repo, "AWS_SECRET_ACCESS_KEY") == moto_secret(user, key_id)
         return key_id
 
+    git_checkout(tmp_path, "Octo-Org/Hello-World", "127.0.0.1")
     done = e2e.run("keys", "octo-org/hello-world", "--rotation-schedule", "0 4 * * 1", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     first = github_holds()
@@ -128,6 +131,7 @@ def test_keys_rotate_rotate_on_emulators(e2e: Stack, tmp_path: Path) -> None:
 
 
 def test_status_destroy_audit_on_emulators(e2e: Stack, tmp_path: Path) -> None:
+    git_checkout(tmp_path, "Octo-Org/Hello-World", "127.0.0.1")
     assert e2e.run("oidc", "octo-org/hello-world", cwd=tmp_path).returncode == 0
     assert e2e.run("keys", "octo-org/hello-world", "--no-workflow").returncode == 0
 

@@ -22,6 +22,7 @@ from ghbootstrap import cli as cli_module
 from ghbootstrap.aws.session import Aws, connect
 from ghbootstrap.documents import canonical
 from ghbootstrap.keyrecord import KeyRecord
+from tests.checkouts import git_checkout
 from tests.conftest import FAULTS_SURVIVED, REGION, moto_secret
 from tests.contract import Contract
 from tests.fakes.github import FakeGitHub
@@ -67,8 +68,7 @@ def worlds(
     def make() -> Iterator[World]:
         counter[0] += 1
         work = tmp_path / f"world-{counter[0]}"
-        work.mkdir()
-        monkeypatch.chdir(work)
+        monkeypatch.chdir(git_checkout(work, REPO))
         with mock_aws(), responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
             fake = FakeGitHub()
             fake.add_repo(REPO)
