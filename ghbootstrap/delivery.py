@@ -21,6 +21,7 @@ from ghbootstrap.subjects import GitHubRepo
 from ghbootstrap.workflow import Origin, WorkflowFile, origin
 
 BRANCH = "ghbootstrap/ecr-build-push"
+_NONE = RepoFile("", "")
 TOKEN_SCOPES = frozenset({"repo", "workflow"})
 
 
@@ -170,15 +171,23 @@ def deliver_pull_request(
     if pr.open is not None:
         pr.on_branch = {f.path: gh.file(repo, f.path, BRANCH) for f in files}
         pr.outputs["pull_request"] = pr.open.url
-        if all((pr.on_branch[f.path] or RepoFile("", "")).text == f.content for f in files):
+        if all((pr.on_branch[f.path] or _NONE).text == f.content for f in files):
             plan.add(keep("pull request", f"#{pr.open.number}", f"open: {pr.open.url}"))
             return pr.outputs
     where = f"{BRANCH} -> {default}"
     detail = "; ".join(f"{c.action.value} {c.name}" for c in changes if c.action is not Action.KEEP)
     if pr.open is not None:
-        change = Change("pull request", f"#{pr.open.number}", Action.UPDATE, f"{where}: {detail}")
+        stale = [f.path for f in files if (pr.on_branch[f.path] or _NONE).text != f.content]
+        detail = "commits " + ", ".join(stale)
+    document = "\n".join(
+        f"# {f.path}\n{f.content}" for f, c in zip(files, changes, strict=True) if c.document
+    )
+    if pr.open is not None:
+        change = Change(
+            "pull request", f"#{pr.open.number}", Action.UPDATE, f"{where}: {detail}", document
+        )
     else:
-        change = Change("pull request", where, Action.CREATE, detail)
+        change = Change("pull request", where, Action.CREATE, detail, document)
     plan.add(Step(change, pr.apply))
     return pr.outputs
 
