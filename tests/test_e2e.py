@@ -171,3 +171,22 @@ def test_status_destroy_audit_on_emulators(e2e: Stack, tmp_path: Path) -> None:
     # another role still trusts the provider: it stays
     assert len(iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]) == 1
     assert e2e.run("status", "octo-org/hello-world").returncode == 3
+
+
+def test_open_pr_on_emulators(e2e: Stack, tmp_path: Path) -> None:
+    """The installed command over real HTTP: %2F-encoded paths, refs and pulls."""
+    first = e2e.run("oidc", "octo-org/hello-world", "--open-pr", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "Pull request    https://github.com/Octo-Org/Hello-World/pull/1\n" in first.stdout
+    assert list(tmp_path.iterdir()) == []
+    repo = e2e.github.repo("Octo-Org/Hello-World")
+    branch = repo.branch_files("ghbootstrap/ecr-build-push")
+    assert b"role-to-assume" in branch[".github/workflows/ecr-build-push.yml"]
+    writes = len(e2e.github.writes())
+    again = e2e.run("oidc", "octo-org/hello-world", "--open-pr", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert e2e.github.writes()[writes:] == []
+    e2e.github.merge("Octo-Org/Hello-World", 1)
+    status = e2e.run("status", "octo-org/hello-world")
+    assert status.returncode == 0, status.stdout
+    assert "current" in status.stdout

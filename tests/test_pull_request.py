@@ -206,3 +206,39 @@ def test_the_setup_report_names_the_pull_request(
     assert report.outputs["pull_request"] == PR_URL
     content = base64.b64encode(fake_github.repo(REPO).branch_files(BRANCH)[BUILD]).decode()
     assert content
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ("--no-workflow",),
+            "error: --open-pr delivers the workflow, and --no-workflow writes none: "
+            "choose one of them\n",
+        ),
+        (
+            ("--workflow-path", "/etc/ci.yml"),
+            "error: --workflow-path '/etc/ci.yml' is not a path inside the repository: with "
+            "--open-pr give a relative path such as .github/workflows/ecr.yml\n",
+        ),
+        (
+            ("--workflow-path", "../ci.yml"),
+            "error: --workflow-path '../ci.yml' is not a path inside the repository: with "
+            "--open-pr give a relative path such as .github/workflows/ecr.yml\n",
+        ),
+    ],
+)
+def test_open_pr_bad_input_is_refused_before_any_call(
+    cli: Cli, moto: None, fake_github: FakeGitHub, here: Path, args: tuple[str, ...], message: str
+) -> None:
+    result = cli("oidc", "octo-org/hello-world", "--open-pr", *args)
+    assert (result.code, result.err) == (2, message)
+    assert fake_github.requests == []
+
+
+def test_open_pr_takes_a_path_inside_the_repository(
+    cli: Cli, moto: None, fake_github: FakeGitHub, here: Path
+) -> None:
+    result = cli("oidc", "octo-org/hello-world", "--open-pr", "--workflow-path", "ci/./b.yml")
+    assert result.code == 0, result.err
+    assert "ci/b.yml" in fake_github.repo(REPO).branch_files(BRANCH)
