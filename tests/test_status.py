@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -215,9 +216,14 @@ def workflow_check(report: Report) -> tuple[str, str, str, str]:
 
 
 def test_the_workflow_on_the_default_branch_is_reported(
-    aws: Aws, gh: GitHub, fake_github: FakeGitHub, cli: Callable[..., CliResult]
+    aws: Aws,
+    gh: GitHub,
+    fake_github: FakeGitHub,
+    cli: Callable[..., CliResult],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    setup_oidc(aws, gh)
+    oidc.run(aws, gh, oidc.OidcRequest(ref=REF, names=NAMES), dry_run=False)
     label = f"{WORKFLOW} (main)"
     # missing: a setup made with --no-workflow has none; reported, not drift
     assert workflow_check(check(aws, gh)) == (
@@ -227,7 +233,7 @@ def test_the_workflow_on_the_default_branch_is_reported(
         "",
     )
     files = fake_github.repo(REPO).files
-    current = build_file("", OIDC_TEMPLATE, REPO, SCOPES, "main").content
+    current = build_file("", OIDC_TEMPLATE, REPO, Scopes(), "main").content
     files[WORKFLOW] = current.encode()
     assert workflow_check(check(aws, gh)) == (label, "ok", "current", "")
     # changed by hand: the owner's business, reported but not drift
@@ -241,10 +247,20 @@ def test_the_workflow_on_the_default_branch_is_reported(
     files[WORKFLOW] = (V010 / "oidc-default.yml").read_bytes()
     drifted = cli("status", "octo-org/hello-world")
     assert drifted.code == 3
-    assert drifted.out.splitlines()[-2] == (
+    problem = drifted.out.splitlines()[-2]
+    assert problem == (
         f"problem: workflow {label}: an earlier ghbootstrap rendering: upgrade it: "
         "run `ghbootstrap oidc octo-org/hello-world --open-pr`"
     )
+    # run as printed, from a folder that is no checkout; merging the pull request repairs
+    monkeypatch.chdir(tmp_path)
+    printed = shlex.split(problem.split("run `")[1].rstrip("`"))
+    assert printed[0] == "ghbootstrap"
+    assert cli(*printed[1:]).code == 0
+    fake_github.merge(REPO, 1)
+    repaired = cli("status", "octo-org/hello-world")
+    assert repaired.code == 0, repaired.out
+    assert f"  ok       workflow           {label}  (current)\n" in repaired.out
 
 
 @pytest.mark.parametrize(

@@ -230,9 +230,15 @@ def _check_workflow(s: _Status, fix: str) -> None:
         return
     seen = judge(found.text, s.repo.full_name, branch)
     if seen is Origin.EARLIER:
-        s.add("workflow", label, DRIFT, f"{seen.value}: upgrade it", f"{fix} --open-pr")
+        s.add("workflow", label, DRIFT, f"{seen.value}: upgrade it", _with_open_pr(fix))
     else:
         s.add("workflow", label, OK, seen.value)
+
+
+def _with_open_pr(setup_command: str) -> str:
+    """The setup's repair command, delivering the workflow as a pull request: it runs from
+    any folder, and upgrades the file where status read it."""
+    return setup_command.replace(" --no-workflow", "") + " --open-pr"
 
 
 def run(aws: Aws, gh: GitHub, request: StatusRequest) -> Report:
