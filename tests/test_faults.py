@@ -102,6 +102,7 @@ FLOWS: dict[str, tuple[list[str], list[str] | None]] = {
     "oidc": (["oidc", TYPED, "--environment", "prod"], None),
     "keys": (["keys", TYPED, "--rotation-schedule", "0 4 * * 1"], None),
     "rotate": (["rotate", TYPED], ["keys", TYPED]),
+    "keys-open-pr": (["keys", TYPED, "--rotation-schedule", "0 4 * * 1", "--open-pr"], None),
 }
 
 
@@ -158,6 +159,11 @@ def snapshot(world: World) -> dict[str, Any]:
         )
         for label, scope in scopes.items()
     }
+    state["branches"] = {
+        branch: {path: data.decode() for path, data in github.branch_files(branch).items()}
+        for branch in sorted(github.branches)
+    }
+    state["pulls"] = [(p.number, p.head, p.base, p.state) for p in github.pulls]
     state["files"] = {
         str(p.relative_to(world.work)): p.read_text()
         for p in sorted(world.work.rglob("*"))
