@@ -18,7 +18,7 @@ from ghbootstrap.errors import GitHubError, UsageError
 from ghbootstrap.github.api import GitHub, PullRequest, RepoFile
 from ghbootstrap.plan import Action, Change, Plan, Step, keep
 from ghbootstrap.subjects import GitHubRepo
-from ghbootstrap.workflow import Origin, WorkflowFile, origin
+from ghbootstrap.workflow import Origin, WorkflowFile, check_file_path, origin
 
 BRANCH = "ghbootstrap/ecr-build-push"
 _NONE = RepoFile("", "")
@@ -55,7 +55,7 @@ def _write(path: Path, content: str) -> None:
 
 def file_step(wanted: WorkflowFile, *, force: bool) -> Step:
     """One local file: `wanted.path` is where it goes on this machine."""
-    path = Path(wanted.path)
+    path = check_file_path(Path(wanted.path), "workflow path")
     found = path.read_text(encoding="utf-8") if path.is_file() else None
     change = decide(found, wanted, str(path), force=force)
     if change.action is Action.KEEP:

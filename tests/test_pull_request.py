@@ -96,7 +96,7 @@ def test_other_content_on_the_branch_is_updated_in_the_open_pull_request(
         "PUT /repos/Octo-Org/Hello-World/contents/.github%2Fworkflows%2Fecr-build-push.yml"
     ]
     assert len(fake_github.repo(REPO).pulls) == 1
-    assert 'tags: ["v*"]' in text(fake_github, BRANCH, BUILD)
+    assert 'tags: ["v**"]' in text(fake_github, BRANCH, BUILD)
     assert "update     pull request" in result.out
 
 
@@ -213,8 +213,7 @@ def test_the_setup_report_names_the_pull_request(
     [
         (
             ("--no-workflow",),
-            "error: --open-pr delivers the workflow, and --no-workflow writes none: "
-            "choose one of them\n",
+            "error: --open-pr contradicts --no-workflow: give one or the other\n",
         ),
         (
             ("--workflow-path", "/etc/ci.yml"),
