@@ -17,6 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from tests.checkouts import git_checkout
 from tests.e2e import SCRIPT, Stack, stack
 from tests.fakes.github import FakeGitHub
 
@@ -77,12 +78,11 @@ def main() -> None:
     fake.add_repo("Octo-Org/Hello-World")
     fake.add_repo("Octo-Org/Legacy-App")
     with stack(fake) as running, tempfile.TemporaryDirectory() as scratch:
-        work = Path(scratch)
+        work = git_checkout(Path(scratch), "Octo-Org/Hello-World", "127.0.0.1")
         rows = [["run", "wall", "AWS calls", "GitHub calls"]]
         rows.append(measure(running, "oidc, fresh", "oidc", "octo-org/hello-world", cwd=work))
         rows.append(measure(running, "oidc, repeated", "oidc", "octo-org/hello-world", cwd=work))
-        legacy = work / "legacy"
-        legacy.mkdir()
+        legacy = git_checkout(work / "legacy", "Octo-Org/Legacy-App", "127.0.0.1")
         rows.append(measure(running, "keys, fresh", "keys", "octo-org/legacy-app", cwd=legacy))
         rows.append(measure(running, "rotate", "rotate", "octo-org/legacy-app", cwd=legacy))
     print(table(rows))
