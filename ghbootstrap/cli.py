@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from ghbootstrap.flows.destroy import DestroyRequest
     from ghbootstrap.flows.explain import ExplainRequest
     from ghbootstrap.flows.keys import KeysRequest
+    from ghbootstrap.flows.migrate import FinishRequest, MigrateRequest
     from ghbootstrap.flows.oidc import OidcRequest
     from ghbootstrap.flows.rotate import RotateRequest
     from ghbootstrap.flows.status import StatusRequest
@@ -264,6 +265,8 @@ _CONTRADICTIONS = (
     ("workflow_path", "no_workflow"),
     ("open_pr", "no_workflow"),
     ("rotation_workflow_path", "no_workflow"),
+    *(("finish", name) for name in ("open_pr", "no_workflow", "force")),
+    *(("finish", name) for name in ("branch", "tag", "environment", "pull_requests")),
 )
 _NEEDS = (("rotation_workflow_path", "rotation_schedule"),)
 
@@ -665,13 +668,13 @@ def _yes(changes: list[Change]) -> bool:  # noqa: ARG001
     return True
 
 
-def _confirm(changes: list[Change]) -> bool:
+def _confirm(changes: list[Change], command: str = "ghbootstrap destroy") -> bool:
     """Ask on the terminal. No answer (Ctrl-D) is no; Ctrl-C stops with exit 130. Either
     way nothing has been deleted yet, and the one line says so."""
     from ghbootstrap.plan import Action
 
     doomed = [c for c in changes if c.action is Action.DELETE]
-    typer.echo("ghbootstrap destroy will delete:", err=True)
+    typer.echo(f"{command} will delete:", err=True)
     for change in doomed:
         typer.echo(f"  {change.resource}  {change.name}", err=True)
     typer.echo(f"Delete these {len(doomed)}? [y/N]: ", nl=False, err=True)
@@ -684,6 +687,14 @@ def _confirm(changes: list[Change]) -> bool:
         typer.echo(err=True)
         raise Interrupted("interrupted at the question", "nothing was deleted") from None
     return answer.strip().lower() in ("y", "yes")
+
+
+def _require_answer(*, yes: bool, dry_run: bool, command: str) -> None:
+    if not (yes or dry_run or sys.stdin.isatty()):
+        raise UsageError(
+            f"{command} asks for confirmation, and no terminal is attached",
+            "pass --yes to delete without asking, or --dry-run to see what would go",
+        )
 
 
 @app.command()
@@ -717,11 +728,7 @@ def destroy(
         from ghbootstrap.target import Names, parse_repo
 
         ref = parse_repo(repository)
-        if not (yes or dry_run or sys.stdin.isatty()):
-            raise UsageError(
-                "destroy asks for confirmation, and no terminal is attached",
-                "pass --yes to delete without asking, or --dry-run to see what would go",
-            )
+        _require_answer(yes=yes, dry_run=dry_run, command="destroy")
         return DestroyRequest(
             ref=ref,
             names=Names.resolve(
@@ -735,6 +742,105 @@ def destroy(
 
         aws, gh = _clients(profile, region, github_api_url)
         return flow.run(aws, gh, request, dry_run=dry_run, confirm=_yes if yes else _confirm)
+
+    _run(context, parse, run, json_out=json_out, verbose=verbose)
+
+
+@app.command()
+def migrate(
+    context: typer.Context,
+    repository: Repository,
+    region: Region = None,
+    profile: Profile = None,
+    ecr_repo: EcrRepo = None,
+    policy_name: PolicyName = None,
+    user_name: UserName = None,
+    role_name: RoleName = None,
+    branch: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option(
+            metavar="NAME", help="Branch whose workflows may assume the role (repeatable)."
+        ),
+    ] = None,
+    tag: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option(metavar="PATTERN", help="Tag name or pattern, e.g. 'v*' (repeatable)."),
+    ] = None,
+    environment: Environments = None,
+    pull_requests: Annotated[
+        bool, typer.Option("--pull-requests", help="Let pull request workflows assume the role.")
+    ] = False,
+    finish: Annotated[
+        bool,
+        typer.Option(
+            "--finish",
+            help="Phase two: once the default branch builds with the role, remove the key, "
+            "its secrets and the IAM user.",
+        ),
+    ] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="With --finish: do not ask for confirmation.")
+    ] = False,
+    github_api_url: GitHubApiUrl = None,
+    workflow_path: WorkflowPath = None,
+    no_workflow: NoWorkflow = False,
+    open_pr: OpenPr = False,
+    force: Force = False,
+    dry_run: DryRun = False,
+    json_out: Json = False,
+    verbose: Verbose = False,
+) -> None:
+    """Move an access-key setup to OIDC, in two phases, CI never without a credential.
+
+    Phase one adds the role, AWS_ROLE_ARN and the OIDC workflow (replacing ghbootstrap's
+    own build and rotation workflows) and removes nothing. Once that workflow runs on the
+    default branch, `migrate --finish` removes the key, its secrets and the user.
+    """
+
+    def parse() -> MigrateRequest | FinishRequest:
+        from ghbootstrap.checkout import in_repository
+        from ghbootstrap.flows.migrate import FinishRequest, MigrateRequest
+        from ghbootstrap.subjects import Scopes
+        from ghbootstrap.target import Names, parse_repo
+        from ghbootstrap.workflow import check_triggers
+
+        ref = parse_repo(repository)
+        names = Names.resolve(
+            ref, ecr_repository=ecr_repo, policy=policy_name, role=role_name, user=user_name
+        )
+        if finish:
+            _require_answer(yes=yes, dry_run=dry_run, command="migrate --finish")
+            where = in_repository(workflow_path or DEFAULT_WORKFLOW, "--workflow-path")
+            return FinishRequest(ref=ref, names=names, workflow_path=where.as_posix())
+        if yes:
+            raise UsageError("--yes needs --finish", "add --finish, or leave --yes out")
+        scopes = Scopes.parse(branch or (), tag or (), environment or (), pull_requests)
+        path = _workflow_path(
+            repository, workflow_path, github_api_url, no_workflow=no_workflow, open_pr=open_pr
+        )
+        if path is not None:
+            check_triggers(scopes)
+        return MigrateRequest(
+            ref=ref,
+            names=names,
+            scopes=scopes,
+            workflow_path=path,
+            open_pr=open_pr,
+            force=force,
+            profile=profile,
+            github_api_url=github_api_url,
+        )
+
+    def run(request: MigrateRequest | FinishRequest) -> Report:
+        from functools import partial
+
+        from ghbootstrap.flows import migrate as flow
+
+        aws, gh = _clients(profile, region, github_api_url)
+        if isinstance(request, flow.MigrateRequest):
+            return flow.run(aws, gh, request, dry_run=dry_run)
+        ask = partial(_confirm, command="ghbootstrap migrate --finish")
+        return flow.finish(aws, gh, request, dry_run=dry_run, confirm=_yes if yes else ask)
 
     _run(context, parse, run, json_out=json_out, verbose=verbose)
 

@@ -11,6 +11,7 @@ import shlex
 
 from ghbootstrap.footprint import DEFAULT_ISSUER, OidcSetup
 from ghbootstrap.target import Names, RepoRef
+from ghbootstrap.workflow import DEFAULT_PATH as DEFAULT_WORKFLOW_PATH
 
 
 def oidc_command(
@@ -88,4 +89,32 @@ def _finish(args: list[str], force: bool) -> str:
     args.append("--no-workflow")
     if force:
         args.append("--force")
+    return shlex.join(args)
+
+
+def migrate_finish_command(
+    ref: RepoRef,
+    region: str,
+    names: Names,
+    *,
+    workflow_path: str | None = None,
+    profile: str | None = None,
+    github_api_url: str | None = None,
+) -> str:
+    """Phase two of `migrate`, with the names phase one was given."""
+    defaults = Names.resolve(ref)
+    args = ["ghbootstrap", "migrate", ref.full_name, "--finish", "--region", region]
+    if profile is not None:
+        args += ["--profile", profile]
+    args += _names(
+        (names.user, defaults.user, "--user-name"),
+        (names.role, defaults.role, "--role-name"),
+        (names.policy, defaults.policy, "--policy-name"),
+    )
+    if names.ecr_named or names.ecr_repository != defaults.ecr_repository:
+        args += ["--ecr-repo", names.ecr_repository]
+    if workflow_path is not None and workflow_path != DEFAULT_WORKFLOW_PATH:
+        args += ["--workflow-path", workflow_path]
+    if github_api_url is not None:
+        args += ["--github-api-url", github_api_url]
     return shlex.join(args)

@@ -45,6 +45,22 @@ def decide(found: str | None, wanted: WorkflowFile, where: str, *, force: bool) 
     return Change("workflow file", where, Action.UPDATE, detail, wanted.content)
 
 
+def decide_removal(found: str | None, ours: WorkflowFile, where: str, *, force: bool) -> Change:
+    """A file that should go (`migrate`'s rotation workflow): only if ghbootstrap wrote it
+    and it is unchanged, any release; one changed by hand only with --force."""
+    if found is None:
+        return Change("workflow file", where, Action.KEEP, "not there")
+    if origin(found, ours) is Origin.CHANGED:
+        if not force:
+            raise UsageError(
+                f"refusing to delete {where}: it differs from every workflow ghbootstrap "
+                "writes, and ghbootstrap did not write it",
+                "pass --force to delete it anyway, or remove it yourself and run again",
+            )
+        return Change("workflow file", where, Action.DELETE, "changed by hand: deleted (--force)")
+    return Change("workflow file", where, Action.DELETE, "ghbootstrap's own: no longer needed")
+
+
 # -- a local checkout -------------------------------------------------------------------------
 
 
@@ -63,9 +79,25 @@ def file_step(wanted: WorkflowFile, *, force: bool) -> Step:
     return Step(change, partial(_write, path, wanted.content))
 
 
-def deliver_local(plan: Plan, files: Sequence[WorkflowFile], *, force: bool) -> None:
+def removal_step(ours: WorkflowFile, *, force: bool) -> Step | None:
+    path = Path(ours.path)
+    found = path.read_text(encoding="utf-8") if path.is_file() else None
+    change = decide_removal(found, ours, str(path), force=force)
+    return None if found is None else Step(change, path.unlink)
+
+
+def deliver_local(
+    plan: Plan,
+    files: Sequence[WorkflowFile],
+    *,
+    force: bool,
+    remove: Sequence[WorkflowFile] = (),
+) -> None:
     for wanted in files:
         plan.add(file_step(wanted, force=force))
+    for ours in remove:
+        if (step := removal_step(ours, force=force)) is not None:
+            plan.add(step)
 
 
 # -- a branch and a pull request --------------------------------------------------------------
@@ -92,6 +124,7 @@ class PullRequestPlan:
     open: PullRequest | None
     on_branch: dict[str, RepoFile | None] = field(default_factory=dict)
     outputs: dict[str, str] = field(default_factory=dict)
+    remove: Sequence[WorkflowFile] = ()
 
     def apply(self) -> None:
         gh, repo = self.gh, self.repo
@@ -113,6 +146,11 @@ class PullRequestPlan:
                     message=self.proposal.message,
                     sha=None if found is None else found.sha,
                 )
+        for ours in self.remove:
+            if (found := on_branch.get(ours.path)) is not None:
+                gh.delete_file(
+                    repo, ours.path, branch=BRANCH, message=self.proposal.message, sha=found.sha
+                )
         pull = self.open or gh.create_pull_request(
             repo, BRANCH, self.proposal.title, self.proposal.body
         )
@@ -128,11 +166,13 @@ def deliver(
     *,
     open_pr: bool,
     force: bool,
+    remove: Sequence[WorkflowFile] = (),
 ) -> dict[str, str]:
-    """The files as a pull request, or into local files; returns what the report shows."""
+    """The files as a pull request, or into local files; returns what the report shows.
+    `remove`: ghbootstrap's own files that should go, deleted in the same change."""
     if open_pr:
-        return deliver_pull_request(plan, gh, repo, files, proposal, force=force)
-    deliver_local(plan, files, force=force)
+        return deliver_pull_request(plan, gh, repo, files, proposal, force=force, remove=remove)
+    deliver_local(plan, files, force=force, remove=remove)
     return {}
 
 
@@ -144,16 +184,23 @@ def deliver_pull_request(
     proposal: Proposal,
     *,
     force: bool,
+    remove: Sequence[WorkflowFile] = (),
 ) -> dict[str, str]:
-    """One step: branch `BRANCH` from the default branch, commit the files, open one pull
-    request. Returns the outputs the report shows (the pull request's URL, once known)."""
+    """One step: branch `BRANCH` from the default branch, commit the files (and delete
+    those in `remove`), open one pull request. Returns the outputs the report shows (the
+    pull request's URL, once known)."""
     gh.require_classic_scopes(TOKEN_SCOPES, "opening a pull request that changes workflows")
     default = repo.default_branch
-    on_default = {f.path: gh.file(repo, f.path, default) for f in files}
+    on_default = {f.path: gh.file(repo, f.path, default) for f in [*files, *remove]}
     changes = [
         decide(None if found is None else found.text, wanted, wanted.path, force=force)
-        for wanted, found in zip(files, on_default.values(), strict=True)
+        for wanted, found in zip(files, [on_default[f.path] for f in files], strict=True)
     ]
+    removals = [
+        decide_removal(_text(on_default[ours.path]), ours, ours.path, force=force)
+        for ours in remove
+    ]
+    changes += [c for c in removals if c.action is not Action.KEEP]
     if all(c.action is Action.KEEP for c in changes):
         plan.add(keep("pull request", BRANCH, f"{default} already holds the current workflow"))
         return {}
@@ -167,20 +214,23 @@ def deliver_pull_request(
         base=_head(gh, repo),
         head=head,
         open=None if head is None else gh.open_pull_request(repo, BRANCH),
+        remove=remove,
     )
     if pr.open is not None:
-        pr.on_branch = {f.path: gh.file(repo, f.path, BRANCH) for f in files}
+        pr.on_branch = {f.path: gh.file(repo, f.path, BRANCH) for f in [*files, *remove]}
         pr.outputs["pull_request"] = pr.open.url
-        if all((pr.on_branch[f.path] or _NONE).text == f.content for f in files):
+        gone = all(pr.on_branch[f.path] is None for f in remove)
+        if gone and all((pr.on_branch[f.path] or _NONE).text == f.content for f in files):
             plan.add(keep("pull request", f"#{pr.open.number}", f"open: {pr.open.url}"))
             return pr.outputs
     where = f"{BRANCH} -> {default}"
     detail = "; ".join(f"{c.action.value} {c.name}" for c in changes if c.action is not Action.KEEP)
     if pr.open is not None:
         stale = [f.path for f in files if (pr.on_branch[f.path] or _NONE).text != f.content]
+        stale += [f"deletes {f.path}" for f in remove if pr.on_branch[f.path] is not None]
         detail = "commits " + ", ".join(stale)
     document = "\n".join(
-        f"# {f.path}\n{f.content}" for f, c in zip(files, changes, strict=True) if c.document
+        f"# {f.path}\n{f.content}" for f, c in zip(files, changes, strict=False) if c.document
     )
     if pr.open is not None:
         change = Change(
@@ -190,6 +240,10 @@ def deliver_pull_request(
         change = Change("pull request", where, Action.CREATE, detail, document)
     plan.add(Step(change, pr.apply))
     return pr.outputs
+
+
+def _text(found: RepoFile | None) -> str | None:
+    return None if found is None else found.text
 
 
 def _head(gh: GitHub, repo: GitHubRepo) -> str:

@@ -113,7 +113,7 @@ def _repositories_in(document: dict[str, Any], region: str) -> list[str]:
     return names
 
 
-def _delete(resource: str, name: str, apply: Callable[[], object], detail: str = "") -> Step:
+def delete_step(resource: str, name: str, apply: Callable[[], object], detail: str = "") -> Step:
     return Step(Change(resource, name, Action.DELETE, detail), apply)
 
 
@@ -125,7 +125,9 @@ def _plan_variables(plan: Plan, gh: GitHub, scope: Scope, ours: dict[str, str]) 
         if found is None:
             continue
         if found == value:
-            plan.add(_delete("GitHub variable", label, partial(gh.delete_variable, scope, name)))
+            plan.add(
+                delete_step("GitHub variable", label, partial(gh.delete_variable, scope, name))
+            )
         else:
             plan.add(keep("GitHub variable", label, "holds another value now: left alone"))
 
@@ -145,24 +147,24 @@ def _role_variables(
     return {Scope(repo.owner, repo.name, env): values for env in [None, *environments]}
 
 
-def _plan_policies_of(plan: Plan, aws: Aws, kind: str, name: str, api: ModuleType) -> None:
+def plan_policies_of(plan: Plan, aws: Aws, kind: str, name: str, api: ModuleType) -> None:
     """Detach managed and delete inline policies: IAM will not delete a role or user
     that still has any. `api` is the aws.role or aws.user module."""
     iam = aws.iam
     for arn in sorted(api.attached_policies(iam, name)):
         detach = partial(api.detach_policy, iam, name, arn)
-        plan.add(_delete("policy attachment", f"{arn} -> {kind} {name}", detach))
+        plan.add(delete_step("policy attachment", f"{arn} -> {kind} {name}", detach))
     for policy_name in api.inline_policies(iam, name):
         remove = partial(api.delete_inline_policy, iam, name, policy_name)
-        plan.add(_delete("IAM inline policy", f"{policy_name} ({kind} {name})", remove))
+        plan.add(delete_step("IAM inline policy", f"{policy_name} ({kind} {name})", remove))
 
 
 def _plan_role(plan: Plan, aws: Aws, found: role.Role) -> None:
-    _plan_policies_of(plan, aws, "role", found.name, role)
-    plan.add(_delete("IAM role", found.name, partial(role.delete_role, aws.iam, found.name)))
+    plan_policies_of(plan, aws, "role", found.name, role)
+    plan.add(delete_step("IAM role", found.name, partial(role.delete_role, aws.iam, found.name)))
 
 
-def _plan_secrets(plan: Plan, gh: GitHub, scope: Scope, found: user.User) -> None:
+def plan_secrets(plan: Plan, gh: GitHub, scope: Scope, found: user.User) -> None:
     """Delete a secret only if GitHub still shows the `updated_at` it reported right after
     ghbootstrap wrote it: one rewritten since belongs to whoever rewrote it."""
     record = KeyRecord.from_tags(found.tags)
@@ -173,18 +175,18 @@ def _plan_secrets(plan: Plan, gh: GitHub, scope: Scope, found: user.User) -> Non
         if info is None:
             continue
         if record.held and info.updated_at == written[name]:
-            plan.add(_delete("GitHub secret", label, partial(gh.delete_secret, scope, name)))
+            plan.add(delete_step("GitHub secret", label, partial(gh.delete_secret, scope, name)))
         else:
             plan.add(keep("GitHub secret", label, "not written last by ghbootstrap: left alone"))
 
 
 def _plan_user(plan: Plan, aws: Aws, found: user.User) -> None:
     iam = aws.iam
-    _plan_policies_of(plan, aws, "user", found.name, user)
+    plan_policies_of(plan, aws, "user", found.name, user)
     for key in access_keys.list_keys(iam, found.name):
         remove = partial(access_keys.delete_key, iam, found.name, key.id)
-        plan.add(_delete("access key", key.id, remove, key.status.lower()))
-    plan.add(_delete("IAM user", found.name, partial(user.delete_user, iam, found.name)))
+        plan.add(delete_step("access key", key.id, remove, key.status.lower()))
+    plan.add(delete_step("IAM user", found.name, partial(user.delete_user, iam, found.name)))
 
 
 def _plan_provider(plan: Plan, aws: Aws, ours: list[role.Role]) -> None:
@@ -207,7 +209,9 @@ def _plan_provider(plan: Plan, aws: Aws, ours: list[role.Role]) -> None:
             plan.add(keep("OIDC provider", name, f"kept: {len(others)} other role(s) trust it"))
         else:
             plan.add(
-                _delete("OIDC provider", name, partial(oidc_provider.delete_provider, aws.iam, arn))
+                delete_step(
+                    "OIDC provider", name, partial(oidc_provider.delete_provider, aws.iam, arn)
+                )
             )
 
 
@@ -218,7 +222,7 @@ def _plan_policy(plan: Plan, aws: Aws, found: policy.ManagedPolicy, detaching: i
             keep("IAM policy", name, "kept: still attached to something ghbootstrap did not make")
         )
         return
-    plan.add(_delete("IAM policy", name, partial(policy.delete_policy, aws.iam, found.arn)))
+    plan.add(delete_step("IAM policy", name, partial(policy.delete_policy, aws.iam, found.arn)))
 
 
 def _plan_ecr(plan: Plan, aws: Aws, found: ecr.Repository, key: str, delete_images: bool) -> None:
@@ -251,7 +255,7 @@ def _plan_ecr(plan: Plan, aws: Aws, found: ecr.Repository, key: str, delete_imag
         )
         return
     plan.add(
-        _delete(
+        delete_step(
             "ECR repository",
             name,
             partial(ecr.delete_repository, aws.ecr, name, force=delete_images),
@@ -305,7 +309,7 @@ def run(
             )
             continue
         scope = Scope(repo.owner, repo.name, environment)
-        _plan_secrets(plan, gh, scope, u)
+        plan_secrets(plan, gh, scope, u)
         for name, value in base.items():
             variables.setdefault(scope, {}).setdefault(name, value)
     for scope, ours in variables.items():

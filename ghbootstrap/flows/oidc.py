@@ -183,12 +183,21 @@ def plan_attachment(plan: Plan, setup: Setup, policy_arn: str) -> None:
     )
 
 
-def run(aws: Aws, gh: GitHub, request: OidcRequest, *, dry_run: bool) -> Report:
-    setup = start(aws, gh, request.ref, request.names)
+@dataclass(frozen=True)
+class Planned:
+    """What `plan_setup` planned: the names the report and the workflow need."""
+
+    ecr_repository: str
+    role_arn: str
+    outputs: dict[str, Any]
+
+
+def plan_setup(plan: Plan, setup: Setup, request: OidcRequest) -> Planned:
+    """Everything `oidc` sets up but the workflow: read, compared, planned (not applied).
+    `migrate` plans its role through this too."""
+    aws, gh = setup.aws, setup.gh
     prefix = subject_prefix(setup.repo, gh.subject_template(setup.repo))
     subjects = build_subjects(prefix, request.scopes, setup.repo.default_branch)
-
-    plan = Plan()
     ecr_target = plan_ecr(plan, setup, immutable=request.immutable_tags)
     policy_arn = plan_push_policy(plan, setup, ecr_target.arn)
     provider_arn, new_provider = plan_provider(plan, setup, request.issuer)
@@ -217,13 +226,33 @@ def run(aws: Aws, gh: GitHub, request: OidcRequest, *, dry_run: bool) -> Report:
         },
         force=request.force,
     )
+    return Planned(
+        ecr_target.name,
+        role_arn,
+        {
+            "account": setup.caller.account,
+            "region": aws.region,
+            "ecr_repository": ecr_target.name,
+            "ecr_uri": ecr_target.uri,
+            "policy_arn": policy_arn,
+            "provider_arn": provider_arn,
+            "role_arn": role_arn,
+            "subjects": admitted_subjects(trust, issuer_host(request.issuer)),
+        },
+    )
+
+
+def run(aws: Aws, gh: GitHub, request: OidcRequest, *, dry_run: bool) -> Report:
+    setup = start(aws, gh, request.ref, request.names)
+    plan = Plan()
+    planned = plan_setup(plan, setup, request)
     delivered: dict[str, str] = {}
     if request.workflow_path is not None:
         path = request.workflow_path.as_posix() if request.open_pr else str(request.workflow_path)
         build = build_file(
             path, OIDC_TEMPLATE, setup.repo.full_name, request.scopes, setup.repo.default_branch
         )
-        proposal = oidc_proposal(setup, ecr_target.name, role_arn, build.path)
+        proposal = oidc_proposal(setup, planned.ecr_repository, planned.role_arn, build.path)
         delivered = deliver(
             plan, gh, setup.repo, [build], proposal, open_pr=request.open_pr, force=request.force
         )
@@ -234,17 +263,7 @@ def run(aws: Aws, gh: GitHub, request: OidcRequest, *, dry_run: bool) -> Report:
         repository=setup.repo.full_name,
         dry_run=dry_run,
         changes=changes,
-        outputs={
-            "account": setup.caller.account,
-            "region": aws.region,
-            "ecr_repository": ecr_target.name,
-            "ecr_uri": ecr_target.uri,
-            "policy_arn": policy_arn,
-            "provider_arn": provider_arn,
-            "role_arn": role_arn,
-            "subjects": admitted_subjects(trust, issuer_host(request.issuer)),
-            **delivered,
-        },
+        outputs={**planned.outputs, **delivered},
     )
 
 

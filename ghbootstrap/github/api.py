@@ -402,6 +402,16 @@ class GitHub:
             body=body,
         )
 
+    def delete_file(
+        self, repo: GitHubRepo, path: str, *, branch: str, message: str, sha: str
+    ) -> None:
+        self._call(
+            "DELETE",
+            f"{self._repo_path(repo)}/contents/{_q(path)}",
+            f"delete {path} on {branch} of {repo.full_name}",
+            body={"message": message, "sha": sha, "branch": branch},
+        )
+
     def open_pull_request(self, repo: GitHubRepo, branch: str) -> PullRequest | None:
         """The open pull request from `branch` into the default branch, if any."""
         data = self._call(

@@ -389,6 +389,17 @@ class FakeGitHub:
                 200 if existed else 201,
                 {"content": self._file_body(repo, path, branch), "commit": commit},
             )
+        if request.method == "DELETE":
+            body = request.body or {}
+            branch = body.get("branch") or repo.default_branch
+            if branch not in repo.branches or path not in repo.branch_files(branch):
+                return _error(404, "Not Found")
+            files = dict(repo.branch_files(branch))
+            if body.get("sha") != _git_sha(files.pop(path)):
+                return _error(409, f"{path} does not match {body.get('sha')}")
+            sha = repo.commit(branch, files)
+            self.clock.tick()
+            return Response(200, {"content": None, "commit": {"sha": sha, "message": body["message"]}})
         return _error(404, "Not Found")
 
     def _ref_body(self, repo: Repo, branch: str) -> dict[str, Any]:

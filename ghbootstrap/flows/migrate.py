@@ -1,0 +1,329 @@
+"""`ghbootstrap migrate`: from the access-key setup to OIDC, CI never without a credential.
+
+Two phases, because only GitHub knows when the new workflow is live:
+
+- `run` (phase one) adds and removes nothing CI uses today: it plans what `oidc` plans
+  (through `oidc.plan_setup`: the same ECR repository and push policy, the provider, the
+  role, AWS_ROLE_ARN where the key's secrets are), and replaces ghbootstrap's own build
+  workflow with the OIDC one and deletes its own rotation workflow, locally or in one
+  pull request. The user, its key, the secrets and the variables stay.
+- `finish` (phase two) first reads the default branch through the contents API: only once
+  its build workflow assumes the role, and ghbootstrap's rotation workflow is gone, does it
+  remove the secrets (only while they hold the key the record names), every access key,
+  the user's policies and the user. The ECR repository, the policy, the role, the provider
+  and the variables stay.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from functools import partial
+from pathlib import Path, PurePosixPath
+
+from ghbootstrap import commands, earlier, footprint
+from ghbootstrap.aws import access_keys, ecr, role, user
+from ghbootstrap.aws.session import Aws
+from ghbootstrap.delivery import Proposal, deliver
+from ghbootstrap.errors import GhbError, UsageError
+from ghbootstrap.flows import destroy, oidc
+from ghbootstrap.flows.common import Setup, start
+from ghbootstrap.github.api import GitHub, Scope
+from ghbootstrap.keyrecord import KeyRecord
+from ghbootstrap.plan import Action, Change, Plan, Report
+from ghbootstrap.subjects import Scopes
+from ghbootstrap.target import Names, RepoRef
+from ghbootstrap.workflow import (
+    DEFAULT_PATH,
+    KEYS_TEMPLATE,
+    OIDC_TEMPLATE,
+    ROTATE_FILENAME,
+    WorkflowFile,
+    build_file,
+    rotation_file,
+)
+
+ROTATION_TOKEN = "GHBOOTSTRAP_GITHUB_TOKEN"  # noqa: S105 - the secret's name, not a value
+Confirm = Callable[[list[Change]], bool]
+
+
+@dataclass(frozen=True)
+class MigrateRequest:
+    ref: RepoRef
+    names: Names
+    scopes: Scopes = field(default_factory=Scopes)
+    workflow_path: Path | None = None  # in the repository with open_pr; None: --no-workflow
+    open_pr: bool = False
+    force: bool = False
+    profile: str | None = None  # for the printed --finish command
+    github_api_url: str | None = None
+
+
+@dataclass(frozen=True)
+class FinishRequest:
+    ref: RepoRef
+    names: Names
+    workflow_path: str = DEFAULT_PATH  # where the build workflow sits in the repository
+
+
+@dataclass(frozen=True)
+class KeySetup:
+    """The access-key setup ghbootstrap made: the user, its key record, where the secrets
+    live (None: the repository)."""
+
+    user: user.User
+    record: KeyRecord
+    environment: str | None
+
+
+def find_key_setup(setup: Setup, candidates: Sequence[str]) -> KeySetup | None:
+    """The user of this repository with its key record, or None."""
+    found = user.get_user(setup.aws.iam, setup.names.user)
+    if found is None or not footprint.owned_by(found.tags, setup.ref.key):
+        return None
+    record = KeyRecord.from_tags(found.tags)
+    if not (record.held or record.scope):
+        return None
+    environment = footprint.secrets_environment(record, candidates)
+    if environment is footprint.UNKNOWN:
+        raise UsageError(
+            f"the key record of IAM user {found.name} names the environment holding its "
+            "secrets only by a hash",
+            "pass the environment's name with --environment",
+        )
+    return KeySetup(found, record, environment)
+
+
+# -- phase one ------------------------------------------------------------------------------
+
+
+def role_scopes(given: Scopes, environment: str | None, default_branch: str) -> Scopes:
+    """The given scopes (none: the default branch), plus the environment the key lives
+    in: the new workflow's job runs there, as the keys workflow's did."""
+    if environment is None or environment in given.environments:
+        return given
+    branches = given.branches if not given.is_empty() else (default_branch,)
+    return Scopes.parse(
+        branches, given.tags, [*given.environments, environment], given.pull_requests
+    )
+
+
+def run(aws: Aws, gh: GitHub, request: MigrateRequest, *, dry_run: bool) -> Report:
+    setup = start(aws, gh, request.ref, request.names)
+    key = find_key_setup(setup, request.scopes.environments)
+    if key is None:
+        raise GhbError(
+            f"no access-key setup ghbootstrap made for {request.ref.key} was found (IAM user "
+            f"{request.names.user} with its tag and key record): nothing to migrate",
+            f"set up OIDC directly with `ghbootstrap oidc {request.ref.full_name}`, or pass "
+            "the --user-name the setup used",
+        )
+    scopes = role_scopes(request.scopes, key.environment, setup.repo.default_branch)
+    found_ecr = ecr.get_repository(aws.ecr, request.names.ecr_repository)
+    oidc_request = oidc.OidcRequest(
+        ref=request.ref,
+        names=request.names,
+        scopes=scopes,
+        immutable_tags=found_ecr.immutable if found_ecr else True,  # as keys left it
+        force=request.force,
+    )
+    plan = Plan()
+    planned = oidc.plan_setup(plan, setup, oidc_request)
+    delivered = _plan_workflows(plan, setup, request, scopes, key, planned)
+    changes = plan.execute(dry_run=dry_run)
+    return Report(
+        "migrate",
+        setup.repo.full_name,
+        dry_run,
+        changes,
+        outputs={**planned.outputs, **delivered},
+        notes=_next_steps(setup, request, delivered),
+    )
+
+
+def _plan_workflows(
+    plan: Plan,
+    setup: Setup,
+    request: MigrateRequest,
+    scopes: Scopes,
+    key: KeySetup,
+    planned: oidc.Planned,
+) -> dict[str, str]:
+    if request.workflow_path is None:
+        return {}
+    repo, gh = setup.repo, setup.gh
+
+    def where(path: Path) -> str:
+        return path.as_posix() if request.open_pr else str(path)
+
+    build = build_file(
+        where(request.workflow_path), OIDC_TEMPLATE, repo.full_name, scopes, repo.default_branch
+    )
+    keys_scopes = Scopes.parse(environments=[key.environment] if key.environment else [])
+    build = replace(
+        build,
+        earlier=build.earlier
+        + earlier.build_workflows(KEYS_TEMPLATE, repo.full_name, keys_scopes, repo.default_branch),
+    )
+    rotation_path = where(request.workflow_path.with_name(ROTATE_FILENAME))
+    if request.open_pr:
+        on_default = gh.file(repo, rotation_path, repo.default_branch)
+        found = None if on_default is None else on_default.text
+    else:
+        local = Path(rotation_path)
+        found = local.read_text(encoding="utf-8") if local.is_file() else None
+    remove = [] if found is None else [_rotation_ours(rotation_path, setup, key, found)]
+    proposal = Proposal(
+        title="Build with the IAM role, no AWS key (ghbootstrap migrate)",
+        body=(
+            f"ghbootstrap moves {repo.full_name} from the access key of IAM user "
+            f"`{key.user.name}` to the IAM role `{planned.role_arn}`, which GitHub's OIDC "
+            "token assumes: no AWS key is stored anywhere.\n\n"
+            f"Merging this pull request replaces `{build.path}` with the OIDC workflow"
+            + (f" and deletes the key rotation workflow `{rotation_path}`" if remove else "")
+            + ". The key and its secrets keep working until `ghbootstrap migrate "
+            f"{repo.full_name} --finish` removes them, after this change has run."
+        ),
+        message="Build with the IAM role instead of an access key (ghbootstrap migrate)",
+    )
+    return deliver(
+        plan,
+        gh,
+        repo,
+        [build],
+        proposal,
+        open_pr=request.open_pr,
+        force=request.force,
+        remove=remove,
+    )
+
+
+_CRON = re.compile(r"^\s*- cron:\s*(\"(?:[^\"\\]|\\.)*\")\s*$", re.MULTILINE)
+
+
+def _rotation_ours(path: str, setup: Setup, key: KeySetup, found: str) -> WorkflowFile:
+    """What ghbootstrap wrote as the rotation workflow for this setup, any release, on the
+    schedule the found file names (the schedule is not recorded anywhere else)."""
+    match = _CRON.search(found)
+    cron = json.loads(match.group(1)) if match else ""
+    user_args = ["--user-name", key.user.name]
+    env_args = ["--environment", key.environment] if key.environment else []
+    current = [*user_args, "--region", setup.aws.region, *env_args]
+    ours = rotation_file(path, setup.repo.full_name, cron, current, key.environment)
+    older = earlier.rotation_workflows(
+        setup.repo.full_name, cron, [*user_args, *env_args], key.environment
+    )
+    return replace(ours, earlier=ours.earlier + older)
+
+
+def finish_command(request: MigrateRequest, region: str) -> str:
+    return commands.migrate_finish_command(
+        request.ref,
+        region,
+        request.names,
+        workflow_path=request.workflow_path.as_posix() if request.workflow_path else None,
+        profile=request.profile,
+        github_api_url=request.github_api_url,
+    )
+
+
+def _next_steps(setup: Setup, request: MigrateRequest, delivered: dict[str, str]) -> list[str]:
+    branch = setup.repo.default_branch
+    if "pull_request" in delivered:
+        first = f"next: merge pull request {delivered['pull_request']} into {branch}"
+    elif request.workflow_path is not None and not request.open_pr:
+        first = (
+            f"next: commit {request.workflow_path} (and the deleted rotation workflow, if "
+            f"any) and push it to {branch}"
+        )
+    elif request.workflow_path is not None:
+        first = f"next: the workflow on {branch} already uses the role"
+    else:
+        first = (
+            f"next: change the build workflow on {branch} to assume vars.AWS_ROLE_ARN "
+            "(`ghbootstrap oidc --dry-run` prints the one ghbootstrap writes)"
+        )
+    command = finish_command(request, setup.aws.region)
+    return [
+        first,
+        f"then let it run once on {branch}: it signs in with the role (the access key, its "
+        "secrets and the IAM user keep working until the last step)",
+        f"then remove the key, its secrets and the user: {command}",
+    ]
+
+
+# -- phase two ------------------------------------------------------------------------------
+
+
+def live_problem(gh: GitHub, setup: Setup, workflow_path: str) -> str:
+    """Why the default branch does not run on the role yet ('' when it does)."""
+    repo, branch = setup.repo, setup.repo.default_branch
+    build = gh.file(repo, workflow_path, branch)
+    if build is None:
+        return f"{workflow_path} is not on {branch}"
+    text = build.text
+    if f"secrets.{footprint.SECRET_ID}" in text:
+        return f"{workflow_path} on {branch} still reads secrets.{footprint.SECRET_ID}"
+    if f"vars.{footprint.VAR_ROLE_ARN}" not in text:
+        return f"{workflow_path} on {branch} does not read vars.{footprint.VAR_ROLE_ARN}"
+    if not re.search(r"^\s*id-token:\s*write\s*$", text, re.MULTILINE):
+        return f"{workflow_path} on {branch} does not ask for id-token: write"
+    rotation = str(PurePosixPath(workflow_path).with_name(ROTATE_FILENAME))
+    found = gh.file(repo, rotation, branch)
+    if found is not None and "ghbootstrap rotate" in found.text:
+        return f"ghbootstrap's key rotation workflow {rotation} is still on {branch}"
+    return ""
+
+
+def finish(
+    aws: Aws, gh: GitHub, request: FinishRequest, *, dry_run: bool, confirm: Confirm
+) -> Report:
+    setup = start(aws, gh, request.ref, request.names)
+    problem = live_problem(gh, setup, request.workflow_path)
+    if problem:
+        raise GhbError(
+            f"nothing was removed: {problem}",
+            "the workflow change must reach the default branch first: merge the pull request "
+            "(or push the commit) `ghbootstrap migrate` made, let it run, then run this again",
+        )
+    found_role = role.get_role(aws.iam, request.names.role)
+    candidates = footprint.environments_record(found_role.tags) if found_role else []
+    key = find_key_setup(setup, candidates)
+    plan = Plan()
+    notes: list[str] = []
+    if key is not None:
+        scope = Scope(setup.repo.owner, setup.repo.name, key.environment)
+        destroy.plan_secrets(plan, gh, scope, key.user)
+        for access_key in access_keys.list_keys(aws.iam, key.user.name):
+            remove = partial(access_keys.delete_key, aws.iam, key.user.name, access_key.id)
+            plan.add(
+                destroy.delete_step("access key", access_key.id, remove, access_key.status.lower())
+            )
+        destroy.plan_policies_of(plan, aws, "user", key.user.name, user)
+        remove_user = partial(user.delete_user, aws.iam, key.user.name)
+        plan.add(destroy.delete_step("IAM user", key.user.name, remove_user))
+        notes += _token_notes(gh, setup, scope)
+    changes = [s.change for s in plan.steps]
+    deleting = [c for c in changes if c.action is not Action.KEEP]
+    if deleting and not dry_run and not confirm(changes):
+        raise GhbError("nothing was removed", "run again and answer y, or pass --yes")
+    changes = plan.execute(dry_run=dry_run)
+    if key is None:
+        notes.insert(0, f"nothing to do: no access-key setup of {request.ref.key} is left")
+    return Report("migrate --finish", setup.repo.full_name, dry_run, changes, notes=notes)
+
+
+def _token_notes(gh: GitHub, setup: Setup, scope: Scope) -> list[str]:
+    """The rotation workflow's token is no longer needed; ghbootstrap did not make it, so
+    it is only named, not deleted."""
+    notes = []
+    for where in dict.fromkeys([scope, setup.repo_scope]):
+        if gh.secret(where, ROTATION_TOKEN) is not None:
+            notes.append(
+                f"the secret {ROTATION_TOKEN} ({where.label}) is no longer needed: delete it, "
+                "and revoke the token it holds (the fine-grained token or GitHub App token "
+                "you made for the key rotation workflow)"
+            )
+    return notes
