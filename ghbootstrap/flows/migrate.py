@@ -268,7 +268,7 @@ def live_problem(gh: GitHub, setup: Setup, workflow_path: str) -> str:
         return f"{workflow_path} on {branch} still reads secrets.{footprint.SECRET_ID}"
     if f"vars.{footprint.VAR_ROLE_ARN}" not in text:
         return f"{workflow_path} on {branch} does not read vars.{footprint.VAR_ROLE_ARN}"
-    if not re.search(r"^\s*id-token:\s*write\s*$", text, re.MULTILINE):
+    if not re.search(r"^\s*id-token:\s*write\s*(#.*)?$", text, re.MULTILINE):
         return f"{workflow_path} on {branch} does not ask for id-token: write"
     rotation = str(PurePosixPath(workflow_path).with_name(ROTATE_FILENAME))
     found = gh.file(repo, rotation, branch)

@@ -128,6 +128,9 @@ class Repo:
     branches: dict[str, str] = field(default_factory=dict)  # branch -> commit SHA
     commits: dict[str, dict[str, bytes]] = field(default_factory=dict)  # SHA -> every file
     pulls: list[Pull] = field(default_factory=list)
+    # The fake keeps no history: files deleted on a branch since it was (re)set, so a
+    # merge deletes them on the base too.
+    deleted: dict[str, set[str]] = field(default_factory=dict)
 
     @property
     def full_name(self) -> str:
@@ -210,7 +213,10 @@ class FakeGitHub:
         repo = self.repo(full_name)
         pull = next(p for p in repo.pulls if p.number == number)
         assert pull.state == "open"
-        repo.commit(pull.base, {**repo.branch_files(pull.base), **repo.branch_files(pull.head)})
+        merged = {**repo.branch_files(pull.base), **repo.branch_files(pull.head)}
+        for path in repo.deleted.pop(pull.head, set()):
+            merged.pop(path, None)
+        repo.commit(pull.base, merged)
         pull.state, pull.merged = "closed", True
         self.clock.tick()
 
@@ -383,6 +389,7 @@ class FakeGitHub:
                 return _error(422, "Invalid request. sha wasn't supplied for a new file")
             files[path] = base64.b64decode(body["content"])
             sha = repo.commit(branch, files)
+            repo.deleted.get(branch, set()).discard(path)
             self.clock.tick()
             commit = {"sha": sha, "message": body.get("message", "")}
             return Response(
@@ -398,8 +405,11 @@ class FakeGitHub:
             if body.get("sha") != _git_sha(files.pop(path)):
                 return _error(409, f"{path} does not match {body.get('sha')}")
             sha = repo.commit(branch, files)
+            repo.deleted.setdefault(branch, set()).add(path)
             self.clock.tick()
-            return Response(200, {"content": None, "commit": {"sha": sha, "message": body["message"]}})
+            return Response(
+                200, {"content": None, "commit": {"sha": sha, "message": body["message"]}}
+            )
         return _error(404, "Not Found")
 
     def _ref_body(self, repo: Repo, branch: str) -> dict[str, Any]:
@@ -426,6 +436,7 @@ class FakeGitHub:
             if not body.get("force"):
                 return _error(422, "Update is not a fast forward")  # no history kept here
             repo.branches[branch] = body["sha"]
+            repo.deleted.pop(branch, None)
             self.clock.tick()
             return Response(200, self._ref_body(repo, branch))
         return _error(404, "Not Found")
