@@ -97,13 +97,28 @@ def worlds(
     return make
 
 
-FLOWS: dict[str, tuple[list[str], list[str] | None]] = {
-    # name: (the command under test, what must have run before it)
-    "oidc": (["oidc", TYPED, "--environment", "prod"], None),
-    "keys": (["keys", TYPED, "--rotation-schedule", "0 4 * * 1"], None),
-    "rotate": (["rotate", TYPED], ["keys", TYPED]),
-    "keys-open-pr": (["keys", TYPED, "--rotation-schedule", "0 4 * * 1", "--open-pr"], None),
+KEYS_MERGED = [["keys", TYPED, "--rotation-schedule", "0 4 * * 1", "--open-pr"], 1]
+MIGRATED = [*KEYS_MERGED, ["migrate", TYPED, "--open-pr"], 2]
+
+FLOWS: dict[str, tuple[list[str], list[list[str] | int]]] = {
+    # name: (the command under test, what must run before it: commands, and the numbers
+    # of pull requests merged in between)
+    "oidc": (["oidc", TYPED, "--environment", "prod"], []),
+    "keys": (["keys", TYPED, "--rotation-schedule", "0 4 * * 1"], []),
+    "rotate": (["rotate", TYPED], [["keys", TYPED]]),
+    "keys-open-pr": (["keys", TYPED, "--rotation-schedule", "0 4 * * 1", "--open-pr"], []),
+    "migrate-open-pr": (["migrate", TYPED, "--open-pr"], KEYS_MERGED),
+    "migrate-finish": (["migrate", TYPED, "--finish", "--yes"], MIGRATED),
 }
+
+
+def prepare(world: World, before: list[list[str] | int]) -> None:
+    for step in before:
+        if isinstance(step, int):
+            world.github.merge(REPO, step)
+        else:
+            code, printed = world.run(*step)
+            assert code == 0, printed
 
 
 def snapshot(world: World) -> dict[str, Any]:
@@ -236,8 +251,7 @@ def test_every_fault_leaves_a_state_a_rerun_repairs(
 
     clean = worlds()
     world = next(clean)
-    if before:
-        world.run(*before)
+    prepare(world, before)
     aws_calls, github_calls = calls(world, command)
     reference = snapshot(world)
     clean.close()
@@ -248,8 +262,7 @@ def test_every_fault_leaves_a_state_a_rerun_repairs(
         for n in range(1, count + 1):
             made = worlds()
             world = next(made)
-            if before:
-                assert world.run(*before)[0] == 0
+            prepare(world, before)
             if side == "aws":
                 start = world.faults.seen
                 world.faults.fail(lambda name, seen, at=start + n: seen == at)
