@@ -102,6 +102,51 @@ CASES = [
         2,
         "error: destroy asks for confirmation, and no terminal is attached: pass --yes",
     ),
+    # migrate: phase two takes names only, and asks first
+    Case("migrate-repo", ("migrate", "octo"), 2, "error: 'octo' is not OWNER/REPO"),
+    Case(
+        "migrate-finish-open-pr",
+        ("migrate", R, "--finish", "--yes", "--open-pr"),
+        2,
+        "error: --finish contradicts --open-pr: give one or the other",
+    ),
+    Case(
+        "migrate-finish-branch",
+        ("migrate", R, "--finish", "--yes", "--branch", "main"),
+        2,
+        "error: --finish contradicts --branch: give one or the other",
+    ),
+    Case(
+        "migrate-finish-force",
+        ("migrate", R, "--finish", "--yes", "--force"),
+        2,
+        "error: --finish contradicts --force: give one or the other",
+    ),
+    Case("migrate-yes", ("migrate", R, "--yes"), 2, "error: --yes needs --finish: add --finish"),
+    Case(
+        "migrate-finish-no-terminal",
+        ("migrate", R, "--finish"),
+        2,
+        "error: migrate --finish asks for confirmation, and no terminal is attached: pass --yes",
+    ),
+    Case(
+        "migrate-finish-path-outside",
+        ("migrate", R, "--finish", "--yes", "--workflow-path", "../x.yml"),
+        2,
+        "error: --workflow-path '../x.yml' is not a path inside the repository",
+    ),
+    Case(
+        "migrate-no-workflow-and-path",
+        ("migrate", R, "--no-workflow", "--workflow-path", "x.yml"),
+        2,
+        "error: --workflow-path contradicts --no-workflow",
+    ),
+    Case(
+        "migrate-environment",
+        ("migrate", R, "--no-workflow", "--environment", "a\nb"),
+        2,
+        "error: --environment 'a\nb' is not a valid environment name",
+    ),
     Case(
         "status-environment",
         ("status", R, "--environment", "a\nb"),
@@ -514,6 +559,8 @@ def test_every_command_has_value_options() -> None:
         ("status", "--environment"),
         ("audit", "--max-key-age"),
         ("rotate", "repository"),
+        ("migrate", "--workflow-path"),
+        ("migrate", "--user-name"),
     } <= seen
 
 
@@ -546,8 +593,8 @@ def test_an_empty_value_is_bad_input(
         given = [f"{option}={empty}"] if spelling == "equals" else [option, empty]
         args = [command, *([R] if takes_repo else []), *given]
         name, fix = option, "give a value, or leave the option out"
-    if command == "destroy":
-        args.append("--yes")
+    if command in ("destroy", "migrate"):
+        args.append("--yes" if command == "destroy" else "--no-workflow")
     result = cli(*args)
     assert (result.code, result.out) == (2, "")
     assert result.err == f"error: {name} is empty: {fix}: see 'ghbootstrap {command} --help'\n"

@@ -42,7 +42,8 @@ def github_key_works(fake: FakeGitHub, aws: Aws, environment: str | None = None)
     way the key protocol checks it (STS as that key). Returns the key id."""
     key_id = fake.secret(REPO, "AWS_ACCESS_KEY_ID", environment)
     secret = fake.secret(REPO, "AWS_SECRET_ACCESS_KEY", environment)
-    assert key_id is not None and secret is not None
+    assert key_id is not None
+    assert secret is not None
     assert secret == moto_secret(USER, key_id)
     keys = aws.iam.raw.list_access_keys(UserName=USER)["AccessKeyMetadata"]
     assert {k["AccessKeyId"]: k["Status"] for k in keys}[key_id] == "Active"
