@@ -275,3 +275,42 @@ def test_secrets_someone_else_wrote_are_kept(
     assert fake_github.secret(REPO, "AWS_ACCESS_KEY_ID") == "AKIASOMEONEELSE"
     assert fake_github.secret(REPO, "AWS_SECRET_ACCESS_KEY") is None
     assert aws.iam.raw.list_users()["Users"] == []
+
+
+V010 = Path(__file__).parent / "data" / "v0.1.0"
+
+
+def test_files_ghbootstrap_0_1_0_wrote_are_replaced_and_deleted(
+    cli: Cli, aws: Aws, fake_github: FakeGitHub, here: Path
+) -> None:
+    """Unmodified files of an earlier release carry no digest: recognised by rendering."""
+    made = cli("keys", TYPED, "--environment", "prod", "--no-workflow")
+    assert made.code == 0, made.err
+    build, rotate = here / "ecr-build-push.yml", here / "rotate-aws-keys.yml"
+    rotate.write_text((V010 / "rotate-environment.yml").read_text())
+
+    result = cli("migrate", TYPED, "--workflow-path", str(build), "--json")
+    assert result.code == 0, result.err
+    changes = {
+        c["name"]: (c["action"], c.get("detail")) for c in json.loads(result.out)["resources"]
+    }
+    assert changes[str(rotate)] == ("delete", "ghbootstrap's own: no longer needed")
+    assert changes[str(build)][0] == "create"
+    assert not rotate.exists()
+
+
+def test_the_0_1_0_keys_build_workflow_is_upgraded_to_oidc(
+    cli: Cli, aws: Aws, fake_github: FakeGitHub, here: Path
+) -> None:
+    made = cli("keys", TYPED, "--no-workflow")
+    assert made.code == 0, made.err
+    build = here / "ecr-build-push.yml"
+    build.write_text((V010 / "keys-default.yml").read_text())
+
+    result = cli("migrate", TYPED, "--workflow-path", str(build), "--json")
+    assert result.code == 0, result.err
+    changes = {
+        c["name"]: (c["action"], c.get("detail")) for c in json.loads(result.out)["resources"]
+    }
+    assert changes[str(build)] == ("update", "an earlier ghbootstrap rendering: upgraded")
+    assert "role-to-assume: ${{ vars.AWS_ROLE_ARN }}" in build.read_text()
