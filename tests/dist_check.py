@@ -51,7 +51,13 @@ def install(distribution: Path, into: Path) -> Path:
     ).stdout.strip()
     if not Path(where).is_relative_to(into):
         raise SystemExit(f"{distribution.name}: ghbootstrap imports from {where}, not the venv")
-    return into / "bin" / "ghbootstrap"
+    script = into / "bin" / "ghbootstrap"
+    # The rotation workflow installs ghbootstrap==__version__: the package must carry it.
+    shown = subprocess.run([str(script), "--version"], capture_output=True, text=True, check=True)
+    version = distribution.name.removesuffix(".tar.gz").split("-")[1]
+    if shown.stdout != f"ghbootstrap {version}\n":
+        raise SystemExit(f"{distribution.name}: --version says {shown.stdout!r}")
+    return script
 
 
 def expect(running: Stack, code: int, *args: str, cwd: Path) -> str:
