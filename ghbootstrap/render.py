@@ -8,7 +8,10 @@ from collections.abc import Callable
 from typing import Any
 
 from ghbootstrap.documents import render as render_document
+from ghbootstrap.explain import Explanation
 from ghbootstrap.plan import Action, AuditReport, Report
+
+Rendered = Report | AuditReport | Explanation
 
 
 class Format(enum.StrEnum):
@@ -31,9 +34,11 @@ _LABELS = {
 }
 
 
-def as_text(report: Report | AuditReport) -> str:
+def as_text(report: Rendered) -> str:
     if isinstance(report, AuditReport):
         return _audit_text(report)
+    if isinstance(report, Explanation):
+        return report.text()
     lines = [f"ghbootstrap {report.command} {report.repository}"]
     if report.dry_run:
         lines.append("Plan (dry run: nothing was written)")
@@ -108,11 +113,11 @@ def _past(action: Action) -> str:
     return {Action.CREATE: "created", Action.UPDATE: "updated", Action.DELETE: "deleted"}[action]
 
 
-def as_json(report: Report | AuditReport) -> str:
+def as_json(report: Rendered) -> str:
     return json.dumps(report.to_json(), indent=2, sort_keys=False)
 
 
-FORMATTERS: dict[Format, Callable[[Report | AuditReport], str]] = {
+FORMATTERS: dict[Format, Callable[[Rendered], str]] = {
     Format.TEXT: as_text,
     Format.JSON: as_json,
 }
