@@ -72,7 +72,7 @@ def expect(running: Stack, code: int, *args: str, cwd: Path) -> str:
 
 def every_command(running: Stack, work: Path) -> None:
     """oidc, keys with a rotation schedule (all three templates), rotate, status, audit,
-    destroy; then checks the state they left on both emulators."""
+    explain, destroy; checks the state they left on both emulators."""
     running.reset()
     running.github.repos.clear()
     running.github.add_repo("Octo-Org/Hello-World")
@@ -86,6 +86,8 @@ def every_command(running: Stack, work: Path) -> None:
     expect(running, 0, "status", OIDC_REPO, cwd=work)
     expect(running, 0, "status", KEYS_REPO, cwd=work)
     expect(running, 0, "audit", cwd=work)
+    expect(running, 0, "explain", OIDC_REPO, cwd=work)  # main may assume the role
+    expect(running, 3, "explain", OIDC_REPO, "--pull-request", cwd=work)  # a PR may not
     role = running.client("iam").get_role(RoleName="ghbootstrap-octo-org-hello-world")["Role"]
     if running.github.variables("Octo-Org/Hello-World").get("AWS_ROLE_ARN") != role["Arn"]:
         raise SystemExit(f"{running.script}: AWS_ROLE_ARN does not name the role")
@@ -120,7 +122,7 @@ def main(distributions: list[Path]) -> None:
                 raise SystemExit(f"{distribution.name}: its workflows differ from the source's")
             print(
                 f"{distribution.name} ({distribution.stat().st_size:,} bytes): installed alone, "
-                f"ran oidc, keys, rotate, status, audit and destroy, wrote the same "
+                f"ran oidc, keys, rotate, status, audit, explain and destroy, wrote the same "
                 f"{len(reference)} workflows as the source ({time.monotonic() - started:.0f} s)"
             )
 
