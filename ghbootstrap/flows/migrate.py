@@ -132,7 +132,7 @@ def run(aws: Aws, gh: GitHub, request: MigrateRequest, *, dry_run: bool) -> Repo
     plan = Plan()
     planned = oidc.plan_setup(plan, setup, oidc_request)
     delivered = _plan_workflows(plan, setup, request, scopes, key, planned)
-    changes = plan.execute(dry_run=dry_run)
+    changes = plan.execute(dry_run=dry_run).changes
     return Report(
         "migrate",
         setup.repo.full_name,
@@ -309,7 +309,7 @@ def finish(
     deleting = [c for c in changes if c.action is not Action.KEEP]
     if deleting and not dry_run and not confirm(changes):
         raise GhbError("nothing was removed", "run again and answer y, or pass --yes")
-    changes = plan.execute(dry_run=dry_run)
+    changes = plan.execute(dry_run=dry_run).changes
     if key is None:
         notes.insert(0, f"nothing to do: no access-key setup of {request.ref.key} is left")
     return Report("migrate --finish", setup.repo.full_name, dry_run, changes, notes=notes)
