@@ -314,3 +314,18 @@ def test_the_0_1_0_keys_build_workflow_is_upgraded_to_oidc(
     }
     assert changes[str(build)] == ("update", "an earlier ghbootstrap rendering: upgraded")
     assert "role-to-assume: ${{ vars.AWS_ROLE_ARN }}" in build.read_text()
+
+
+def test_a_dry_run_writes_nothing_and_says_what_comes_next(
+    cli: Cli, aws: Aws, aws_calls: AwsCalls, fake_github: FakeGitHub, here: Path
+) -> None:
+    assert cli("keys", TYPED, "--rotation-schedule", "17 4 * * 1", "--open-pr").code == 0
+    fake_github.merge(REPO, 1)
+    mark, github_mark = len(aws_calls.names), len(fake_github.writes())
+
+    dry = cli("migrate", TYPED, "--open-pr", "--dry-run")
+    assert dry.code == 0, dry.err
+    assert aws_calls.writes_since(mark) == []
+    assert fake_github.writes()[github_mark:] == []
+    assert "note: next: merge the pull request this opens into main\n" in dry.out
+    assert f"note: then remove the key, its secrets and the user: {FINISH}\n" in dry.out

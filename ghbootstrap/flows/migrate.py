@@ -139,7 +139,7 @@ def run(aws: Aws, gh: GitHub, request: MigrateRequest, *, dry_run: bool) -> Repo
         dry_run,
         changes,
         outputs={**planned.outputs, **delivered},
-        notes=_next_steps(setup, request, delivered),
+        notes=_next_steps(setup, request, delivered, changes),
     )
 
 
@@ -229,10 +229,15 @@ def finish_command(request: MigrateRequest, region: str) -> str:
     )
 
 
-def _next_steps(setup: Setup, request: MigrateRequest, delivered: dict[str, str]) -> list[str]:
+def _next_steps(
+    setup: Setup, request: MigrateRequest, delivered: dict[str, str], changes: list[Change]
+) -> list[str]:
     branch = setup.repo.default_branch
+    proposing = any(c.resource == "pull request" and c.action is not Action.KEEP for c in changes)
     if "pull_request" in delivered:
         first = f"next: merge pull request {delivered['pull_request']} into {branch}"
+    elif proposing:  # a dry run: the pull request is not opened yet
+        first = f"next: merge the pull request this opens into {branch}"
     elif request.workflow_path is not None and not request.open_pr:
         first = (
             f"next: commit {request.workflow_path} (and the deleted rotation workflow, if "
