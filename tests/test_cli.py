@@ -44,7 +44,7 @@ def test_python_dash_m_works() -> None:
 
 def test_no_github_token_is_a_usage_error(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("GITHUB_TOKEN", raising=False)
-    result = cli("oidc", "o/r")
+    result = cli("oidc", "o/r", "--no-workflow")
     assert (result.code, result.err) == (
         2,
         "error: no GitHub token found: set GITHUB_TOKEN or GH_TOKEN, "
@@ -247,7 +247,7 @@ def test_scopes_are_sets_so_option_order_changes_nothing(
 ) -> None:
     import boto3
 
-    monkeypatch.chdir(tmp_path)
+    monkeypatch.chdir(git_checkout(tmp_path, "Octo-Org/Hello-World"))
     repo = "octo-org/hello-world"
     scopes = ["--branch", "main", "--branch", "release", "--tag", "v*", "--tag", "stable"]
     scopes += ["--environment", "prod", "--environment", "eu"]
