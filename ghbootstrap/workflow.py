@@ -1,8 +1,10 @@
 """Render the workflow templates in workflows/, and tell our own files from others.
 
 Templates hold `<<name>>` placeholders (GitHub's own `${{ }}` expressions pass through
-untouched). Values are rendered as JSON strings, which YAML reads as plain strings;
-actions come from `pins.py`. Every rendering ends with a digest line, the SHA-256 of the
+untouched). Values are rendered as YAML double-quoted strings; values GitHub evaluates
+(`run:`, `environment:`) keep a `${{` in a value literal, and commands are quoted for the
+shell too, so every legal value reaches the runner exactly as given.
+Actions come from `pins.py`. Every rendering ends with a digest line, the SHA-256 of the
 lines above it: a file whose digest still matches is ghbootstrap's own, unmodified, and
 is upgraded on the next run. Files 0.1.0 wrote carry no digest; `earlier.py` renders them.
 """
@@ -11,7 +13,6 @@ from __future__ import annotations
 
 import enum
 import hashlib
-import json
 import os
 import re
 import shlex
@@ -97,7 +98,23 @@ def origin(found: str, wanted: WorkflowFile) -> Origin:
 
 
 def _quoted(value: str) -> str:
-    return json.dumps(value)
+    """A YAML double-quoted scalar: printable ASCII as is, everything else escaped."""
+    out = []
+    for ch in value:
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif " " <= ch <= "~":
+            out.append(ch)
+        elif ord(ch) <= 0xFFFF:
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(f"\\U{ord(ch):08x}")
+    return '"' + "".join(out) + '"'
+
+
+def _literal(value: str) -> str:
+    """`_quoted`, for a field GitHub evaluates: `${{` in the value stays text."""
+    return _quoted(value.replace("${{", "${{ '${{' }}"))
 
 
 def _flow_list(values: Sequence[str]) -> str:
@@ -163,7 +180,7 @@ def triggers(scopes: Scopes, default_branch: str) -> str:
 
 
 def _environment_line(environment: str | None) -> str:
-    return f"\n    environment: {_quoted(environment)}" if environment else ""
+    return f"\n    environment: {_literal(environment)}" if environment else ""
 
 
 def build_workflow(template_name: str, repository: str, scopes: Scopes, default_branch: str) -> str:
@@ -179,8 +196,21 @@ def build_workflow(template_name: str, repository: str, scopes: Scopes, default_
     )
 
 
-_LIST = re.compile(r"^    (branches|tags): (\[.*\])$", re.MULTILINE)
+_LIST = re.compile(r"^    (branches|tags): \[(.*)\]$", re.MULTILINE)
 _ENVIRONMENT = re.compile(r"^    environment: (\".*\")$", re.MULTILINE)
+_QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"')
+_ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|.)")
+
+
+def _unquoted(body: str) -> str:
+    """The value of a double-quoted scalar as `_quoted` (or 0.1.0's json.dumps) wrote it."""
+
+    def one(match: re.Match[str]) -> str:
+        code = match.group(1)
+        return chr(int(code[1:], 16)) if len(code) > 1 else code
+
+    text = _ESCAPE.sub(one, body)
+    return text.encode("utf-16", "surrogatepass").decode("utf-16")  # json's surrogate pairs
 
 
 def scopes_of(text: str) -> Scopes | None:
@@ -193,17 +223,21 @@ def scopes_of(text: str) -> Scopes | None:
         return None
     try:
         lists = {
-            key: [_unfiltered(v) for v in json.loads(value)]
-            for key, value in _LIST.findall(triggers_block)
+            key: [_unfiltered(_unquoted(v)) for v in _QUOTED.findall(values)]
+            for key, values in _LIST.findall(triggers_block)
         }
         environment = _ENVIRONMENT.search(text)
+        environments = []
+        if environment:
+            value = _unquoted(environment.group(1)[1:-1])
+            environments = [value.replace("${{ '${{' }}", "${{")]
         return Scopes.parse(
             branches=lists.get("branches", []),
             tags=lists.get("tags", []),
-            environments=[json.loads(environment.group(1))] if environment else [],
+            environments=environments,
             pull_requests="\n  pull_request:" in f"\n{triggers_block}",
         )
-    except (ValueError, TypeError, GhbError):
+    except (ValueError, UnicodeError, GhbError):
         return None
 
 
@@ -298,17 +332,23 @@ def check_cron(expression: str) -> str:
     return " ".join(fields)
 
 
+def _command(words: Sequence[str]) -> str:
+    """A `run:` value: the words quoted for bash, then for GitHub and YAML."""
+    return _literal(shlex.join(words))
+
+
 def build_rotation_workflow(
     repository: str, cron: str, arguments: Sequence[str], environment: str | None
 ) -> str:
+    """`arguments` follow `ghbootstrap rotate OWNER/REPO`, any value allowed."""
     return fill(
         template(ROTATE_TEMPLATE),
         {
             "repository": repository,
             "cron": _quoted(cron),
             "environment": _environment_line(environment),
-            "install": shlex.quote(f"ghbootstrap=={__version__}"),
-            "arguments": " ".join(shlex.quote(a) for a in [repository, *arguments]),
+            "install": _command(["python", "-m", "pip", "install", f"ghbootstrap=={__version__}"]),
+            "command": _command(["ghbootstrap", "rotate", repository, *arguments]),
         },
     )
 
