@@ -1,4 +1,5 @@
-"""Render the workflow templates in workflows/, and tell our own files from others.
+"""Render the workflow templates in ghbootstrap/templates/, and tell our own files from
+others.
 
 Templates hold `<<name>>` placeholders (GitHub's own `${{ }}` expressions pass through
 untouched). Values are rendered as YAML double-quoted strings; values GitHub evaluates
@@ -38,7 +39,7 @@ _DIGEST_NOTE = "ghbootstrap upgrades this file while the lines above are unchang
 
 
 def template(name: str) -> str:
-    return files("ghbootstrap").joinpath("workflows", name).read_text(encoding="utf-8")
+    return files("ghbootstrap").joinpath("templates", name).read_text(encoding="utf-8")
 
 
 def fill(text: str, values: Mapping[str, str]) -> str:

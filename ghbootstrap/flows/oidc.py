@@ -193,7 +193,7 @@ def run(aws: Aws, gh: GitHub, request: OidcRequest, *, dry_run: bool) -> Report:
     policy_arn = plan_push_policy(plan, setup, ecr_target.arn)
     provider_arn, new_provider = plan_provider(plan, setup, request.issuer)
     trust = trust_policy(provider_arn, request.issuer, subjects)
-    environments = plan_environments(plan, setup, request.scopes.environments)
+    environments = [e.name for e in plan_environments(plan, setup, request.scopes.environments)]
     record = footprint.OidcSetup(
         region=aws.region,
         ecr_repository=ecr_target.name,
@@ -228,7 +228,7 @@ def run(aws: Aws, gh: GitHub, request: OidcRequest, *, dry_run: bool) -> Report:
             plan, gh, setup.repo, [build], proposal, open_pr=request.open_pr, force=request.force
         )
 
-    changes = plan.execute(dry_run=dry_run)
+    changes = plan.execute(dry_run=dry_run).changes
     return Report(
         command="oidc",
         repository=setup.repo.full_name,
