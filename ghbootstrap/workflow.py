@@ -1,19 +1,19 @@
-"""Render the workflow templates in ghbootstrap/templates/, and tell our own files from others.
+"""Render the workflow templates in ghbootstrap/templates/, and tell our own files from
+others.
 
 Templates hold `<<name>>` placeholders (GitHub's own `${{ }}` expressions pass through
 untouched). Values are rendered as YAML double-quoted strings; values GitHub evaluates
 (`run:`, `environment:`) keep a `${{` in a value literal, and commands are quoted for the
-shell too, so every legal value reaches the runner exactly as given. Actions come from
-`pins.py`. Every rendering ends with a digest line, the SHA-256 of the lines above it: a
-file whose digest still matches is ghbootstrap's own, unmodified, and is upgraded on the
-next run. Files 0.1.0 wrote carry no digest; `earlier.py` renders them.
+shell too, so every legal value reaches the runner exactly as given.
+Actions come from `pins.py`. Every rendering ends with a digest line, the SHA-256 of the
+lines above it: a file whose digest still matches is ghbootstrap's own, unmodified, and
+is upgraded on the next run. Files 0.1.0 wrote carry no digest; `earlier.py` renders them.
 """
 
 from __future__ import annotations
 
 import enum
 import hashlib
-import json
 import os
 import re
 import shlex
@@ -197,8 +197,21 @@ def build_workflow(template_name: str, repository: str, scopes: Scopes, default_
     )
 
 
-_LIST = re.compile(r"^    (branches|tags): (\[.*\])$", re.MULTILINE)
+_LIST = re.compile(r"^    (branches|tags): \[(.*)\]$", re.MULTILINE)
 _ENVIRONMENT = re.compile(r"^    environment: (\".*\")$", re.MULTILINE)
+_QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"')
+_ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|.)")
+
+
+def _unquoted(body: str) -> str:
+    """The value of a double-quoted scalar as `_quoted` (or 0.1.0's json.dumps) wrote it."""
+
+    def one(match: re.Match[str]) -> str:
+        code = match.group(1)
+        return chr(int(code[1:], 16)) if len(code) > 1 else code
+
+    text = _ESCAPE.sub(one, body)
+    return text.encode("utf-16", "surrogatepass").decode("utf-16")  # json's surrogate pairs
 
 
 def scopes_of(text: str) -> Scopes | None:
@@ -211,17 +224,21 @@ def scopes_of(text: str) -> Scopes | None:
         return None
     try:
         lists = {
-            key: [_unfiltered(v) for v in json.loads(value)]
-            for key, value in _LIST.findall(triggers_block)
+            key: [_unfiltered(_unquoted(v)) for v in _QUOTED.findall(values)]
+            for key, values in _LIST.findall(triggers_block)
         }
         environment = _ENVIRONMENT.search(text)
+        environments = []
+        if environment:
+            value = _unquoted(environment.group(1)[1:-1])
+            environments = [value.replace("${{ '${{' }}", "${{")]
         return Scopes.parse(
             branches=lists.get("branches", []),
             tags=lists.get("tags", []),
-            environments=[json.loads(environment.group(1))] if environment else [],
+            environments=environments,
             pull_requests="\n  pull_request:" in f"\n{triggers_block}",
         )
-    except (ValueError, TypeError, GhbError):
+    except (ValueError, UnicodeError, GhbError):
         return None
 
 

@@ -78,7 +78,7 @@ def every_command(running: Stack, work: Path) -> None:
     running.github.repos.clear()
     running.github.add_repo("Octo-Org/Hello-World")
     running.github.add_repo("Octo-Org/Legacy-App", default_branch="trunk")
-    git_checkout(work / "oidc", OIDC_REPO, "127.0.0.1")  # the workflow goes into the checkout
+    git_checkout(work / "oidc", OIDC_REPO, "127.0.0.1")
     git_checkout(work / "keys", KEYS_REPO, "127.0.0.1")
     expect(running, 0, "--help", cwd=work)
     expect(running, 0, "oidc", OIDC_REPO, cwd=work / "oidc")

@@ -44,8 +44,8 @@ def test_every_rendering_uses_exactly_the_pins_and_every_pin_is_used() -> None:
 def test_no_template_file_carries_a_literal_pin() -> None:
     """Pins live in pins.py only (the frozen 0.1.0 templates are history, not templates)."""
     directory = files("ghbootstrap").joinpath("templates")
-    entries = [e for e in directory.iterdir() if e.is_file()]
-    assert len(entries) == 3
-    for entry in entries:
+    templates = [entry for entry in directory.iterdir() if entry.is_file()]
+    assert sorted(entry.name for entry in templates) == sorted(TEMPLATES)
+    for entry in templates:
         text = entry.read_text(encoding="utf-8")
         assert not re.search(r"@[0-9a-f]{40}", text), entry.name

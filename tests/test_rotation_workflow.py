@@ -59,7 +59,7 @@ def test_the_written_rotation_workflow_rotates_the_key(
     tmp_path: Path,
     environment: str | None,
 ) -> None:
-    checkout = git_checkout(tmp_path / "checkout", "Octo-Org/Hello-World", "127.0.0.1")
+    checkout = git_checkout(tmp_path / "checkout", REPO, "127.0.0.1")
     runner = tmp_path / "runner"
     runner.mkdir()
     scope = ["--environment", environment] if environment else []

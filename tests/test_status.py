@@ -277,6 +277,7 @@ def test_the_workflow_on_the_default_branch_is_reported(
         Scopes.parse(branches=["main", "release/*"], tags=["v*"], pull_requests=True),
         Scopes.parse(tags=["v1.*"], environments=['say "hi": a/b']),
         Scopes.parse(branches=["a+b", "feat/*/x", "x]!y", "c++"], tags=["*"]),
+        Scopes.parse(branches=["été", "\U0001f600"], environments=['prod ${{ x }} "é"']),
     ],
 )
 @pytest.mark.parametrize("template", [OIDC_TEMPLATE, KEYS_TEMPLATE])
