@@ -17,6 +17,7 @@ import requests
 from github import GithubException
 
 from ghbootstrap.errors import GitHubError
+from ghbootstrap.github.pacing import GATE
 from ghbootstrap.github.retry import RATE_LIMIT_BUDGET, rate_limit_wait
 from ghbootstrap.github.sealing import seal
 from ghbootstrap.secret import Secret
@@ -95,6 +96,16 @@ def _check_classic_scopes(headers: Any, ref: RepoRef) -> None:
         )
 
 
+def _spent(headers: Any) -> None:
+    """The last request of the primary limit went through: nobody sends the next before
+    the reset GitHub named."""
+    found = {str(k).lower(): v for k, v in (headers or {}).items()}
+    found.pop("retry-after", None)
+    wait = rate_limit_wait(403, found)
+    if wait is not None:
+        GATE.hold(wait)
+
+
 class GitHub:
     """GitHub's REST API, as ghbootstrap needs it."""
 
@@ -110,6 +121,12 @@ class GitHub:
 
     def _request(self, verb: str, path: str, what: str, body: Any = None) -> tuple[Any, Any]:
         log.debug("github %s %s", verb, path)
+        if not GATE.wait(budget=RATE_LIMIT_BUDGET):
+            raise GitHubError(
+                f"GitHub's rate limit stopped the attempt to {what}",
+                f"the limit resets in about {GATE.closed_for():.0f} s: run the command again then",
+                status=429,
+            )
         try:
             headers, data = self._requester.requestJsonAndCheck(verb, path, input=body)
         except GithubException as exc:
@@ -119,6 +136,7 @@ class GitHub:
                 f"cannot reach GitHub at {self.api_url} to {what} ({type(exc).__name__})",
                 "check your network, or --github-api-url / GITHUB_API_URL",
             ) from None
+        _spent(headers)
         return headers, data
 
     def _read(self, path: str, what: str) -> Any:
