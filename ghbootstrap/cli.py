@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
@@ -20,8 +20,10 @@ from ghbootstrap.errors import EXIT_DRIFT, EXIT_FAILURE, GhbError, UsageError
 
 if TYPE_CHECKING:
     from ghbootstrap.aws.session import Aws
+    from ghbootstrap.fleet import Entry
+    from ghbootstrap.flows.apply import Clients
     from ghbootstrap.github.api import GitHub
-    from ghbootstrap.plan import AuditReport, Change, Report
+    from ghbootstrap.plan import AuditReport, Change, FleetReport, Outcome, Report
 
 app = typer.Typer(
     name="ghbootstrap",
@@ -35,6 +37,12 @@ app = typer.Typer(
 # -- options shared by commands -------------------------------------------------------------
 
 Repository = Annotated[str, typer.Argument(metavar="OWNER/REPO", help="The GitHub repository.")]
+OptionalRepository = Annotated[
+    Optional[str],  # noqa: UP045
+    typer.Argument(
+        metavar="[OWNER/REPO]", help="The GitHub repository (or --file).", show_default=False
+    ),
+]
 Region = Annotated[
     Optional[str],  # noqa: UP045 - Typer reads the annotation at runtime on 3.11
     typer.Option(metavar="REGION", help="AWS region [default: the profile's, or AWS_REGION]."),
@@ -152,7 +160,9 @@ def _call_log(enabled: bool) -> Iterator[None]:
         logger.setLevel(logging.NOTSET)
 
 
-def _run(build: Callable[[], Report | AuditReport], *, json_out: bool, verbose: bool) -> None:
+def _run(
+    build: Callable[[], Report | AuditReport | FleetReport], *, json_out: bool, verbose: bool
+) -> None:
     """Run a flow, print its report, and turn every error into one line and an exit code."""
     try:
         with _call_log(verbose):
@@ -175,6 +185,8 @@ def _run(build: Callable[[], Report | AuditReport], *, json_out: bool, verbose: 
     from ghbootstrap.render import FORMATTERS, Format
 
     typer.echo(FORMATTERS[Format.JSON if json_out else Format.TEXT](report))
+    if getattr(report, "failed", None):
+        raise typer.Exit(EXIT_FAILURE)
     if report.problems:
         raise typer.Exit(EXIT_DRIFT)
 
@@ -201,6 +213,88 @@ def _github(url: str) -> GitHub:
     from ghbootstrap.github.connect import connect, find_token
 
     return connect(url, find_token(url))
+
+
+# Workers of `apply`, `status --file` and `destroy --file`. Each worker has at most one
+# GitHub request in flight, so 100 (GitHub's documented ceiling on concurrent requests)
+# bounds --jobs. The default is far below it: GitHub also caps content-generating requests
+# (80 a minute, 500 an hour), which no pool size avoids; a handful of workers already hide
+# the seconds IAM takes to settle, and the shared gate waits out any limit answer.
+DEFAULT_JOBS = 8
+MAX_JOBS = 100
+
+Jobs = Annotated[
+    int,
+    typer.Option(
+        "--jobs",
+        metavar="N",
+        min=1,
+        max=MAX_JOBS,
+        help="Repositories worked on at once (GitHub allows at most 100 concurrent requests).",
+    ),
+]
+FleetFile = Annotated[
+    Optional[Path],  # noqa: UP045
+    typer.Option(
+        "--file",
+        metavar="FILE",
+        help="Every repository of an apply file (TOML) instead of OWNER/REPO.",
+        show_default=False,
+    ),
+]
+IssuerUrl = Annotated[
+    str,
+    typer.Option(metavar="URL", help="OIDC issuer (GHES: https://HOST/_services/token)."),
+]
+GITHUB_ISSUER_URL = "https://token.actions.githubusercontent.com"
+
+
+def _fleet_clients(entries: list[Entry], url: str, jobs: int) -> Clients:
+    """Connect once per profile and region (validating both, still no network call), and
+    give each worker thread its own GitHub client with one token."""
+    from ghbootstrap.aws.session import connect, require_credentials
+    from ghbootstrap.flows.apply import Clients, delivery
+    from ghbootstrap.github.connect import connect as connect_github
+    from ghbootstrap.github.connect import find_token
+
+    sessions: dict[tuple[str | None, str | None], Aws] = {}
+    for entry in entries:
+        delivery(entry)
+        key = (entry.profile, entry.region)
+        if key not in sessions:
+            try:
+                sessions[key] = connect(entry.profile, entry.region)
+            except UsageError as exc:
+                raise UsageError(f"{entry.label}: {exc.what}", exc.fix) from None
+            sessions[key].pool = jobs
+    for aws in sessions.values():
+        require_credentials(aws)
+    token = find_token(url)
+    return Clients(sessions, lambda: connect_github(url, token))
+
+
+def _progress(command: str, total: int, json_out: bool) -> tuple[Callable[[Outcome], None], Any]:
+    """On a terminal (and not --json): a progress line on stderr. Else nothing."""
+    if json_out or not sys.stderr.isatty():
+        return (lambda _: None), None
+    from ghbootstrap.github.pacing import GATE
+    from ghbootstrap.render import Progress
+
+    progress = Progress(command, total, sys.stderr, lambda: GATE.waiting)
+    GATE.listeners.append(progress.draw)
+    return progress.finished, progress
+
+
+@contextmanager
+def _showing(progress: Any) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        if progress is not None:
+            from ghbootstrap.github.pacing import GATE
+
+            GATE.listeners.remove(progress.draw)
+            progress.clear()
 
 
 def _issuer(url: str) -> str:
@@ -387,7 +481,9 @@ def rotate(
 
 @app.command()
 def status(
-    repository: Repository,
+    repository: OptionalRepository = None,
+    file: FleetFile = None,
+    jobs: Jobs = DEFAULT_JOBS,
     region: Region = None,
     profile: Profile = None,
     ecr_repo: EcrRepo = None,
@@ -402,13 +498,41 @@ def status(
     """Read-only: is everything there and as it was set up? Exit 3 if anything drifted.
 
     Give the same naming options the setup used; the rest is found by the tool's tags.
+    With --file, every repository of an apply file, --jobs at a time.
     """
+    given: dict[str, Any] = {"--region": region, "--profile": profile, "--ecr-repo": ecr_repo}
+    given |= {"--policy-name": policy_name, "--role-name": role_name, "--user-name": user_name}
+    given["--environment"] = environment
+    if _one_or_file(repository, file, given):
+
+        def check_file() -> FleetReport:
+            from ghbootstrap import fleet
+            from ghbootstrap.flows import apply as flow
+            from ghbootstrap.github.connect import api_url
+
+            assert file is not None
+            entries = fleet.load(file)
+            clients = _fleet_clients(entries, api_url(github_api_url), jobs)
+            on_done, progress = _progress("status", len(entries), json_out)
+            with _showing(progress):
+                return flow.check(
+                    entries,
+                    clients,
+                    jobs=jobs,
+                    source=str(file),
+                    github_api_url=github_api_url,
+                    on_done=on_done,
+                )
+
+        _run(check_file, json_out=json_out, verbose=verbose)
+        return
 
     def build() -> Report:
         from ghbootstrap.flows import status as flow
         from ghbootstrap.subjects import check_environment
         from ghbootstrap.target import Names, parse_repo
 
+        assert repository is not None
         ref = parse_repo(repository)
         request = flow.StatusRequest(
             ref=ref,
@@ -436,9 +560,32 @@ def _confirm(changes: list[Change]) -> bool:
     return typer.confirm(f"Delete these {len(doomed)}?", default=False, err=True)
 
 
+def _confirmable(yes: bool, dry_run: bool) -> None:
+    if not (yes or dry_run or sys.stdin.isatty()):
+        raise UsageError(
+            "destroy asks for confirmation, and no terminal is attached",
+            "pass --yes to delete without asking, or --dry-run to see what would go",
+        )
+
+
+def _one_or_file(repository: str | None, file: Path | None, given: dict[str, Any]) -> bool:
+    """OWNER/REPO, or --file FILE whose entries name everything: True for the file."""
+    if (repository is None) == (file is None):
+        raise typer.BadParameter("give OWNER/REPO or --file FILE, not both or neither")
+    if file is not None:
+        clash = [option for option, value in given.items() if value]
+        if clash:
+            raise typer.BadParameter(
+                f"{clash[0]} does not go with --file: the file names it for each repository"
+            )
+    return file is not None
+
+
 @app.command()
 def destroy(
-    repository: Repository,
+    repository: OptionalRepository = None,
+    file: FleetFile = None,
+    jobs: Jobs = DEFAULT_JOBS,
     region: Region = None,
     profile: Profile = None,
     ecr_repo: EcrRepo = None,
@@ -458,13 +605,44 @@ def destroy(
     """Remove what ghbootstrap made for a repository (found by its tags), nothing else.
 
     The OIDC provider stays while other roles trust it; an ECR repository holding images
-    stays unless --delete-images. Asks first, unless --yes.
+    stays unless --delete-images. Asks first, unless --yes. With --file, every repository
+    of an apply file, --jobs at a time, after one question for all of them.
     """
+    given: dict[str, Any] = {"--region": region, "--profile": profile, "--ecr-repo": ecr_repo}
+    given |= {"--policy-name": policy_name, "--role-name": role_name, "--user-name": user_name}
+    if _one_or_file(repository, file, given):
+
+        def destroy_file() -> FleetReport:
+            from ghbootstrap import fleet
+            from ghbootstrap.flows import apply as flow
+            from ghbootstrap.github.connect import api_url
+
+            assert file is not None
+            entries = fleet.load(file)
+            _confirmable(yes, dry_run)
+            clients = _fleet_clients(entries, api_url(github_api_url), jobs)
+            on_done, progress = _progress("destroy", len(entries), json_out)
+            with _showing(progress):
+                return flow.remove(
+                    entries,
+                    clients,
+                    jobs=jobs,
+                    dry_run=dry_run,
+                    delete_images=delete_images,
+                    confirm=_yes if yes else _confirm,
+                    source=str(file),
+                    github_api_url=github_api_url,
+                    on_done=on_done,
+                )
+
+        _run(destroy_file, json_out=json_out, verbose=verbose)
+        return
 
     def build() -> Report:
         from ghbootstrap.flows import destroy as flow
         from ghbootstrap.target import Names, parse_repo
 
+        assert repository is not None
         ref = parse_repo(repository)
         request = flow.DestroyRequest(
             ref=ref,
@@ -473,11 +651,7 @@ def destroy(
             ),
             delete_images=delete_images,
         )
-        if not (yes or dry_run or sys.stdin.isatty()):
-            raise UsageError(
-                "destroy asks for confirmation, and no terminal is attached",
-                "pass --yes to delete without asking, or --dry-run to see what would go",
-            )
+        _confirmable(yes, dry_run)
         aws, gh = _clients(profile, region, github_api_url)
         return flow.run(aws, gh, request, dry_run=dry_run, confirm=_yes if yes else _confirm)
 
@@ -506,6 +680,50 @@ def audit(
         from ghbootstrap.flows import audit as flow
 
         return flow.run(_aws(profile, region), max_key_age_days=max_key_age)
+
+    _run(build, json_out=json_out, verbose=verbose)
+
+
+@app.command()
+def apply(
+    file: Annotated[
+        Path, typer.Argument(metavar="FILE", help="The apply file (TOML): see README.")
+    ],
+    jobs: Jobs = DEFAULT_JOBS,
+    issuer_url: IssuerUrl = GITHUB_ISSUER_URL,
+    github_api_url: GitHubApiUrl = None,
+    dry_run: DryRun = False,
+    json_out: Json = False,
+    verbose: Verbose = False,
+) -> None:
+    """Set up every repository an apply file lists, each as `oidc` or `keys` would.
+
+    The whole file is checked before any call. The account's OIDC provider is settled
+    once; then repositories run --jobs at a time, sharing GitHub's rate limits. One
+    repository failing does not stop the others: exit 1 if any failed.
+    """
+
+    def build() -> FleetReport:
+        from ghbootstrap import fleet
+        from ghbootstrap.flows import apply as flow
+        from ghbootstrap.github.connect import api_url
+
+        entries = fleet.load(file)
+        issuer = _issuer(issuer_url)
+        url = api_url(github_api_url)
+        clients = _fleet_clients(entries, url, jobs)
+        on_done, progress = _progress("apply", len(entries), json_out)
+        with _showing(progress):
+            return flow.apply(
+                entries,
+                clients,
+                issuer=issuer,
+                jobs=jobs,
+                dry_run=dry_run,
+                source=str(file),
+                github_api_url=github_api_url,
+                on_done=on_done,
+            )
 
     _run(build, json_out=json_out, verbose=verbose)
 

@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from ghbootstrap.aws import oidc_provider, role
-from ghbootstrap.aws.session import Aws
+from ghbootstrap.aws.identity import Caller
+from ghbootstrap.aws.session import Aws, Client
 from ghbootstrap.aws.settle import PRINCIPAL_NOT_YET_VISIBLE, settle
 from ghbootstrap.documents import (
     GITHUB_ISSUER,
@@ -53,9 +54,14 @@ class OidcRequest:
 
 
 def plan_provider(plan: Plan, setup: Setup, issuer: str) -> tuple[str, bool]:
+    return plan_account_provider(plan, setup.aws.iam, setup.caller, issuer, setup.ref.key)
+
+
+def plan_account_provider(
+    plan: Plan, iam: Client, caller: Caller, issuer: str, created_for: str
+) -> tuple[str, bool]:
     """Reuse the account's provider (adding our audience if missing); never replace it.
     Returns its ARN, and whether this run creates it."""
-    iam, caller = setup.aws.iam, setup.caller
     arn = oidc_provider_arn(caller.partition, caller.account, issuer)
     found = oidc_provider.get_provider(iam, arn)
     host = issuer_host(issuer)
@@ -68,7 +74,7 @@ def plan_provider(plan: Plan, setup: Setup, issuer: str) -> tuple[str, bool]:
                     iam,
                     issuer,
                     STS_AUDIENCE,
-                    {oidc_provider.TAG_CREATED: setup.ref.key},
+                    {oidc_provider.TAG_CREATED: created_for},
                 ),
             )
         )
@@ -154,7 +160,16 @@ def plan_attachment(plan: Plan, setup: Setup, policy_arn: str) -> None:
     )
 
 
-def run(aws: Aws, gh: GitHub, request: OidcRequest, *, dry_run: bool) -> Report:
+def run(
+    aws: Aws,
+    gh: GitHub,
+    request: OidcRequest,
+    *,
+    dry_run: bool,
+    provider: tuple[str, bool] | None = None,
+) -> Report:
+    """`provider`: the account's provider ARN and whether it is new, when `apply` has
+    already settled it once for every repository; else this run plans it."""
     setup = start(aws, gh, request.ref, request.names)
     prefix = subject_prefix(setup.repo, gh.subject_template(setup.repo))
     subjects = build_subjects(prefix, request.scopes, setup.repo.default_branch)
@@ -162,7 +177,10 @@ def run(aws: Aws, gh: GitHub, request: OidcRequest, *, dry_run: bool) -> Report:
     plan = Plan()
     ecr_target = plan_ecr(plan, setup, immutable=request.immutable_tags)
     policy_arn = plan_push_policy(plan, setup, ecr_target.arn)
-    provider_arn, new_provider = plan_provider(plan, setup, request.issuer)
+    if provider is None:
+        provider_arn, new_provider = plan_provider(plan, setup, request.issuer)
+    else:
+        provider_arn, new_provider = provider
     trust = trust_policy(provider_arn, request.issuer, subjects)
     environments = plan_environments(plan, setup, request.scopes.environments)
     role_arn = plan_role(plan, setup, trust, environments, new_provider=new_provider)
