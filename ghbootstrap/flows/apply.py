@@ -23,7 +23,7 @@ from ghbootstrap.errors import GhbError, UsageError
 from ghbootstrap.fleet import NO_WORKFLOW, OIDC, PULL_REQUEST, Entry
 from ghbootstrap.flows import destroy, keys, oidc, status
 from ghbootstrap.github.api import GitHub
-from ghbootstrap.plan import Change, FleetReport, Outcome, Plan, Report
+from ghbootstrap.plan import Action, Change, FleetReport, Outcome, Plan, Report
 
 log = logging.getLogger("ghbootstrap.apply")
 
@@ -242,4 +242,31 @@ def remove(
     if not confirm(doomed):
         raise GhbError("nothing was deleted", "run again and answer y, or pass --yes")
     outcomes = run_pool(entries, lambda e: run(e, False), repair, jobs=jobs, on_done=on_done)
-    return FleetReport("destroy", source, False, outcomes)
+    shared = _remove_providers(entries, outcomes, clients)
+    return FleetReport("destroy", source, False, outcomes, shared)
+
+
+def _remove_providers(
+    entries: Sequence[Entry], outcomes: Sequence[Outcome], clients: Clients
+) -> list[Change]:
+    """Workers destroying roles at once each see the others' roles still trusting the
+    account's provider, and keep it. Once all are done, look again, once per account:
+    a provider we made that no role trusts any more goes, as with a single destroy."""
+    kept: dict[str | None, tuple[Entry, set[str]]] = {}
+    for entry, outcome in zip(entries, outcomes, strict=True):
+        for change in outcome.report.changes if outcome.report else []:
+            if change.resource == "OIDC provider" and "other role" in change.detail:
+                kept.setdefault(entry.profile, (entry, set()))[1].add(change.name)
+    changes: list[Change] = []
+    for entry, hosts in kept.values():
+        aws = clients.aws(entry)
+        caller = whoami(aws.sts)
+        plan = Plan()
+        arns = {caller.iam_arn("oidc-provider", host) for host in hosts}
+        try:
+            destroy.plan_provider_removal(plan, aws, arns, leaving=None)
+            changes += plan.execute(dry_run=False)
+        except GhbError as exc:
+            for host in sorted(hosts):
+                changes.append(Change("OIDC provider", host, Action.KEEP, f"not removed: {exc}"))
+    return changes

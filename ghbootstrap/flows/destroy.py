@@ -113,7 +113,12 @@ def _plan_provider(plan: Plan, aws: Aws, ours: role.Role | None) -> None:
     trusts it."""
     if ours is None:
         return
-    for arn in sorted(github_providers(ours.trust)):
+    plan_provider_removal(plan, aws, github_providers(ours.trust), leaving=ours.name)
+
+
+def plan_provider_removal(plan: Plan, aws: Aws, arns: set[str], leaving: str | None) -> None:
+    """Delete each provider we made that no role but `leaving` trusts."""
+    for arn in sorted(arns):
         found = oidc_provider.get_provider(aws.iam, arn)
         if found is None:
             continue
@@ -121,7 +126,7 @@ def _plan_provider(plan: Plan, aws: Aws, ours: role.Role | None) -> None:
         others = [
             n
             for n, trust in role.list_roles(aws.iam)
-            if n != ours.name and arn in github_providers(trust)
+            if n != leaving and arn in github_providers(trust)
         ]
         if oidc_provider.TAG_CREATED not in found.tags:
             plan.add(keep("OIDC provider", name, "not made by ghbootstrap: kept"))

@@ -121,14 +121,16 @@ class GitHub:
 
     def _request(self, verb: str, path: str, what: str, body: Any = None) -> tuple[Any, Any]:
         log.debug("github %s %s", verb, path)
-        if not GATE.wait(budget=RATE_LIMIT_BUDGET):
-            raise GitHubError(
-                f"GitHub's rate limit stopped the attempt to {what}",
-                f"the limit resets in about {GATE.closed_for():.0f} s: run the command again then",
-                status=429,
-            )
         try:
-            headers, data = self._requester.requestJsonAndCheck(verb, path, input=body)
+            with GATE.slot():
+                if not GATE.wait(budget=RATE_LIMIT_BUDGET):
+                    raise GitHubError(
+                        f"GitHub's rate limit stopped the attempt to {what}",
+                        f"the limit resets in about {GATE.closed_for():.0f} s: "
+                        "run the command again then",
+                        status=429,
+                    )
+                headers, data = self._requester.requestJsonAndCheck(verb, path, input=body)
         except GithubException as exc:
             raise self._explain(exc, verb, path, what) from None
         except requests.exceptions.RequestException as exc:

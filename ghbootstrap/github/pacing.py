@@ -5,26 +5,54 @@ A rate-limit answer (403 or 429 with `retry-after`, or `x-ratelimit-remaining: 0
 reset time) closes the gate until the moment GitHub named; every request, first attempts
 and retries alike, passes the gate before it goes out. Nothing waits on a fixed clock:
 a closed gate is waited on until it opens, and it opens when GitHub said it would.
+
+The gate also bounds how many requests are in flight: at most MAX_IN_FLIGHT (GitHub's
+documented ceiling of 100 concurrent requests), halved by each limit answer and grown back
+by one for every window's worth of answered requests (additive increase, multiplicative
+decrease, as TCP does). So workers released together after a wait do not all hit the
+limit again at once.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+MAX_IN_FLIGHT = 100
 
 
 class Gate:
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self._room = threading.Condition(self._lock)
         self._open_at = 0.0
+        self._window = float(MAX_IN_FLIGHT)
+        self.in_flight = 0
         self.limit_answers = 0  # rate-limit answers any worker received
         self.waiting = 0  # requests held back by a rate limit right now
         self.listeners: list[Callable[[], None]] = []
 
     def reset(self) -> None:
         with self._lock:
-            self._open_at, self.limit_answers, self.waiting = 0.0, 0, 0
+            self._open_at, self._window = 0.0, float(MAX_IN_FLIGHT)
+            self.in_flight, self.limit_answers, self.waiting = 0, 0, 0
+
+    @contextmanager
+    def slot(self) -> Iterator[None]:
+        """One request (with its retries) in flight, when the window has room for it."""
+        with self._room:
+            while self.in_flight >= int(self._window):
+                self._room.wait()
+            self.in_flight += 1
+        try:
+            yield
+        finally:
+            with self._room:
+                self.in_flight -= 1
+                self._window = min(float(MAX_IN_FLIGHT), self._window + 1 / self._window)
+                self._room.notify()
 
     def hold(self, seconds: float) -> float:
         """GitHub asked to wait `seconds`: nobody sends anything before then.
@@ -33,6 +61,7 @@ class Gate:
         with self._lock:
             self.limit_answers += 1
             self._open_at = max(self._open_at, until)
+            self._window = max(1.0, min(self._window, float(self.in_flight)) / 2)
         return until
 
     def closed_for(self) -> float:

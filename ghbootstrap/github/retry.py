@@ -83,6 +83,8 @@ class GitHubRetry(Retry):
                 raise MaxRetryError(_pool, url or "", Exception("rate limit outlasts the budget"))
         retry = super().increment(method, url, response, error, _pool, _stacktrace)
         retry.waited = self.waited + wait
+        if wait and response.status in (403, 429) and self.total is not None:
+            retry.total = self.total  # rate limits are bounded by the budget, not a count
         return retry
 
     def sleep(self, response: Any = None) -> None:
