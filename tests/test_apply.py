@@ -73,10 +73,10 @@ def recorded(monkeypatch: pytest.MonkeyPatch, aws_calls: AwsCalls) -> AwsCalls:
 
 
 @pytest.fixture
-def boto(moto: None) -> Iterator[Any]:
+def boto(moto: None) -> Any:
     import boto3
 
-    yield lambda service: boto3.client(service, region_name=REGION)
+    return lambda service: boto3.client(service, region_name=REGION)
 
 
 def write(tmp_path: Path, text: str, name: str = "fleet.toml") -> Path:
