@@ -249,6 +249,8 @@ def test_a_mixed_fleet_is_set_up_and_a_rerun_writes_nothing(
     assert done.code == 0, done.err
     assert done.err == ""  # no progress line when stderr is not a terminal
     assert recorded.names.count("iam.CreateOpenIDConnectProvider") == 1
+    first_role = recorded.names.index("iam.GetRole")
+    assert recorded.names.index("iam.CreateOpenIDConnectProvider") < first_role
     summary = done.out.split("\nSummary\n")[1]
     assert summary == (
         "  changed    acme/api     12 created\n"
@@ -452,3 +454,34 @@ def test_status_and_destroy_take_the_file(
     assert [u["UserName"] for u in iam.list_users()["Users"]] == []
     assert fleet.secret("acme/batch", "AWS_ACCESS_KEY_ID", "ci") is None
     assert iam.list_open_id_connect_providers()["OpenIDConnectProviderList"] == []
+
+
+def test_destroy_of_a_file_needs_yes_without_a_terminal(
+    cli: Any, fleet: FakeGitHub, tmp_path: Path
+) -> None:
+    done = cli("destroy", "--file", str(write(tmp_path, FLEET)))
+    assert done.code == 2
+    assert done.err == (
+        "error: destroy asks for confirmation, and no terminal is attached: pass --yes to "
+        "delete without asking, or --dry-run to see what would go\n"
+    )
+    assert fleet.requests == []
+
+
+def test_file_and_repository_exclude_each_other(
+    cli: Any, fleet: FakeGitHub, tmp_path: Path
+) -> None:
+    path = str(write(tmp_path, FLEET))
+    both = cli("status", "acme/api", "--file", path)
+    assert both.code == 2
+    assert both.err == (
+        "error: Invalid value: give OWNER/REPO or --file FILE, not both or neither: "
+        "see 'ghbootstrap status --help'\n"
+    )
+    named = cli("destroy", "--file", path, "--role-name", "x", "--yes")
+    assert named.code == 2
+    assert named.err == (
+        "error: Invalid value: --role-name does not go with --file: the file names it for "
+        "each repository: see 'ghbootstrap destroy --help'\n"
+    )
+    assert fleet.requests == []
