@@ -485,3 +485,26 @@ def test_file_and_repository_exclude_each_other(
         "each repository: see 'ghbootstrap destroy --help'\n"
     )
     assert fleet.requests == []
+
+
+def test_progress_says_when_requests_wait_on_the_rate_limit() -> None:
+    import io
+
+    from ghbootstrap.plan import Outcome
+    from ghbootstrap.render import Progress
+
+    stream, waiting = io.StringIO(), [0]
+    progress = Progress("apply", 3, stream, lambda: waiting[0])
+    progress.finished(Outcome(1, "acme/api"))
+    waiting[0] = 2
+    progress.finished(Outcome(2, "acme/web", error="GitHub refused"))
+    waiting[0] = 0
+    progress.draw()
+    progress.clear()
+    assert stream.getvalue().split("\r\x1b[K") == [
+        "",
+        "apply: 1/3 done, 0 failed",
+        "apply: 2/3 done, 1 failed, waiting on GitHub's rate limit",
+        "apply: 2/3 done, 1 failed",
+        "",
+    ]
