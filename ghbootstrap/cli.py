@@ -253,13 +253,12 @@ def _fleet_clients(entries: list[Entry], url: str, jobs: int) -> Clients:
     """Connect once per profile and region (validating both, still no network call), and
     give each worker thread its own GitHub client with one token."""
     from ghbootstrap.aws.session import connect, require_credentials
-    from ghbootstrap.flows.apply import Clients, delivery
+    from ghbootstrap.flows.apply import Clients
     from ghbootstrap.github.connect import connect as connect_github
     from ghbootstrap.github.connect import find_token
 
     sessions: dict[tuple[str | None, str | None], Aws] = {}
     for entry in entries:
-        delivery(entry)
         key = (entry.profile, entry.region)
         if key not in sessions:
             try:
@@ -709,6 +708,8 @@ def apply(
         from ghbootstrap.github.connect import api_url
 
         entries = fleet.load(file)
+        for entry in entries:
+            flow.delivery(entry)  # a workflow choice this version cannot deliver: exit 2
         issuer = _issuer(issuer_url)
         url = api_url(github_api_url)
         clients = _fleet_clients(entries, url, jobs)

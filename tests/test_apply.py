@@ -508,3 +508,12 @@ def test_progress_says_when_requests_wait_on_the_rate_limit() -> None:
         "apply: 2/3 done, 1 failed",
         "",
     ]
+
+
+def test_status_of_a_file_whatever_its_workflow_choice(
+    cli: Any, fleet: FakeGitHub, tmp_path: Path
+) -> None:
+    """status only reads: a workflow choice `apply` cannot deliver does not stop it."""
+    done = cli("status", "--file", str(write(tmp_path, '[[repository]]\nname = "acme/api"\n')))
+    assert done.code == 3
+    assert "  drift      acme/api\n" in done.out
