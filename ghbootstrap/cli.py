@@ -20,10 +20,12 @@ from ghbootstrap.errors import EXIT_DRIFT, EXIT_FAILURE, GhbError, UsageError
 
 if TYPE_CHECKING:
     from ghbootstrap.aws.session import Aws
+    from ghbootstrap.explain import Explanation
     from ghbootstrap.fleet import Entry
     from ghbootstrap.flows.apply import Clients
     from ghbootstrap.github.api import GitHub
     from ghbootstrap.plan import AuditReport, Change, FleetReport, Outcome, Report
+    from ghbootstrap.render import Rendered
 
 app = typer.Typer(
     name="ghbootstrap",
@@ -160,9 +162,7 @@ def _call_log(enabled: bool) -> Iterator[None]:
         logger.setLevel(logging.NOTSET)
 
 
-def _run(
-    build: Callable[[], Report | AuditReport | FleetReport], *, json_out: bool, verbose: bool
-) -> None:
+def _run(build: Callable[[], Rendered], *, json_out: bool, verbose: bool) -> None:
     """Run a flow, print its report, and turn every error into one line and an exit code."""
     try:
         with _call_log(verbose):
@@ -182,10 +182,11 @@ def _run(
             f"error: unexpected {type(exc).__name__}: run again with -v and report it", err=True
         )
         raise typer.Exit(EXIT_FAILURE) from None
+    from ghbootstrap.plan import FleetReport
     from ghbootstrap.render import FORMATTERS, Format
 
     typer.echo(FORMATTERS[Format.JSON if json_out else Format.TEXT](report))
-    if getattr(report, "failed", None):
+    if isinstance(report, FleetReport) and report.failed:
         raise typer.Exit(EXIT_FAILURE)
     if report.problems:
         raise typer.Exit(EXIT_DRIFT)
@@ -725,6 +726,94 @@ def apply(
                 github_api_url=github_api_url,
                 on_done=on_done,
             )
+
+    _run(build, json_out=json_out, verbose=verbose)
+
+
+def _read_claims(source: str) -> dict[str, str]:
+    """--claims FILE or - (stdin): read, then decode (see explain.read_claims)."""
+    from ghbootstrap.explain import read_claims
+
+    if not source:
+        raise UsageError("--claims needs a file name, or - for stdin")
+    try:
+        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or "not UTF-8 text"
+        raise UsageError(f"--claims: cannot read {source}: {reason}") from None
+    return read_claims(text)
+
+
+@app.command()
+def explain(
+    repository: Repository,
+    branch: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(metavar="NAME", help="The job runs on a push to this branch."),
+    ] = None,
+    tag: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(metavar="NAME", help="The job runs on a push of this tag."),
+    ] = None,
+    pull_request: Annotated[
+        bool, typer.Option("--pull-request", help="The job runs for a pull request.")
+    ] = False,
+    environment: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(metavar="NAME", help="The job runs in this environment (on its ref)."),
+    ] = None,
+    claims: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            metavar="FILE",
+            help="The job's token claims (JSON) or the token itself, '-' for stdin. "
+            "Only the payload is decoded; the token is never verified, kept or shown.",
+        ),
+    ] = None,
+    role_name: RoleName = None,
+    region: Region = None,
+    profile: Profile = None,
+    issuer_url: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            metavar="URL", help="OIDC issuer [default: the token's, else the one the role trusts]."
+        ),
+    ] = None,
+    github_api_url: GitHubApiUrl = None,
+    json_out: Json = False,
+    verbose: Verbose = False,
+) -> None:
+    """Would a job get the role? If not, why, and the one command that admits it.
+
+    Describe the job with --branch, --tag, --pull-request and --environment (none: a
+    push to the default branch), or paste its claims with --claims. Read-only. Exit 0
+    admitted, 3 denied.
+    """
+
+    def build() -> Explanation:
+        from ghbootstrap.explain import JobContext
+        from ghbootstrap.flows import explain as flow
+        from ghbootstrap.github.connect import api_url
+        from ghbootstrap.target import Names, parse_repo
+
+        ref = parse_repo(repository)
+        job = JobContext(branch, tag, pull_request, environment)
+        if claims is not None and job != JobContext():
+            raise UsageError(
+                "--claims describes the job itself",
+                "drop --branch, --tag, --pull-request and --environment, or drop --claims",
+            )
+        request = flow.ExplainRequest(
+            ref=ref,
+            names=Names.resolve(ref, role=role_name),
+            job=job,
+            claims=_read_claims(claims) if claims is not None else None,
+            issuer=_issuer(issuer_url) if issuer_url is not None else None,
+            profile=profile,
+            github_api_url=github_api_url,
+        )
+        url = api_url(github_api_url)
+        return flow.run(_aws(profile, region), lambda: _github(url), request)
 
     _run(build, json_out=json_out, verbose=verbose)
 

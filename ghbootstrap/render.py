@@ -9,9 +9,10 @@ from collections.abc import Callable
 from typing import Any
 
 from ghbootstrap.documents import render as render_document
+from ghbootstrap.explain import Explanation
 from ghbootstrap.plan import Action, AuditReport, FleetReport, Outcome, Report
 
-AnyReport = Report | AuditReport | FleetReport
+Rendered = Report | AuditReport | Explanation | FleetReport
 
 
 class Format(enum.StrEnum):
@@ -34,9 +35,11 @@ _LABELS = {
 }
 
 
-def as_text(report: AnyReport) -> str:
+def as_text(report: Rendered) -> str:
     if isinstance(report, AuditReport):
         return _audit_text(report)
+    if isinstance(report, Explanation):
+        return report.text()
     if isinstance(report, FleetReport):
         return _fleet_text(report)
     lines = [f"ghbootstrap {report.command} {report.repository}"]
@@ -164,11 +167,11 @@ def _gist(outcome: Outcome) -> str:
     )
 
 
-def as_json(report: AnyReport) -> str:
+def as_json(report: Rendered) -> str:
     return json.dumps(report.to_json(), indent=2, sort_keys=False)
 
 
-FORMATTERS: dict[Format, Callable[[AnyReport], str]] = {
+FORMATTERS: dict[Format, Callable[[Rendered], str]] = {
     Format.TEXT: as_text,
     Format.JSON: as_json,
 }

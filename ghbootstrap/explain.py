@@ -1,0 +1,266 @@
+"""`explain`'s pure half: a job's claims, the scopes a trust admits, the fix, the answer.
+
+The claims come from a context (branch, tag, pull request, environment: derived the way
+GitHub derives `sub`) or from the user (a JSON object, or a token whose payload alone is
+decoded: never verified, kept or shown). The verdict is `verdict.py`'s; the fix is the one
+`ghbootstrap oidc` command that admits the job while keeping every scope the role has,
+rebuilt from the subjects the trust admits.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+import shlex
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ghbootstrap.errors import UsageError
+from ghbootstrap.subjects import WILDCARDS, Scopes, encode_environment
+from ghbootstrap.trusteval import like_regex
+
+_CONTEXT = re.compile(r"^(?P<prefix>.*?):(?P<context>ref:refs/.+|environment:.+|pull_request)$")
+_CLAIMS_HINT = "give a JSON object of the token's claims, or the token itself (header.payload.sig)"
+
+
+# -- the context, and the claims GitHub would put in its token ---------------------------------
+
+
+@dataclass(frozen=True)
+class JobContext:
+    """One job as the options describe it. All empty: a push to the default branch."""
+
+    branch: str | None = None
+    tag: str | None = None
+    pull_request: bool = False
+    environment: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.branch is not None and self.tag is not None:
+            raise UsageError("--branch and --tag describe two different jobs", "give one of them")
+        if self.pull_request and (self.branch is not None or self.tag is not None):
+            raise UsageError(
+                "--pull-request describes a pull request job, not a branch or tag push",
+                "drop --branch / --tag, or drop --pull-request",
+            )
+        for flag, value in (("--branch", self.branch), ("--tag", self.tag)):
+            if value is not None and (not value or WILDCARDS & set(value)):
+                raise UsageError(f"{flag} '{value}' is not one ref name", "give the exact name")
+        if self.branch is not None or self.tag is not None:
+            Scopes.parse([self.branch] if self.branch else [], [self.tag] if self.tag else [])
+        if self.environment is not None:
+            Scopes.parse(environments=[self.environment])
+
+    def context(self, default_branch: str) -> str:
+        """The part of `sub` after the repository. An environment takes precedence."""
+        if self.environment is not None:
+            return f"environment:{encode_environment(self.environment)}"
+        if self.pull_request:
+            return "pull_request"
+        if self.tag is not None:
+            return f"ref:refs/tags/{self.tag}"
+        return f"ref:refs/heads/{self.branch or default_branch}"
+
+
+def context_claims(
+    prefix: str, job: JobContext, default_branch: str, issuer: str
+) -> dict[str, str]:
+    """The claims GitHub's token carries for this job that a trust may test."""
+    return {
+        "sub": f"{prefix}:{job.context(default_branch)}",
+        "aud": "sts.amazonaws.com",
+        "iss": issuer,
+    }
+
+
+def read_claims(text: str) -> dict[str, str]:
+    """A JSON object of claims, or a JWT whose payload is decoded (never verified).
+
+    Errors never quote the input: it may be a live token.
+    """
+    text = text.strip()
+    if text.startswith("{"):
+        try:
+            found = json.loads(text)
+        except ValueError:
+            raise UsageError("--claims: the input is not valid JSON", _CLAIMS_HINT) from None
+    else:
+        found = _jwt_payload(text)
+    if not isinstance(found, dict):
+        raise UsageError("--claims: the input is not a JSON object", _CLAIMS_HINT)
+    if not isinstance(found.get("sub"), str) or not found["sub"]:
+        raise UsageError("--claims: the claims have no sub", _CLAIMS_HINT)
+    return {str(k): v for k, v in found.items() if isinstance(v, str)}
+
+
+def _jwt_payload(text: str) -> Any:
+    parts = text.split(".")
+    if len(parts) != 3 or not all(re.fullmatch(r"[A-Za-z0-9_-]+", p) for p in parts[:2]):
+        raise UsageError("--claims: the input is neither JSON nor a JWT", _CLAIMS_HINT)
+    try:
+        raw = base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4))
+        return json.loads(raw)
+    except (binascii.Error, ValueError):
+        raise UsageError("--claims: the token's payload is not JSON", _CLAIMS_HINT) from None
+
+
+# -- subjects: split into the repository part and the context ----------------------------------
+
+
+def split_subject(sub: str) -> tuple[str, str]:
+    """`repo:O/R:ref:refs/heads/main` -> (`repo:O/R`, `ref:refs/heads/main`)."""
+    found = _CONTEXT.match(sub)
+    return (found["prefix"], found["context"]) if found else (sub, "")
+
+
+def scopes_of(admitted: Sequence[str]) -> Scopes | None:
+    """Invert what `build_subjects` wrote: the scopes a trust admits, or None if some
+    subject is not one ghbootstrap can write (a hand edit), so no command keeps it."""
+    branches, tags, environments, pull_requests = [], [], [], False
+    for sub in admitted:
+        context = split_subject(sub)[1]
+        if context.startswith("ref:refs/heads/"):
+            branches.append(context.removeprefix("ref:refs/heads/"))
+        elif context.startswith("ref:refs/tags/"):
+            tags.append(context.removeprefix("ref:refs/tags/"))
+        elif context.startswith("environment:") and not WILDCARDS & set(context):
+            environments.append(decode(context.removeprefix("environment:")))
+        elif context == "pull_request":
+            pull_requests = True
+        else:
+            return None
+    return Scopes(tuple(branches), tuple(tags), tuple(environments), pull_requests)
+
+
+def scope_for(context: str) -> Scopes:
+    """The scope a job's context needs."""
+    if context.startswith("environment:"):
+        return Scopes(environments=(decode(context.removeprefix("environment:")),))
+    if context == "pull_request":
+        return Scopes(pull_requests=True)
+    if context.startswith("ref:refs/tags/"):
+        return Scopes(tags=(context.removeprefix("ref:refs/tags/"),))
+    return Scopes(branches=(context.removeprefix("ref:refs/heads/"),))
+
+
+def decode(environment: str) -> str:
+    """An environment name as it is, from its form in `sub`."""
+    return environment.replace("%3A", ":")
+
+
+def merge(a: Scopes, b: Scopes) -> Scopes:
+    return Scopes.parse(
+        [*a.branches, *b.branches],
+        [*a.tags, *b.tags],
+        [*a.environments, *b.environments],
+        a.pull_requests or b.pull_requests,
+    )
+
+
+def admits(pattern: str, value: str) -> bool:
+    """Does a StringLike pattern, as `admitted_subjects` shows it, match the value?"""
+    return like_regex(pattern.replace("$", "${$}")).fullmatch(value) is not None
+
+
+# -- the fix: one `ghbootstrap oidc` command -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Setting:
+    """How the role was set up: everything `oidc` needs to rebuild it as it is."""
+
+    repository: str
+    region: str
+    role: str | None = None  # None: the default for `repository`
+    policy: str | None = None
+    ecr_repository: str | None = None
+    mutable_tags: bool = False
+    issuer: str | None = None  # None: github.com's
+    profile: str | None = None
+    github_api_url: str | None = None
+
+
+def oidc_fix_command(setting: Setting, scopes: Scopes) -> str:
+    """`ghbootstrap oidc ... --no-workflow`, shell-quoted, that rebuilds the role with
+    exactly these scopes and names. It runs from any folder."""
+    words = ["ghbootstrap", "oidc", setting.repository, "--region", setting.region]
+    for flag, value in (
+        ("--profile", setting.profile),
+        ("--role-name", setting.role),
+        ("--policy-name", setting.policy),
+        ("--ecr-repo", setting.ecr_repository),
+        ("--issuer-url", setting.issuer),
+        ("--github-api-url", setting.github_api_url),
+    ):
+        if value is not None:
+            words += [flag, value]
+    for flag, values in (
+        ("--branch", scopes.branches),
+        ("--tag", scopes.tags),
+        ("--environment", scopes.environments),
+    ):
+        for value in values:
+            words += [flag, value]
+    if scopes.pull_requests:
+        words.append("--pull-requests")
+    if setting.mutable_tags:
+        words.append("--mutable-tags")
+    words.append("--no-workflow")
+    return shlex.join(words)
+
+
+# -- the answer --------------------------------------------------------------------------------
+
+
+@dataclass
+class Explanation:
+    """What `explain` says. Denied is a finding: the CLI exits 3."""
+
+    repository: str
+    role: str
+    sub: str
+    aud: str
+    issuer: str
+    admitted: bool
+    reason: str
+    admits: list[str] = field(default_factory=list)
+    fix: str | None = None
+    workflow_fix: str | None = None
+
+    @property
+    def problems(self) -> list[str]:
+        return [] if self.admitted else [self.reason]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "admitted": self.admitted,
+            "role": self.role,
+            "sub": self.sub,
+            "aud": self.aud,
+            "issuer": self.issuer,
+            "admits": self.admits,
+            "reason": self.reason,
+            "fix": self.fix,
+            "workflow_fix": self.workflow_fix,
+        }
+
+    def text(self) -> str:
+        lines = [f"ghbootstrap explain {self.repository}"]
+        for label, value in (
+            ("role", self.role),
+            ("sub", self.sub),
+            ("aud", self.aud),
+            ("issuer", self.issuer),
+        ):
+            lines.append(f"  {label:<7} {value}")
+        for index, sub in enumerate(self.admits or ["(nothing)"]):
+            lines.append(f"  {'admits' if index == 0 else '':<7} {sub}")
+        lines.append(("admitted: " if self.admitted else "denied: ") + self.reason)
+        if self.fix:
+            lines.append(f"fix: {self.fix}")
+        if self.workflow_fix:
+            lines.append(f"fix in the workflow: {self.workflow_fix}")
+        return "\n".join(lines)
