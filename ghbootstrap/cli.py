@@ -107,7 +107,12 @@ MutableTags = Annotated[
     bool, typer.Option("--mutable-tags", help="Allow image tags to be overwritten.")
 ]
 NoWorkflow = Annotated[bool, typer.Option("--no-workflow", help="Do not write a workflow.")]
-Force = Annotated[bool, typer.Option("--force", help="Overwrite a workflow file that differs.")]
+Force = Annotated[
+    bool,
+    typer.Option(
+        "--force", help="Overwrite a workflow file, variable or secret ghbootstrap did not write."
+    ),
+]
 DryRun = Annotated[
     bool, typer.Option("--dry-run", help="Read only: print the plan and the documents.")
 ]

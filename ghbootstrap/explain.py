@@ -13,13 +13,15 @@ import base64
 import binascii
 import json
 import re
-import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ghbootstrap.commands import oidc_command
 from ghbootstrap.errors import UsageError
+from ghbootstrap.footprint import DEFAULT_ISSUER, OidcSetup
 from ghbootstrap.subjects import WILDCARDS, Scopes, encode_environment
+from ghbootstrap.target import Names, parse_repo
 from ghbootstrap.trusteval import like_regex
 
 _CONTEXT = re.compile(r"^(?P<prefix>.*?):(?P<context>ref:refs/.+|environment:.+|pull_request)$")
@@ -186,30 +188,18 @@ class Setting:
 def oidc_fix_command(setting: Setting, scopes: Scopes) -> str:
     """`ghbootstrap oidc ... --no-workflow`, shell-quoted, that rebuilds the role with
     exactly these scopes and names. It runs from any folder."""
-    words = ["ghbootstrap", "oidc", setting.repository, "--region", setting.region]
-    for flag, value in (
-        ("--profile", setting.profile),
-        ("--role-name", setting.role),
-        ("--policy-name", setting.policy),
-        ("--ecr-repo", setting.ecr_repository),
-        ("--issuer-url", setting.issuer),
-        ("--github-api-url", setting.github_api_url),
-    ):
-        if value is not None:
-            words += [flag, value]
-    for flag, values in (
-        ("--branch", scopes.branches),
-        ("--tag", scopes.tags),
-        ("--environment", scopes.environments),
-    ):
-        for value in values:
-            words += [flag, value]
-    if scopes.pull_requests:
-        words.append("--pull-requests")
-    if setting.mutable_tags:
-        words.append("--mutable-tags")
-    words.append("--no-workflow")
-    return shlex.join(words)
+    ref = parse_repo(setting.repository)
+    defaults = Names.resolve(ref)
+    setup = OidcSetup(
+        region=setting.region,
+        ecr_repository=setting.ecr_repository or defaults.ecr_repository,
+        policy=setting.policy or defaults.policy,
+        role=setting.role or defaults.role,
+        scopes=scopes,
+        mutable_tags=setting.mutable_tags,
+        issuer=setting.issuer or DEFAULT_ISSUER,
+    )
+    return oidc_command(ref, setup, profile=setting.profile, github_api_url=setting.github_api_url)
 
 
 # -- the answer --------------------------------------------------------------------------------

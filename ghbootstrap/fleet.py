@@ -23,8 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ghbootstrap.commands import keys_command, oidc_command
 from ghbootstrap.documents import GITHUB_ISSUER
 from ghbootstrap.errors import UsageError
+from ghbootstrap.footprint import OidcSetup
 from ghbootstrap.subjects import Scopes, check_environment
 from ghbootstrap.target import Names, RepoRef, parse_repo
 from ghbootstrap.workflow import DEFAULT_PATH, check_cron
@@ -70,7 +72,6 @@ class Entry:
     mutable_tags: bool
     rotation_schedule: str | None
     workflow: str  # "pull-request", "none", or a path
-    given: tuple[tuple[str, str], ...] = ()  # names given in the file, not derived
 
     @property
     def label(self) -> str:
@@ -87,57 +88,66 @@ class Entry:
             return None
         return DEFAULT_PATH if self.workflow == PULL_REQUEST else Path(self.workflow)
 
-    def command(
-        self,
-        verb: str,
-        region: str,
-        *,
-        issuer: str = GITHUB_ISSUER,
-        github_api_url: str | None = None,
+    def setup_command(
+        self, region: str, *, issuer: str = GITHUB_ISSUER, github_api_url: str | None = None
     ) -> str:
-        """The single command for this entry, runnable as printed: its method (`oidc` or
-        `keys`) sets it up as the file says, `status` checks it, `destroy` removes it."""
-        args = [verb, self.ref.full_name, "--region", region]
-        for option, key in (
-            ("--profile", "profile"),
-            ("--ecr-repo", "ecr_repo"),
-            ("--policy-name", "policy_name"),
-            ("--role-name", "role_name"),
-            ("--user-name", "user_name"),
-        ):
-            if key in dict(self.given):
-                args += [option, dict(self.given)[key]]
-        if verb == self.method:
-            args += self._setup(issuer)
-        elif verb == "status":
-            for environment in self.scopes.environments:
-                args += ["--environment", environment]
-        if github_api_url:
-            args += ["--github-api-url", github_api_url]
-        if verb == "destroy":
-            args.append("--yes")
-        return shlex.join(["ghbootstrap", *args])
+        """The single command doing what this entry does (workflow choice included),
+        runnable as printed: the repair of a repository that failed."""
+        if self.method == OIDC:
+            setup = OidcSetup(
+                region=region,
+                ecr_repository=self.names.ecr_repository,
+                policy=self.names.policy,
+                role=self.names.role,
+                scopes=self.scopes,
+                mutable_tags=self.mutable_tags,
+                issuer=issuer,
+                ecr_named=self.names.ecr_named,
+            )
+            return oidc_command(
+                self.ref,
+                setup,
+                profile=self.profile,
+                github_api_url=github_api_url,
+                workflow=self._workflow_options,
+            )
+        return keys_command(
+            self.ref,
+            region,
+            self.names,
+            self.environment,
+            mutable_tags=self.mutable_tags,
+            profile=self.profile,
+            github_api_url=github_api_url,
+            rotation_schedule=self.rotation_schedule,
+            workflow=self._workflow_options,
+        )
 
-    def _setup(self, issuer: str) -> list[str]:
-        args: list[str] = []
-        for option, values in (("--branch", self.scopes.branches), ("--tag", self.scopes.tags)):
-            for value in values:
-                args += [option, value]
-        for environment in self.scopes.environments:
-            args += ["--environment", environment]
-        if self.scopes.pull_requests:
-            args.append("--pull-requests")
-        if self.mutable_tags:
-            args.append("--mutable-tags")
-        if self.rotation_schedule:
-            args += ["--rotation-schedule", self.rotation_schedule]
-        if self.method == OIDC and issuer != GITHUB_ISSUER:
-            args += ["--issuer-url", issuer]
+    @property
+    def _workflow_options(self) -> tuple[str, ...]:
         if self.workflow == NO_WORKFLOW:
-            args.append("--no-workflow")
-        elif self.workflow != PULL_REQUEST:
-            args += ["--workflow-path", self.workflow]
-        return args
+            return ("--no-workflow",)
+        if self.workflow == PULL_REQUEST:
+            return ()
+        return ("--workflow-path", self.workflow)
+
+    def destroy_command(self, region: str, *, github_api_url: str | None = None) -> str:
+        """`destroy` of this entry's setup, by the names the file gives, without asking."""
+        args = ["destroy", self.ref.full_name, "--region", region]
+        if self.profile is not None:
+            args += ["--profile", self.profile]
+        defaults = Names.resolve(self.ref)
+        for option, name, default in (
+            ("--ecr-repo", self.names.ecr_repository, defaults.ecr_repository),
+            ("--policy-name", self.names.policy, defaults.policy),
+            ("--role-name", self.names.role, defaults.role),
+            ("--user-name", self.names.user, defaults.user),
+        ):
+            if name != default:
+                args += [option, name]
+        if github_api_url is not None:
+            args += ["--github-api-url", github_api_url]
+        return shlex.join(["ghbootstrap", *args, "--yes"])
 
 
 def load(path: Path) -> list[Entry]:
@@ -277,7 +287,6 @@ def _build(index: int, ref: RepoRef, method: str, values: Mapping[str, Any]) -> 
             f'workflow \'{workflow}\' is neither "pull-request", "none" nor a .yml path',
             'use "pull-request" (the default), "none", or the path of a workflow file',
         )
-    named = ("profile", "ecr_repo", "policy_name", "role_name", "user_name")
     return Entry(
         index=index,
         ref=ref,
@@ -289,7 +298,6 @@ def _build(index: int, ref: RepoRef, method: str, values: Mapping[str, Any]) -> 
         mutable_tags=values.get("mutable_tags", False),
         rotation_schedule=check_cron(schedule) if schedule else None,
         workflow=workflow,
-        given=tuple((k, str(values[k])) for k in named if k in values),
     )
 
 

@@ -11,8 +11,6 @@ from dataclasses import dataclass
 
 from ghbootstrap.errors import UsageError
 
-TAG_REPOSITORY = "ghbootstrap:repository"
-
 _OWNER = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})")
 _REPO = re.compile(r"[A-Za-z0-9._-]{1,100}")
 # AWS's own patterns (botocore's service models), anchored.
@@ -119,6 +117,7 @@ class Names:
     policy: str
     role: str
     user: str
+    ecr_named: bool = False  # given with --ecr-repo: may be shared on purpose
 
     @classmethod
     def resolve(
@@ -153,6 +152,7 @@ class Names:
                 "user",
                 IAM_USER_MAX,
             ),
+            ecr_named=ecr_repository is not None,
         )
 
 

@@ -4,6 +4,7 @@ behind `responses`, the real entry point. Workers run on threads, as they do for
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -363,6 +364,21 @@ def test_one_failing_repository_does_not_stop_the_others(
         "5 repositories: 3 changed, 2 failed.\n"
     )
     assert fleet.secret("acme/batch", "AWS_ACCESS_KEY_ID", "ci") is not None
+
+    # The repair runs as printed, once the foreign role is out of the way.
+    boto("iam").delete_role(RoleName="ghbootstrap-acme-web")
+    repair = next(line for line in summary.splitlines() if "ghbootstrap oidc acme/web" in line)
+    argv = shlex.split(repair.split("repair: ")[1])
+    assert argv[0] == "ghbootstrap"
+    repaired = cli(*argv[1:])
+    assert repaired.code == 0, repaired.err
+    assert subjects_admitted(
+        boto("iam"),
+        "ghbootstrap-acme-web",
+        ["repo:acme/web:ref:refs/heads/release/1", "repo:acme/web:pull_request"],
+    ) == ["repo:acme/web:ref:refs/heads/release/1", "repo:acme/web:pull_request"]
+    again = cli("apply", str(tmp_path / "fleet.toml"), "--json")
+    assert [r["state"] for r in json.loads(again.out)["repositories"][:4]] == ["unchanged"] * 4
 
 
 def test_json_names_every_repository_once(cli: Any, fleet: FakeGitHub, tmp_path: Path) -> None:

@@ -10,13 +10,13 @@ import pytest
 from botocore.stub import Stubber
 
 from ghbootstrap.aws.session import Aws
-from ghbootstrap.documents import fingerprint, lifecycle_policy, push_policy, trust_policy
+from ghbootstrap.documents import lifecycle_policy, push_policy
 from ghbootstrap.errors import ConflictError, UsageError
 from ghbootstrap.flows import oidc
 from ghbootstrap.flows.common import start
 from ghbootstrap.github.api import GitHub
 from ghbootstrap.plan import Action, Plan, Report
-from ghbootstrap.subjects import Scopes, Subjects
+from ghbootstrap.subjects import Scopes
 from ghbootstrap.target import Names, parse_repo
 from ghbootstrap.trusteval import may_assume
 from tests.conftest import ACCOUNT, REGION, AwsCalls
@@ -57,6 +57,33 @@ def claims(sub: str) -> dict[str, str]:
     return {"sub": sub, "aud": "sts.amazonaws.com"}
 
 
+# Pinned by hand, not recomputed with the code under test: the trust `oidc` writes for the
+# default branch, and its fingerprint (sha256 of the canonical JSON, first 32 hex digits).
+GOLDEN_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Sid": "GitHubActionsExactSubjects",
+            "Effect": "Allow",
+            "Principal": {
+                "Federated": "arn:aws:iam::123456789012:oidc-provider/"
+                "token.actions.githubusercontent.com"
+            },
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {
+                "StringEquals": {
+                    "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+                    "token.actions.githubusercontent.com:sub": [
+                        "repo:Octo-Org/Hello-World:ref:refs/heads/main"
+                    ],
+                }
+            },
+        }
+    ],
+}
+GOLDEN_FINGERPRINT = "e73c99bcb4cb8c758088a6433232544a"
+
+
 def test_fresh_run_creates_exactly_the_resources(
     aws: Aws, gh: GitHub, fake_github: FakeGitHub, tmp_path: Path
 ) -> None:
@@ -86,15 +113,12 @@ def test_fresh_run_creates_exactly_the_resources(
     assert provider["ThumbprintList"] == []
 
     role = iam.get_role(RoleName=NAMES.role)["Role"]
-    trust = trust_policy(
-        PROVIDER_ARN,
-        f"https://{HOST}",
-        Subjects(exact=("repo:Octo-Org/Hello-World:ref:refs/heads/main",), patterns=()),
-    )
-    assert role["AssumeRolePolicyDocument"] == trust
+    assert role["AssumeRolePolicyDocument"] == GOLDEN_TRUST
     assert {t["Key"]: t["Value"] for t in role["Tags"]} == {
         "ghbootstrap:repository": "octo-org/hello-world",
-        "ghbootstrap:trust": fingerprint(trust),
+        "ghbootstrap:trust": GOLDEN_FINGERPRINT,
+        "ghbootstrap:scopes": "region=us-east-1+ecr=octo-org/hello-world"
+        "+policy=ghbootstrap-ecr-push-octo-org-hello-world",
         "ghbootstrap:environments": "",
     }
     attached = iam.list_attached_role_policies(RoleName=NAMES.role)["AttachedPolicies"]
@@ -293,12 +317,21 @@ def test_environments_are_created_and_hold_the_variables_too(
     assert not may_assume(trust, PROVIDER_ARN, HOST, claims(f"repo:{REPO}:ref:refs/heads/main"))
 
 
-def test_changed_variables_are_updated(
-    aws: Aws, gh: GitHub, fake_github: FakeGitHub, tmp_path: Path
+def test_a_variable_holding_another_value_is_refused_then_forced(
+    aws: Aws, gh: GitHub, fake_github: FakeGitHub, tmp_path: Path, aws_calls: AwsCalls
 ) -> None:
     run(aws, gh, request(tmp_path, workflow_path=None))
     fake_github.repo(REPO).scope.variables["AWS_REGION"]["value"] = "eu-west-1"
-    report = run(aws, gh, request(tmp_path, workflow_path=None))
+    before, gh_before = len(aws_calls.names), len(fake_github.writes())
+    with pytest.raises(ConflictError) as refused:
+        run(aws, gh, request(tmp_path, workflow_path=None))
+    assert str(refused.value) == (
+        f"GitHub variable AWS_REGION ({REPO}) holds 'eu-west-1', which ghbootstrap did not "
+        "write: pass --force to overwrite it, or remove it yourself"
+    )
+    assert aws_calls.writes_since(before) == []
+    assert fake_github.writes()[gh_before:] == []
+    report = run(aws, gh, request(tmp_path, workflow_path=None, force=True))
     assert actions(report)[f"GitHub variable: AWS_REGION ({REPO})"] == "update"
     assert fake_github.variables(REPO)["AWS_REGION"] == REGION
 

@@ -24,8 +24,8 @@ NAMES = Names.resolve(REF)
 SCOPES = Scopes.parse(branches=["main"], environments=["prod"])
 
 
-def setup_oidc(aws: Aws, gh: GitHub) -> None:
-    request = oidc.OidcRequest(ref=REF, names=NAMES, scopes=SCOPES)
+def setup_oidc(aws: Aws, gh: GitHub, force: bool = False) -> None:
+    request = oidc.OidcRequest(ref=REF, names=NAMES, scopes=SCOPES, force=force)
     oidc.run(aws, gh, request, dry_run=False)
 
 
@@ -80,7 +80,8 @@ def test_a_hand_edited_trust_is_drift_and_oidc_repairs_it(
     ]
     assert report.problems == [
         f"IAM role {NAMES.role}: its trust policy was changed outside ghbootstrap: "
-        "run `ghbootstrap oidc octo-org/hello-world (with your scopes)`"
+        "run `ghbootstrap oidc octo-org/hello-world --region us-east-1 --branch main "
+        "--environment prod --no-workflow`"
     ]
     setup_oidc(aws, gh)
     assert not_ok(check(aws, gh)) == []
@@ -147,7 +148,8 @@ def test_drift_is_found_and_repaired(
     setup_oidc(aws, gh)
     break_it(aws, fake_github)
     assert not_ok(check(aws, gh)) == expected
-    setup_oidc(aws, gh)
+    # a variable holding another value is taken over only with --force
+    setup_oidc(aws, gh, force=expected[0][1] == "drift")
     assert not_ok(check(aws, gh)) == []
 
 
@@ -173,7 +175,11 @@ def test_keys_path_status(aws: Aws, gh: GitHub, fake_github: FakeGitHub) -> None
     assert key.detail.endswith("held by GitHub")
     fake_github.repo(REPO).scope.secrets.pop("AWS_SECRET_ACCESS_KEY")
     assert not_ok(check(aws, gh)) == [("GitHub secret", "missing", "not set")]
-    assert check(aws, gh).problems[0].endswith("run `ghbootstrap rotate octo-org/hello-world`")
+    assert (
+        check(aws, gh)
+        .problems[0]
+        .endswith("run `ghbootstrap rotate octo-org/hello-world --region us-east-1`")
+    )
 
 
 def test_nothing_set_up(aws: Aws, gh: GitHub, fake_github: FakeGitHub) -> None:
@@ -195,5 +201,5 @@ def test_status_cli_exit_codes(
     document = json.loads(drifted.out)
     assert document["problems"] == [
         f"GitHub variable ECR_REPOSITORY ({REPO}): not set: "
-        "run `ghbootstrap oidc octo-org/hello-world`"
+        "run `ghbootstrap oidc octo-org/hello-world --region us-east-1 --no-workflow`"
     ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,6 +52,12 @@ def create_repository(ecr: Client, name: str, *, immutable: bool, tag: tags.Tags
         tags=tags.to_list(tag),
     )["repository"]
     return _from_api(ecr, created)
+
+
+def set_tags(ecr: Client, arn: str, tag: tags.Tags, remove: Sequence[str] = ()) -> None:
+    if remove:
+        ecr.untag_resource(resourceArn=arn, tagKeys=list(remove))
+    ecr.tag_resource(resourceArn=arn, tags=tags.to_list(tag))
 
 
 def set_settings(ecr: Client, name: str, *, immutable: bool, scan_on_push: bool) -> None:

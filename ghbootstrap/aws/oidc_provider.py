@@ -8,8 +8,6 @@ from ghbootstrap.aws import tags
 from ghbootstrap.aws.errors import absent_as_none
 from ghbootstrap.aws.session import Client
 
-TAG_CREATED = "ghbootstrap:created"
-
 
 @dataclass(frozen=True)
 class Provider:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,9 +44,26 @@ def create_role(
     )
 
 
-def set_trust(iam: Client, name: str, trust: dict[str, Any], tag: tags.Tags) -> None:
+def set_trust(iam: Client, name: str, trust: dict[str, Any]) -> None:
     iam.update_assume_role_policy(RoleName=name, PolicyDocument=compact(trust))
+
+
+def set_tags(iam: Client, name: str, tag: tags.Tags, remove: Sequence[str] = ()) -> None:
+    """Write `tag` and drop the tags named in `remove` (records that got shorter)."""
+    if remove:
+        iam.untag_role(RoleName=name, TagKeys=list(remove))
     iam.tag_role(RoleName=name, Tags=tags.to_list(tag))
+
+
+def tagged_roles(iam: Client, wanted: Callable[[tags.Tags], bool]) -> list[Role]:
+    """The roles whose tags `wanted` accepts: one listing that returns tags with the roles
+    (IAM offers no tag filter, and the tagging API does not cover IAM roles)."""
+    found = all_pages(iam, "get_account_authorization_details", "RoleDetailList", Filter=["Role"])
+    roles = [
+        Role(r["RoleName"], r["Arn"], r["AssumeRolePolicyDocument"], tags.to_dict(r.get("Tags")))
+        for r in found
+    ]
+    return [r for r in roles if wanted(r.tags)]
 
 
 def attached_policies(iam: Client, name: str) -> set[str]:

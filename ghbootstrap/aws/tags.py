@@ -1,12 +1,12 @@
-"""AWS tags as dicts, and the tag that marks what ghbootstrap made for which repository."""
+"""AWS tags as dicts. What ghbootstrap's own tags mean lives in ghbootstrap.footprint."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from ghbootstrap.target import TAG_REPOSITORY
+from ghbootstrap.footprint import Tags, owned_by, ownership
 
-Tags = dict[str, str]
+__all__ = ["Tags", "owned_by", "ownership", "to_dict", "to_list"]
 
 
 def to_dict(tags: Iterable[Mapping[str, str]] | None) -> Tags:
@@ -15,11 +15,3 @@ def to_dict(tags: Iterable[Mapping[str, str]] | None) -> Tags:
 
 def to_list(tags: Mapping[str, str]) -> list[dict[str, str]]:
     return [{"Key": k, "Value": v} for k, v in sorted(tags.items())]
-
-
-def ownership(repository_key: str) -> Tags:
-    return {TAG_REPOSITORY: repository_key}
-
-
-def owned_by(tags: Mapping[str, str], repository_key: str) -> bool:
-    return tags.get(TAG_REPOSITORY) == repository_key

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,6 +63,13 @@ def delete_inline_policy(iam: Client, name: str, policy_name: str) -> None:
 
 def inline_policies(iam: Client, name: str) -> list[str]:
     return list(iam.list_user_policies(UserName=name)["PolicyNames"])
+
+
+def tagged_users(iam: Client, wanted: Callable[[tags.Tags], bool]) -> list[User]:
+    """The users whose tags `wanted` accepts: one listing that returns tags with the users."""
+    found = all_pages(iam, "get_account_authorization_details", "UserDetailList", Filter=["User"])
+    users = [User(u["UserName"], u["Arn"], tags.to_dict(u.get("Tags"))) for u in found]
+    return [u for u in users if wanted(u.tags)]
 
 
 def list_users(iam: Client) -> list[str]:

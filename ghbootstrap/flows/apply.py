@@ -176,7 +176,7 @@ def apply(
 
     def repair(entry: Entry) -> str:
         region = clients.aws(entry).region
-        return entry.command(entry.method, region, issuer=issuer, github_api_url=github_api_url)
+        return entry.setup_command(region, issuer=issuer, github_api_url=github_api_url)
 
     outcomes = run_pool(entries, work, repair, jobs=jobs, on_done=on_done)
     return FleetReport("apply", source, dry_run, outcomes, shared)
@@ -201,7 +201,7 @@ def check(
 
     def repair(entry: Entry) -> str:
         region = clients.aws(entry).region
-        return entry.command(entry.method, region, github_api_url=github_api_url)
+        return entry.setup_command(region, github_api_url=github_api_url)
 
     outcomes = run_pool(entries, work, repair, jobs=jobs, on_done=on_done)
     return FleetReport("status", source, False, outcomes)
@@ -231,7 +231,7 @@ def remove(
 
     def repair(entry: Entry) -> str:
         region = clients.aws(entry).region
-        return entry.command("destroy", region, github_api_url=github_api_url)
+        return entry.destroy_command(region, github_api_url=github_api_url)
 
     planned = run_pool(entries, lambda e: run(e, True), repair, jobs=jobs)
     if dry_run:
@@ -264,7 +264,7 @@ def _remove_providers(
         plan = Plan()
         arns = {caller.iam_arn("oidc-provider", host) for host in hosts}
         try:
-            destroy.plan_provider_removal(plan, aws, arns, leaving=None)
+            destroy.plan_provider_removal(plan, aws, arns, leaving=set())
             changes += plan.execute(dry_run=False)
         except GhbError as exc:
             for host in sorted(hosts):

@@ -7,19 +7,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 
-from ghbootstrap.aws import ecr, policy, tags
+from ghbootstrap import footprint
+from ghbootstrap.aws import ecr, policy
 from ghbootstrap.aws.identity import Caller, whoami
 from ghbootstrap.aws.session import Aws
 from ghbootstrap.documents import ecr_repository_arn, lifecycle_policy, push_policy
 from ghbootstrap.errors import ConflictError, GitHubError
+from ghbootstrap.footprint import VAR_ECR_REPOSITORY, VAR_REGION, VAR_ROLE_ARN
 from ghbootstrap.github.api import GitHub, Scope
 from ghbootstrap.plan import Action, Change, Plan, Step, keep, reconcile
 from ghbootstrap.subjects import GitHubRepo
 from ghbootstrap.target import Names, RepoRef
 
-VAR_ROLE_ARN = "AWS_ROLE_ARN"
-VAR_REGION = "AWS_REGION"
-VAR_ECR_REPOSITORY = "ECR_REPOSITORY"
+__all__ = ["VAR_ECR_REPOSITORY", "VAR_REGION", "VAR_ROLE_ARN"]
 
 _DNS_SUFFIX = {"aws-cn": "amazonaws.com.cn"}
 
@@ -36,8 +36,8 @@ class Setup:
     repo: GitHubRepo
 
     @property
-    def owner_tags(self) -> tags.Tags:
-        return tags.ownership(self.ref.key)
+    def owner_tags(self) -> footprint.Tags:
+        return footprint.ownership(self.ref.key)
 
     @property
     def repo_scope(self) -> Scope:
@@ -64,7 +64,7 @@ def refuse_foreign(
     kind: str, name: str, found_tags: Mapping[str, str], setup: Setup, flag: str
 ) -> None:
     """Never take over a resource that ghbootstrap did not make for this repository."""
-    if not tags.owned_by(found_tags, setup.ref.key):
+    if not footprint.owned_by(found_tags, setup.ref.key):
         raise ConflictError(
             f"{kind} {name} exists and was not made by ghbootstrap for {setup.ref.key}",
             f"choose another name with {flag}, or remove it yourself",
@@ -79,7 +79,9 @@ class EcrTarget:
 
 
 def plan_ecr(plan: Plan, setup: Setup, *, immutable: bool) -> EcrTarget:
-    """Create the repository, or reuse it; settings are kept in line only if we made it."""
+    """Create the repository, or reuse it; settings are kept in line only if we made it.
+    One ghbootstrap made for another repository is shared only when both name it with
+    --ecr-repo, and the sharing is recorded on it (so `destroy` keeps it for the other)."""
     client, name, caller = setup.aws.ecr, setup.names.ecr_repository, setup.caller
     found = ecr.get_repository(client, name)
     suffix = _DNS_SUFFIX.get(caller.partition, "amazonaws.com")
@@ -88,17 +90,25 @@ def plan_ecr(plan: Plan, setup: Setup, *, immutable: bool) -> EcrTarget:
         arn=ecr_repository_arn(caller.partition, setup.aws.region, caller.account, name),
         uri=f"{caller.account}.dkr.ecr.{setup.aws.region}.{suffix}/{name}",
     )
+    named = setup.names.ecr_named
     if found is None:
         plan.add(
             Step(
                 _create_change(name, immutable),
                 partial(
-                    ecr.create_repository, client, name, immutable=immutable, tag=setup.owner_tags
+                    ecr.create_repository,
+                    client,
+                    name,
+                    immutable=immutable,
+                    tag=footprint.ecr_tags([setup.ref.key], named),
                 ),
             )
         )
-    elif not tags.owned_by(found.tags, setup.ref.key):
+    elif not footprint.made_by_ghbootstrap(found.tags):
         plan.add(keep("ECR repository", name, "exists, not made by ghbootstrap: reused as it is"))
+        return EcrTarget(found.name, found.arn, found.uri)
+    elif not footprint.owned_by(found.tags, setup.ref.key):
+        _plan_shared_ecr(plan, setup, found)
         return EcrTarget(found.name, found.arn, found.uri)
     else:
         plan.add(
@@ -114,6 +124,14 @@ def plan_ecr(plan: Plan, setup: Setup, *, immutable: bool) -> EcrTarget:
                 update_detail=f"tag immutability {'on' if immutable else 'off'}, scan on push",
             )
         )
+        if named and footprint.TAG_NAMED not in found.tags:
+            mark = {footprint.TAG_NAMED: "yes"}
+            plan.add(
+                Step(
+                    Change("ECR repository tag", name, Action.UPDATE, "named with --ecr-repo"),
+                    partial(ecr.set_tags, client, found.arn, mark),
+                )
+            )
         target = EcrTarget(found.name, found.arn, found.uri)
     wanted = lifecycle_policy()
     plan.add(
@@ -128,6 +146,26 @@ def plan_ecr(plan: Plan, setup: Setup, *, immutable: bool) -> EcrTarget:
         )
     )
     return target
+
+
+def _plan_shared_ecr(plan: Plan, setup: Setup, found: ecr.Repository) -> None:
+    users, key, name = footprint.ecr_users(found.tags), setup.ref.key, found.name
+    if key in users:
+        plan.add(keep("ECR repository", name, f"shared on purpose: made for {users[0]}"))
+        return
+    if not (setup.names.ecr_named and footprint.TAG_NAMED in found.tags):
+        raise ConflictError(
+            f"ECR repository {name} was made by ghbootstrap for {users[0]}, not for {key}",
+            f"choose another name with --ecr-repo, or share it on purpose: pass --ecr-repo "
+            f"{name} to the setups of both {users[0]} and {key}",
+        )
+    wanted = footprint.ecr_tags([*users, key], named=True)
+    plan.add(
+        Step(
+            Change("ECR repository", name, Action.UPDATE, f"shared with {', '.join(users)}"),
+            partial(ecr.set_tags, setup.aws.ecr, found.arn, wanted),
+        )
+    )
 
 
 def _create_change(name: str, immutable: bool) -> Change:
@@ -190,16 +228,30 @@ def plan_environments(plan: Plan, setup: Setup, environments: Sequence[str]) -> 
 
 
 def plan_variables(
-    plan: Plan, setup: Setup, scopes: Sequence[Scope], values: Mapping[str, str]
+    plan: Plan,
+    setup: Setup,
+    scopes: Sequence[Scope],
+    values: Mapping[str, str],
+    *,
+    force: bool = False,
 ) -> None:
+    """Set each variable. One that holds another value may be someone else's: ghbootstrap
+    cannot show it wrote it, so it is refused (before any write) unless --force."""
     gh = setup.gh
     for scope in scopes:
         for name, value in values.items():
+            found = gh.variable(scope, name)
+            label = f"{name} ({scope.label})"
+            if found is not None and found != value and not force:
+                raise ConflictError(
+                    f"GitHub variable {label} holds {found!r}, which ghbootstrap did not write",
+                    "pass --force to overwrite it, or remove it yourself",
+                )
             plan.add(
                 reconcile(
                     "GitHub variable",
-                    f"{name} ({scope.label})",
-                    gh.variable(scope, name),
+                    label,
+                    found,
                     value,
                     create=partial(gh.create_variable, scope, name, value),
                     update=partial(gh.update_variable, scope, name, value),

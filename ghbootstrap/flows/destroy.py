@@ -1,29 +1,41 @@
 """`ghbootstrap destroy`: remove what the tool made for one repository, and nothing else.
 
-Only what carries the tool's tag for this repository, in an order AWS accepts: GitHub's
+Only what carries the tool's tag for this repository (found by the given or default
+names, else by one tag-bearing listing of the account's roles or users, then through
+their records, attached policies and the repositories those policies name), in an order
+AWS accepts: GitHub's
 variables and secrets first (so CI stops using the setup cleanly), then policies detached
 before roles and users are deleted, keys before their user, non-default policy versions
 before their policy. The OIDC provider stays while any other role trusts it; an ECR
-repository holding images stays unless --delete-images. Workflow files and GitHub
+repository holding images stays unless --delete-images, and one another setup shares on
+purpose stays (images included) for that setup. Workflow files and GitHub
 environments are left for you: they live in your repository's history and settings.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from functools import partial
 from types import ModuleType
+from typing import Any
 
-from ghbootstrap.aws import access_keys, ecr, oidc_provider, policy, role, tags, user
-from ghbootstrap.aws.identity import whoami
+from ghbootstrap import footprint
+from ghbootstrap.aws import access_keys, ecr, oidc_provider, policy, role, user
+from ghbootstrap.aws.identity import Caller, whoami
 from ghbootstrap.aws.session import Aws
 from ghbootstrap.errors import GhbError
-from ghbootstrap.flows.common import VAR_ECR_REPOSITORY, VAR_REGION, VAR_ROLE_ARN
-from ghbootstrap.flows.keyswap import SECRET_ID, SECRET_KEY
-from ghbootstrap.flows.oidc import TAG_ENVIRONMENTS
+from ghbootstrap.footprint import (
+    SECRET_ID,
+    SECRET_KEY,
+    VAR_ECR_REPOSITORY,
+    VAR_REGION,
+    VAR_ROLE_ARN,
+    KeyRecord,
+    OidcSetup,
+)
 from ghbootstrap.github.api import GitHub, Scope
-from ghbootstrap.keyrecord import KeyRecord
 from ghbootstrap.plan import Action, Change, Plan, Report, Step, keep
 from ghbootstrap.subjects import GitHubRepo
 from ghbootstrap.target import Names, RepoRef
@@ -37,6 +49,68 @@ class DestroyRequest:
     ref: RepoRef
     names: Names
     delete_images: bool = False
+
+
+@dataclass
+class Found:
+    """What ghbootstrap made for one repository, as this run found it."""
+
+    roles: list[role.Role] = field(default_factory=list)
+    users: list[user.User] = field(default_factory=list)
+    policies: list[policy.ManagedPolicy] = field(default_factory=list)
+    repositories: list[ecr.Repository] = field(default_factory=list)
+
+
+def find(aws: Aws, caller: Caller, names: Names, key: str) -> Found:
+    """By name first; a name that finds nothing of ours falls back to one listing that
+    returns tags (IAM has no tag filter). Policies and ECR repositories are then found
+    through the roles' and users' records and attachments, and the policies' documents."""
+    iam, ours = aws.iam, partial(_ours, key=key)
+    named_role, named_user = role.get_role(iam, names.role), user.get_user(iam, names.user)
+    found = Found(
+        roles=[named_role]
+        if named_role and ours(named_role.tags)
+        else role.tagged_roles(iam, ours),
+        users=[named_user]
+        if named_user and ours(named_user.tags)
+        else user.tagged_users(iam, ours),
+    )
+    records = [OidcSetup.from_tags(r.tags, r.name) for r in found.roles]
+    for record in records:
+        footprint.same_region(record, aws.region)
+    arns = [caller.iam_arn("policy", names.policy)]
+    arns += [caller.iam_arn("policy", r.policy) for r in records if r]
+    arns += [a for r in found.roles for a in sorted(role.attached_policies(iam, r.name))]
+    arns += [a for u in found.users for a in sorted(user.attached_policies(iam, u.name))]
+    for arn in dict.fromkeys(arns):
+        got = policy.get_policy(iam, arn)
+        if got is not None and ours(got.tags):
+            found.policies.append(got)
+    repositories = [names.ecr_repository, *(r.ecr_repository for r in records if r)]
+    for got in found.policies:
+        repositories += _repositories_in(got.document, aws.region)
+    for name in dict.fromkeys(repositories):
+        repository = ecr.get_repository(aws.ecr, name)
+        if repository is not None and key in footprint.ecr_users(repository.tags):
+            found.repositories.append(repository)
+    return found
+
+
+def _ours(tags: footprint.Tags, key: str) -> bool:
+    return footprint.owned_by(tags, key)
+
+
+def _repositories_in(document: dict[str, Any], region: str) -> list[str]:
+    """The ECR repositories in `region` a push policy names."""
+    pattern = re.compile(rf"arn:[\w-]+:ecr:{re.escape(region)}:\d+:repository/(.+)")
+    statements = document.get("Statement", [])
+    names = []
+    for statement in statements if isinstance(statements, list) else [statements]:
+        resources = statement.get("Resource", [])
+        for resource in resources if isinstance(resources, list) else [resources]:
+            if match := pattern.fullmatch(str(resource)):
+                names.append(match.group(1))
+    return names
 
 
 def _delete(resource: str, name: str, apply: Callable[[], object], detail: str = "") -> Step:
@@ -56,15 +130,19 @@ def _plan_variables(plan: Plan, gh: GitHub, scope: Scope, ours: dict[str, str]) 
             plan.add(keep("GitHub variable", label, "holds another value now: left alone"))
 
 
-def _role_scopes(repo: GitHubRepo, found: role.Role) -> list[Scope]:
-    environments = [e for e in found.tags.get(TAG_ENVIRONMENTS, "").split(",") if e]
-    return [Scope(repo.owner, repo.name, env) for env in [None, *environments]]
-
-
-def _user_scope(repo: GitHubRepo, found: user.User) -> Scope:
-    scope = KeyRecord.from_tags(found.tags).scope
-    environment = scope.removeprefix("environment:") if scope.startswith("environment:") else None
-    return Scope(repo.owner, repo.name, environment)
+def _role_variables(
+    repo: GitHubRepo, found: role.Role, region: str, names: Names
+) -> dict[Scope, dict[str, str]]:
+    """Every scope the role's variables were written to, with the values written there."""
+    record = OidcSetup.from_tags(found.tags, found.name)
+    given = record.scopes.environments if record else ()
+    environments = dict.fromkeys([*given, *footprint.environments_record(found.tags)])
+    values = {
+        VAR_ROLE_ARN: found.arn,
+        VAR_REGION: record.region if record else region,
+        VAR_ECR_REPOSITORY: record.ecr_repository if record else names.ecr_repository,
+    }
+    return {Scope(repo.owner, repo.name, env): values for env in [None, *environments]}
 
 
 def _plan_policies_of(plan: Plan, aws: Aws, kind: str, name: str, api: ModuleType) -> None:
@@ -108,16 +186,16 @@ def _plan_user(plan: Plan, aws: Aws, found: user.User) -> None:
     plan.add(_delete("IAM user", found.name, partial(user.delete_user, iam, found.name)))
 
 
-def _plan_provider(plan: Plan, aws: Aws, ours: role.Role | None) -> None:
+def _plan_provider(plan: Plan, aws: Aws, ours: list[role.Role]) -> None:
     """The account's provider is shared: delete it only if we made it and no other role
     trusts it."""
-    if ours is None:
-        return
-    plan_provider_removal(plan, aws, github_providers(ours.trust), leaving=ours.name)
+    plan_provider_removal(
+        plan, aws, {arn for r in ours for arn in github_providers(r.trust)}, {r.name for r in ours}
+    )
 
 
-def plan_provider_removal(plan: Plan, aws: Aws, arns: set[str], leaving: str | None) -> None:
-    """Delete each provider we made that no role but `leaving` trusts."""
+def plan_provider_removal(plan: Plan, aws: Aws, arns: set[str], leaving: set[str]) -> None:
+    """Delete each provider we made that no role but those `leaving` trusts."""
     for arn in sorted(arns):
         found = oidc_provider.get_provider(aws.iam, arn)
         if found is None:
@@ -126,9 +204,9 @@ def plan_provider_removal(plan: Plan, aws: Aws, arns: set[str], leaving: str | N
         others = [
             n
             for n, trust in role.list_roles(aws.iam)
-            if n != leaving and arn in github_providers(trust)
+            if n not in leaving and arn in github_providers(trust)
         ]
-        if oidc_provider.TAG_CREATED not in found.tags:
+        if footprint.TAG_CREATED not in found.tags:
             plan.add(keep("OIDC provider", name, "not made by ghbootstrap: kept"))
         elif others:
             plan.add(keep("OIDC provider", name, f"kept: {len(others)} other role(s) trust it"))
@@ -138,21 +216,35 @@ def plan_provider_removal(plan: Plan, aws: Aws, arns: set[str], leaving: str | N
             )
 
 
-def _plan_policy(plan: Plan, aws: Aws, arn: str, name: str, key: str, detaching: int) -> None:
-    found = policy.get_policy(aws.iam, arn)
-    if found is None or not tags.owned_by(found.tags, key):
-        return
+def _plan_policy(plan: Plan, aws: Aws, found: policy.ManagedPolicy, detaching: int) -> None:
+    name = found.arn.split(":policy/")[-1]
     if found.attachments > detaching:
         plan.add(
             keep("IAM policy", name, "kept: still attached to something ghbootstrap did not make")
         )
         return
-    plan.add(_delete("IAM policy", name, partial(policy.delete_policy, aws.iam, arn)))
+    plan.add(_delete("IAM policy", name, partial(policy.delete_policy, aws.iam, found.arn)))
 
 
-def _plan_ecr(plan: Plan, aws: Aws, name: str, key: str, delete_images: bool) -> None:
-    found = ecr.get_repository(aws.ecr, name)
-    if found is None or not tags.owned_by(found.tags, key):
+def _plan_ecr(plan: Plan, aws: Aws, found: ecr.Repository, key: str, delete_images: bool) -> None:
+    name = found.name
+    others = [u for u in footprint.ecr_users(found.tags) if u != key]
+    if others:
+        named = footprint.TAG_NAMED in found.tags
+        wanted = footprint.ecr_tags(others, named)
+        stale = footprint.stale_tags(found.tags, wanted, [footprint.TAG_SHARED])
+        plan.add(
+            Step(
+                Change(
+                    "ECR repository",
+                    name,
+                    Action.UPDATE,
+                    f"kept with its images: {', '.join(others)} also use(s) it; "
+                    f"no longer records {key}",
+                ),
+                partial(ecr.set_tags, aws.ecr, found.arn, wanted, stale),
+            )
+        )
         return
     if ecr.has_images(aws.ecr, name) and not delete_images:
         plan.add(
@@ -172,46 +264,70 @@ def _plan_ecr(plan: Plan, aws: Aws, name: str, key: str, delete_images: bool) ->
     )
 
 
+def _user_repository(aws: Aws, found: Found, u: user.User, names: Names) -> str:
+    """The ECR repository `keys` named in the user's variables: the one its push policy
+    grants, else the given (or default) name."""
+    attached = user.attached_policies(aws.iam, u.name)
+    for p in found.policies:
+        if p.arn in attached and (repositories := _repositories_in(p.document, aws.region)):
+            return repositories[0]
+    return names.ecr_repository
+
+
+def _attached_to(aws: Aws, found: Found) -> Iterable[str]:
+    """Every policy attachment this run removes, by policy ARN."""
+    for r in found.roles:
+        yield from role.attached_policies(aws.iam, r.name)
+    for u in found.users:
+        yield from user.attached_policies(aws.iam, u.name)
+
+
 def run(
     aws: Aws, gh: GitHub, request: DestroyRequest, *, dry_run: bool, confirm: Confirm
 ) -> Report:
     caller = whoami(aws.sts)
     repo = gh.repository(request.ref)
     names, key = request.names, request.ref.key
-    base = {VAR_REGION: aws.region, VAR_ECR_REPOSITORY: names.ecr_repository}
-    found_role = role.get_role(aws.iam, names.role)
-    found_user = user.get_user(aws.iam, names.user)
-    found_role = found_role if found_role and tags.owned_by(found_role.tags, key) else None
-    found_user = found_user if found_user and tags.owned_by(found_user.tags, key) else None
+    found = find(aws, caller, names, key)
 
     plan = Plan()
     # GitHub first, so CI stops using the setup before it disappears.
     variables: dict[Scope, dict[str, str]] = {}
-    if found_role:
-        for scope in _role_scopes(repo, found_role):
-            variables.setdefault(scope, {}).update({VAR_ROLE_ARN: found_role.arn, **base})
-    if found_user:
-        scope = _user_scope(repo, found_user)
-        variables.setdefault(scope, {}).update(base)
-        _plan_secrets(plan, gh, scope, found_user)
+    for r in found.roles:
+        for scope, values in _role_variables(repo, r, aws.region, names).items():
+            variables.setdefault(scope, {}).update(values)
+    candidates = [s.environment for s in variables if s.environment]
+    for u in found.users:
+        base = {VAR_REGION: aws.region, VAR_ECR_REPOSITORY: _user_repository(aws, found, u, names)}
+        environment = footprint.secrets_environment(KeyRecord.from_tags(u.tags), candidates)
+        if environment is footprint.UNKNOWN:
+            plan.add(
+                keep(
+                    "GitHub secret",
+                    f"{SECRET_ID}, {SECRET_KEY}",
+                    "kept: they live in an environment only its hash records; remove them yourself",
+                )
+            )
+            continue
+        scope = Scope(repo.owner, repo.name, environment)
+        _plan_secrets(plan, gh, scope, u)
+        for name, value in base.items():
+            variables.setdefault(scope, {}).setdefault(name, value)
     for scope, ours in variables.items():
         _plan_variables(plan, gh, scope, ours)
-    if found_role:
-        _plan_role(plan, aws, found_role)
-    if found_user:
-        _plan_user(plan, aws, found_user)
-    policy_arn = caller.iam_arn("policy", names.policy)
-    detaching = sum(
-        1
-        for s in plan.steps
-        if s.change.resource == "policy attachment" and s.change.name.startswith(policy_arn)
-    )
-    _plan_policy(plan, aws, policy_arn, names.policy, key, detaching)
-    _plan_provider(plan, aws, found_role)
-    _plan_ecr(plan, aws, names.ecr_repository, key, request.delete_images)
+    for r in found.roles:
+        _plan_role(plan, aws, r)
+    for u in found.users:
+        _plan_user(plan, aws, u)
+    detaching = list(_attached_to(aws, found))
+    for p in found.policies:
+        _plan_policy(plan, aws, p, detaching.count(p.arn))
+    _plan_provider(plan, aws, found.roles)
+    for repository in found.repositories:
+        _plan_ecr(plan, aws, repository, key, request.delete_images)
 
     changes = [s.change for s in plan.steps]
-    deleting = [c for c in changes if c.action is Action.DELETE]
+    deleting = [c for c in changes if c.action is not Action.KEEP]
     if deleting and not dry_run and not confirm(changes):
         raise GhbError("nothing was deleted", "run again and answer y, or pass --yes")
     changes = plan.execute(dry_run=dry_run)

@@ -25,9 +25,10 @@ from ghbootstrap.explain import (
     oidc_fix_command,
     scopes_of,
 )
+from ghbootstrap.footprint import TAG_REPOSITORY
 from ghbootstrap.github.api import GitHub
 from ghbootstrap.subjects import Scopes, subject_prefix
-from ghbootstrap.target import TAG_REPOSITORY, Names, RepoRef, parse_repo
+from ghbootstrap.target import Names, RepoRef, parse_repo
 from ghbootstrap.trusteval import admitted_subjects, github_issuer, github_providers
 from ghbootstrap.verdict import Provider, judge
 

@@ -181,7 +181,11 @@ def run(aws: Aws, gh: GitHub, request: KeysRequest, *, dry_run: bool) -> Report:
     held: dict[str, str] = {}
     plan_key(plan, ctx, user_exists=user_exists, scope_exists=scope_exists, held=held)
     plan_variables(
-        plan, setup, [scope], {VAR_REGION: aws.region, VAR_ECR_REPOSITORY: ecr_target.name}
+        plan,
+        setup,
+        [scope],
+        {VAR_REGION: aws.region, VAR_ECR_REPOSITORY: ecr_target.name},
+        force=request.force,
     )
     plan_workflows(plan, setup, request, environment)
 

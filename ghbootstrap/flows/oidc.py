@@ -9,6 +9,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from ghbootstrap import footprint
 from ghbootstrap.aws import oidc_provider, role
 from ghbootstrap.aws.identity import Caller
 from ghbootstrap.aws.session import Aws, Client
@@ -19,6 +20,7 @@ from ghbootstrap.documents import (
     fingerprint,
     issuer_host,
     oidc_provider_arn,
+    same_document,
     trust_policy,
 )
 from ghbootstrap.flows.common import (
@@ -33,8 +35,7 @@ from ghbootstrap.flows.common import (
     refuse_foreign,
     start,
 )
-from ghbootstrap.github.api import GitHub
-from ghbootstrap.keyrecord import scope_tag
+from ghbootstrap.github.api import GitHub, Scope
 from ghbootstrap.plan import Action, Change, Plan, Report, Step, keep, reconcile
 from ghbootstrap.subjects import Scopes, build_subjects, subject_prefix
 from ghbootstrap.target import Names, RepoRef
@@ -74,7 +75,7 @@ def plan_account_provider(
                     iam,
                     issuer,
                     STS_AUDIENCE,
-                    {oidc_provider.TAG_CREATED: created_for},
+                    {footprint.TAG_CREATED: created_for},
                 ),
             )
         )
@@ -90,41 +91,41 @@ def plan_account_provider(
     return arn, found is None
 
 
-TAG_TRUST = "ghbootstrap:trust"
-TAG_ENVIRONMENTS = "ghbootstrap:environments"
-
-
-def role_tags(setup: Setup, trust: dict[str, Any], environments: Sequence[str]) -> dict[str, str]:
-    """Ownership, the fingerprint of the trust last applied (so `status` sees hand edits)
-    and the environments holding variables (so `status` and `destroy` find them)."""
-    listed = ",".join(environments)
-    fits = all(scope_tag(env) == f"environment:{env}" and "," not in env for env in environments)
-    return {
-        **setup.owner_tags,
-        TAG_TRUST: fingerprint(trust),
-        TAG_ENVIRONMENTS: listed if fits else "",
-    }
-
-
 def plan_role(
     plan: Plan,
     setup: Setup,
     trust: dict[str, Any],
+    record: footprint.OidcSetup,
     environments: Sequence[str],
     *,
     new_provider: bool,
 ) -> str:
+    """The role, its trust, and its tags: ownership, the fingerprint of the trust (so
+    `status` sees hand edits), what this command was given (so a repair can repeat it),
+    and every environment ever given variables (so none is forgotten). Records that do
+    not fit IAM's tag limits are refused here, before anything is written."""
     iam, name = setup.aws.iam, setup.names.role
-    tags = role_tags(setup, trust, environments)
     found = role.get_role(iam, name)
     if found is not None:
         refuse_foreign("IAM role", name, found.tags, setup, "--role-name")
+    earlier = footprint.environments_record(found.tags) if found else []
+    kept = {*environments, *_still_holding(setup, earlier, environments)}
+    every = [e for e in dict.fromkeys(earlier) if e in kept]
+    every += [e for e in environments if e not in every]
+    tags = footprint.role_tags(setup.ref.key, fingerprint(trust), record, every)
+    stale = footprint.stale_tags(found.tags, tags, footprint.ROLE_RECORDS) if found else []
+
+    def update() -> None:
+        if not same_document(found.trust if found else {}, trust):
+            role.set_trust(iam, name, trust)
+        role.set_tags(iam, name, tags, stale)
+
     plan.add(
         reconcile(
             "IAM role",
             name,
-            None if found is None else found.trust,
-            trust,
+            None if found is None else (found.trust, footprint.ours(found.tags)),
+            (trust, tags),
             create=partial(
                 settle,
                 partial(
@@ -138,12 +139,38 @@ def plan_role(
                 # A provider made a moment ago can read as an invalid principal.
                 codes=PRINCIPAL_NOT_YET_VISIBLE if new_provider else frozenset(),
             ),
-            update=partial(role.set_trust, iam, name, trust, tags),
+            update=update,
+            same=_same_role,
             document=trust,
-            update_detail="trust policy differs",
+            update_detail=_role_detail(found, trust),
         )
     )
     return setup.caller.iam_arn("role", name)
+
+
+def _still_holding(setup: Setup, earlier: Sequence[str], now: Sequence[str]) -> list[str]:
+    """The environments an earlier run configured and this one does not, whose variable
+    still names this role: they stay on record until `destroy` cleans them. The others
+    drop off, so the record cannot grow without end."""
+    arn = setup.caller.iam_arn("role", setup.names.role)
+    return [
+        env
+        for env in dict.fromkeys(earlier)
+        if env not in now
+        and setup.gh.variable(Scope(setup.repo.owner, setup.repo.name, env), VAR_ROLE_ARN) == arn
+    ]
+
+
+def _same_role(
+    found: tuple[dict[str, Any], dict[str, str]], wanted: tuple[dict[str, Any], dict[str, str]]
+) -> bool:
+    return same_document(found[0], wanted[0]) and found[1] == wanted[1]
+
+
+def _role_detail(found: role.Role | None, trust: dict[str, Any]) -> str:
+    if found is not None and same_document(found.trust, trust):
+        return "its record of this setup differs"
+    return "trust policy differs"
 
 
 def plan_attachment(plan: Plan, setup: Setup, policy_arn: str) -> None:
@@ -183,7 +210,17 @@ def run(
         provider_arn, new_provider = provider
     trust = trust_policy(provider_arn, request.issuer, subjects)
     environments = plan_environments(plan, setup, request.scopes.environments)
-    role_arn = plan_role(plan, setup, trust, environments, new_provider=new_provider)
+    record = footprint.OidcSetup(
+        region=aws.region,
+        ecr_repository=ecr_target.name,
+        policy=request.names.policy,
+        role=request.names.role,
+        scopes=request.scopes,
+        mutable_tags=not request.immutable_tags,
+        issuer=request.issuer,
+        ecr_named=request.names.ecr_named,
+    )
+    role_arn = plan_role(plan, setup, trust, record, environments, new_provider=new_provider)
     plan_attachment(plan, setup, policy_arn)
     plan_variables(
         plan,
@@ -194,6 +231,7 @@ def run(
             VAR_REGION: aws.region,
             VAR_ECR_REPOSITORY: ecr_target.name,
         },
+        force=request.force,
     )
     if request.workflow_path is not None:
         content = build_workflow(

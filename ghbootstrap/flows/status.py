@@ -1,19 +1,23 @@
 """`ghbootstrap status`: what is there for one repository, read-only, and what drifted.
 
-Found by the naming options and the tags the setup commands left: the role's trust
-fingerprint and environments, the user's key record. Every check that is not `ok` carries
-the command that repairs it; any such check makes the exit code 3.
+Found by the naming options and the tags the setup commands left (ghbootstrap.footprint):
+the role's trust fingerprint, its record of the setup and of every environment given
+variables, the user's key record. Every check that is not `ok` carries the complete
+command that repairs it (ghbootstrap.commands); any such check makes the exit code 3.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from ghbootstrap.aws import access_keys, ecr, oidc_provider, policy, role, tags, user
+from ghbootstrap import footprint
+from ghbootstrap.aws import access_keys, ecr, oidc_provider, policy, role, user
 from ghbootstrap.aws.identity import Caller, whoami
 from ghbootstrap.aws.session import Aws
+from ghbootstrap.commands import keys_command, oidc_command, rotate_command
 from ghbootstrap.documents import (
     STS_AUDIENCE,
     ecr_repository_arn,
@@ -22,13 +26,19 @@ from ghbootstrap.documents import (
     same_document,
 )
 from ghbootstrap.errors import UsageError
-from ghbootstrap.flows.common import VAR_ECR_REPOSITORY, VAR_REGION, VAR_ROLE_ARN
-from ghbootstrap.flows.keyswap import SECRET_ID, SECRET_KEY
-from ghbootstrap.flows.oidc import TAG_ENVIRONMENTS, TAG_TRUST
+from ghbootstrap.footprint import (
+    SECRET_ID,
+    SECRET_KEY,
+    TAG_TRUST,
+    VAR_ECR_REPOSITORY,
+    VAR_REGION,
+    VAR_ROLE_ARN,
+    KeyRecord,
+    OidcSetup,
+)
 from ghbootstrap.github.api import GitHub, Scope
-from ghbootstrap.keyrecord import KeyRecord, scope_tag
 from ghbootstrap.plan import Check, Report, State
-from ghbootstrap.subjects import GitHubRepo
+from ghbootstrap.subjects import GitHubRepo, Scopes
 from ghbootstrap.target import Names, RepoRef
 from ghbootstrap.trusteval import (
     admitted_subjects,
@@ -57,28 +67,43 @@ class _Status:
     repo: GitHubRepo
     checks: list[Check] = field(default_factory=list)
 
+    names: Names = field(init=False)
+    fix: str = ""  # the command that restores this setup
+    fix_forced: str = ""  # ... taking over variables that hold other values
+    fix_rotate: str = ""
+    mutable_tags: bool = False
+    forced: dict[str, str] = field(default_factory=dict)  # fix -> the same with --force
+
+    def __post_init__(self) -> None:
+        self.names = self.request.names
+
     def add(self, resource: str, name: str, state: State, detail: str = "", fix: str = "") -> None:
         self.checks.append(Check(resource, name, state, detail, fix if state is not OK else ""))
-
-    def command(self, verb: str) -> str:
-        return f"ghbootstrap {verb} {self.request.ref.full_name}"
 
     @property
     def key(self) -> str:
         return self.request.ref.key
 
 
-def _check_ecr(s: _Status, fix: str) -> str:
-    name = s.request.names.ecr_repository
+def _find_ecr(s: _Status) -> ecr.Repository | None:
+    found = ecr.get_repository(s.aws.ecr, s.names.ecr_repository)
+    if found is not None:
+        s.mutable_tags = not found.immutable  # a repair keeps the setting as it is
+    return found
+
+
+def _check_ecr(s: _Status, found: ecr.Repository | None) -> str:
+    name, fix = s.names.ecr_repository, s.fix
     arn = ecr_repository_arn(s.caller.partition, s.aws.region, s.caller.account, name)
-    found = ecr.get_repository(s.aws.ecr, name)
     if found is None:
         s.add("ECR repository", name, MISSING, "does not exist", fix)
         return arn
     settings = f"{'immutable' if found.immutable else 'mutable'} tags"
     settings += ", scan on push" if found.scan_on_push else ", no scan on push"
-    if not tags.owned_by(found.tags, s.key):
-        s.add("ECR repository", name, OK, f"{settings}; not made by ghbootstrap")
+    users = footprint.ecr_users(found.tags)
+    if not footprint.owned_by(found.tags, s.key):
+        made = f"shared on purpose with {users[0]}" if s.key in users else "not made by ghbootstrap"
+        s.add("ECR repository", name, OK, f"{settings}; {made}")
     elif ecr.get_lifecycle_policy(s.aws.ecr, name) is None:
         s.add("ECR repository", name, DRIFT, "its lifecycle policy was removed", fix)
     else:
@@ -86,13 +111,13 @@ def _check_ecr(s: _Status, fix: str) -> str:
     return found.arn
 
 
-def _check_policy(s: _Status, repository_arn: str, fix: str) -> str:
-    name = s.request.names.policy
+def _check_policy(s: _Status, repository_arn: str) -> str:
+    name, fix = s.names.policy, s.fix
     arn = s.caller.iam_arn("policy", name)
     found = policy.get_policy(s.aws.iam, arn)
     if found is None:
         s.add("IAM policy", name, MISSING, "does not exist", fix)
-    elif not tags.owned_by(found.tags, s.key):
+    elif not footprint.owned_by(found.tags, s.key):
         s.add("IAM policy", name, DRIFT, "exists but was not made by ghbootstrap", fix)
     elif not same_document(found.document, push_policy(repository_arn)):
         s.add("IAM policy", name, DRIFT, "no longer exactly least privilege", fix)
@@ -101,9 +126,9 @@ def _check_policy(s: _Status, repository_arn: str, fix: str) -> str:
     return arn
 
 
-def _check_role(s: _Status, found: role.Role, policy_arn: str) -> list[str]:
-    """Trust, provider and attachment; returns the environments the role's tags name."""
-    fix = s.command("oidc") + " (with your scopes)"
+def _check_role(s: _Status, found: role.Role, policy_arn: str) -> None:
+    """Trust, provider and attachment."""
+    fix = s.fix
     problems = [f.problem for f in audit_trust(found.trust)]
     if found.tags.get(TAG_TRUST) != fingerprint(found.trust):
         s.add(
@@ -130,8 +155,6 @@ def _check_role(s: _Status, found: role.Role, policy_arn: str) -> list[str]:
         "push policy attached" if attached else "the push policy is not attached",
         fix,
     )
-    listed = found.tags.get(TAG_ENVIRONMENTS, "")
-    return [env for env in listed.split(",") if env]
 
 
 def _subjects(trust: dict[str, object]) -> list[str]:
@@ -139,16 +162,16 @@ def _subjects(trust: dict[str, object]) -> list[str]:
     return [sub for host in hosts for sub in admitted_subjects(trust, host)]
 
 
-def _check_user(s: _Status, found: user.User, policy_arn: str) -> str | None:
-    """Keys and the record; returns the environment holding the secrets (None: repo)."""
-    iam, fix_rotate = s.aws.iam, s.command("rotate")
+def _check_user(s: _Status, found: user.User, policy_arn: str) -> None:
+    """The policy attachment, the keys and the record."""
+    iam, fix_rotate = s.aws.iam, s.fix_rotate
     attached = policy_arn in user.attached_policies(iam, found.name)
     s.add(
         "policy attachment",
         f"user {found.name}",
         OK if attached else MISSING,
         "push policy attached" if attached else "the push policy is not attached",
-        s.command("keys"),
+        s.fix,
     )
     record = KeyRecord.from_tags(found.tags)
     keys = access_keys.list_keys(iam, found.name)
@@ -164,23 +187,16 @@ def _check_user(s: _Status, found: user.User, policy_arn: str) -> str | None:
             "GitHub holds no working key",
             fix_rotate,
         )
-    return _secrets_environment(s, record)
 
 
 def _secrets_environment(s: _Status, record: KeyRecord) -> str | None:
-    """Where `keys` put the secrets: the repository, or the environment the record names
-    (by name, or by hash when the name does not fit a tag: then --environment says)."""
-    if record.scope in ("", "repository"):
-        return None
-    for env in s.request.environments:
-        if scope_tag(env) == record.scope:
-            return env
-    if record.scope.startswith("environment:"):
-        return record.scope.removeprefix("environment:")
-    raise UsageError(
-        "the secrets live in an environment whose name only its hash records",
-        "pass that --environment",
-    )
+    environment = footprint.secrets_environment(record, s.request.environments)
+    if environment is footprint.UNKNOWN:
+        raise UsageError(
+            "the secrets live in an environment whose name only its hash records",
+            "pass that --environment",
+        )
+    return environment
 
 
 def _key_state(s: _Status, key: access_keys.AccessKey, record: KeyRecord) -> tuple[State, str, str]:
@@ -195,16 +211,26 @@ def _key_state(s: _Status, key: access_keys.AccessKey, record: KeyRecord) -> tup
     return OK, detail, ""
 
 
-def _check_variables(s: _Status, scope: Scope, wanted: dict[str, str], fix: str) -> None:
+def _check_variables(s: _Status, scope: Scope, wanted: dict[str, str]) -> None:
     for name, value in wanted.items():
         found = s.gh.variable(scope, name)
         label = f"{name} ({scope.label})"
         if found is None:
-            s.add("GitHub variable", label, MISSING, "not set", fix)
+            s.add("GitHub variable", label, MISSING, "not set", s.fix)
         elif found != value:
-            s.add("GitHub variable", label, DRIFT, f"is {found!r}, not {value!r}", fix)
+            s.add("GitHub variable", label, DRIFT, f"is {found!r}, not {value!r}", s.fix_forced)
         else:
             s.add("GitHub variable", label, OK, value)
+
+
+def _check_earlier_variables(s: _Status, scope: Scope, wanted: dict[str, str]) -> None:
+    """An environment the role no longer admits: its variables are only reported (the
+    repair would not write them again); `destroy` removes those that hold our values."""
+    for name, value in wanted.items():
+        found = s.gh.variable(scope, name)
+        if found is not None:
+            detail = "left from an earlier setup" + ("" if found == value else ", changed since")
+            s.add("GitHub variable", f"{name} ({scope.label})", OK, detail)
 
 
 def _check_secrets(s: _Status, scope: Scope) -> None:
@@ -212,7 +238,7 @@ def _check_secrets(s: _Status, scope: Scope) -> None:
         found = s.gh.secret(scope, name)
         label = f"{name} ({scope.label})"
         if found is None:
-            s.add("GitHub secret", label, MISSING, "not set", s.command("rotate"))
+            s.add("GitHub secret", label, MISSING, "not set", s.fix_rotate)
         else:
             s.add("GitHub secret", label, OK, f"updated {found.updated_at}")
 
@@ -222,32 +248,104 @@ def run(aws: Aws, gh: GitHub, request: StatusRequest) -> Report:
     names = request.names
     found_role = role.get_role(aws.iam, names.role)
     found_user = user.get_user(aws.iam, names.user)
-    oidc_path = found_role is not None and tags.owned_by(found_role.tags, s.key)
-    keys_path = found_user is not None and tags.owned_by(found_user.tags, s.key)
-    fix = s.command("keys" if keys_path and not oidc_path else "oidc")
+    found_role = found_role if found_role and footprint.owned_by(found_role.tags, s.key) else None
+    found_user = found_user if found_user and footprint.owned_by(found_user.tags, s.key) else None
+    record = _role_setup(s, found_role) if found_role else None
+    footprint.same_region(record, aws.region)
+    if record is not None:  # the role knows the names it was set up with
+        s.names = replace(names, ecr_repository=record.ecr_repository, policy=record.policy)
+    found_ecr = _find_ecr(s)
+    environment = None
+    if found_user is not None:
+        environment = _secrets_environment(s, KeyRecord.from_tags(found_user.tags))
+        s.fix_rotate = rotate_command(request.ref, aws.region, names.user, environment)
+    _set_fixes(s, keys_path=found_user is not None and found_role is None, env=environment)
+    if found_role is not None:
+        _set_fixes(s, keys_path=False, env=None, record=record)
 
-    repository_arn = _check_ecr(s, fix)
-    policy_arn = _check_policy(s, repository_arn, fix)
-    if not (oidc_path or keys_path):
-        s.add(
-            "setup",
-            request.ref.full_name,
-            MISSING,
-            f"no role {names.role} or user {names.user} made by ghbootstrap",
-            fix,
-        )
-    base = {VAR_REGION: aws.region, VAR_ECR_REPOSITORY: names.ecr_repository}
-    if oidc_path and found_role is not None:
-        environments = _check_role(s, found_role, policy_arn)
+    repository_arn = _check_ecr(s, found_ecr)
+    policy_arn = _check_policy(s, repository_arn)
+    if not (found_role or found_user):
+        detail = f"no role {names.role} or user {names.user} made by ghbootstrap"
+        s.add("setup", request.ref.full_name, MISSING, detail, s.fix)
+    base = {VAR_REGION: aws.region, VAR_ECR_REPOSITORY: s.names.ecr_repository}
+    if found_role is not None:
+        _check_role(s, found_role, policy_arn)
         wanted = {VAR_ROLE_ARN: found_role.arn, **base}
-        for env in _unique([None, *environments, *request.environments]):
-            _check_variables(s, Scope(s.repo.owner, s.repo.name, env), wanted, fix)
-    if keys_path and found_user is not None:
-        environment = _check_user(s, found_user, policy_arn)
+        given = record.scopes.environments if record else ()
+        current = _unique([None, *given, *request.environments])
+        for env in current:
+            _check_variables(s, Scope(s.repo.owner, s.repo.name, env), wanted)
+        for env in footprint.environments_record(found_role.tags):
+            if env not in current:
+                _check_earlier_variables(s, Scope(s.repo.owner, s.repo.name, env), wanted)
+    if found_user is not None:
+        _set_fixes(s, keys_path=True, env=environment)
+        _check_user(s, found_user, policy_arn)
         scope = Scope(s.repo.owner, s.repo.name, environment)
-        _check_variables(s, scope, base, s.command("keys"))
+        _check_variables(s, scope, base)
         _check_secrets(s, scope)
-    return Report("status", s.repo.full_name, dry_run=False, checks=s.checks)
+    checks = _forced_where_needed(s.checks, s.forced)
+    return Report("status", s.repo.full_name, dry_run=False, checks=checks)
+
+
+def _role_setup(s: _Status, found: role.Role) -> OidcSetup:
+    """What `oidc` was last given, from the role's record; a role made before the record
+    existed gets its scopes read back from its trust (exactly those applied while the
+    fingerprint matches)."""
+    recorded = OidcSetup.from_tags(found.tags, found.name)
+    if recorded is not None:
+        return recorded
+    branches, tags, environments, pull_requests = [], [], [], False
+    hosts = sorted({github_issuer(arn) or "" for arn in github_providers(found.trust)})
+    for sub in (sub for host in hosts for sub in admitted_subjects(found.trust, host)):
+        if match := re.search(r":ref:refs/heads/(.+)$", sub):
+            branches.append(match.group(1))
+        elif match := re.search(r":ref:refs/tags/(.+)$", sub):
+            tags.append(match.group(1))
+        elif match := re.search(r":environment:(.+)$", sub):
+            environments.append(match.group(1).replace("%3A", ":"))
+        elif sub.endswith(":pull_request"):
+            pull_requests = True
+    names = s.request.names
+    repository = ecr.get_repository(s.aws.ecr, names.ecr_repository)
+    return OidcSetup(
+        region=s.aws.region,
+        ecr_repository=names.ecr_repository,
+        policy=names.policy,
+        role=found.name,
+        scopes=Scopes.parse(branches, tags, environments, pull_requests),
+        mutable_tags=repository is not None and not repository.immutable,
+        issuer=f"https://{hosts[0]}" if hosts and hosts[0] else footprint.DEFAULT_ISSUER,
+        ecr_named=names.ecr_named,
+    )
+
+
+def _set_fixes(
+    s: _Status, *, keys_path: bool, env: str | None, record: OidcSetup | None = None
+) -> None:
+    """The repair commands for what follows: `keys` for the user's resources, `oidc` (as
+    the role records it was last run) for everything else."""
+    ref, region, names = s.request.ref, s.aws.region, s.names
+    if keys_path:
+        s.fix, s.fix_forced = (
+            keys_command(ref, region, names, env, mutable_tags=s.mutable_tags, force=force)
+            for force in (False, True)
+        )
+        s.forced[s.fix] = s.fix_forced
+        return
+    setup = record or OidcSetup(
+        region, names.ecr_repository, names.policy, names.role, mutable_tags=s.mutable_tags
+    )
+    s.fix, s.fix_forced = (oidc_command(ref, setup, force=force) for force in (False, True))
+    s.forced[s.fix] = s.fix_forced
+
+
+def _forced_where_needed(checks: list[Check], forced: dict[str, str]) -> list[Check]:
+    """A variable that holds another value needs --force, and a command without it stops
+    at that variable: then every repair by that command carries --force."""
+    needed = {fix for fix, with_force in forced.items() if any(c.fix == with_force for c in checks)}
+    return [replace(c, fix=forced[c.fix]) if c.fix in needed else c for c in checks]
 
 
 def _unique(values: Sequence[str | None]) -> list[str | None]:

@@ -1,0 +1,106 @@
+"""The commands ghbootstrap prints (repairs, fixes, next steps), built in one place.
+
+Each is complete and shell-quoted: run as printed, from any folder, it restores the setup
+exactly as last applied (region, names that are not the default, every scope) and changes
+nothing else (`--no-workflow`, unless the caller names how the workflow is delivered:
+`apply` repeats its file's choice).
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Sequence
+
+from ghbootstrap.footprint import DEFAULT_ISSUER, OidcSetup
+from ghbootstrap.target import Names, RepoRef
+
+NO_WORKFLOW = ("--no-workflow",)
+
+
+def oidc_command(
+    ref: RepoRef,
+    setup: OidcSetup,
+    *,
+    force: bool = False,
+    profile: str | None = None,
+    github_api_url: str | None = None,
+    workflow: Sequence[str] = NO_WORKFLOW,
+) -> str:
+    defaults = Names.resolve(ref)
+    args = ["ghbootstrap", "oidc", ref.full_name, "--region", setup.region]
+    if profile is not None:
+        args += ["--profile", profile]
+    args += _names(
+        (setup.role, defaults.role, "--role-name"),
+        (setup.policy, defaults.policy, "--policy-name"),
+    )
+    if setup.ecr_named or setup.ecr_repository != defaults.ecr_repository:
+        args += ["--ecr-repo", setup.ecr_repository]
+    if setup.issuer != DEFAULT_ISSUER:
+        args += ["--issuer-url", setup.issuer]
+    if github_api_url is not None:
+        args += ["--github-api-url", github_api_url]
+    for branch in setup.scopes.branches:
+        args += ["--branch", branch]
+    for tag in setup.scopes.tags:
+        args += ["--tag", tag]
+    for environment in setup.scopes.environments:
+        args += ["--environment", environment]
+    if setup.scopes.pull_requests:
+        args.append("--pull-requests")
+    if setup.mutable_tags:
+        args.append("--mutable-tags")
+    return _finish(args, force, workflow)
+
+
+def keys_command(
+    ref: RepoRef,
+    region: str,
+    names: Names,
+    environment: str | None,
+    *,
+    mutable_tags: bool = False,
+    force: bool = False,
+    profile: str | None = None,
+    github_api_url: str | None = None,
+    rotation_schedule: str | None = None,
+    workflow: Sequence[str] = NO_WORKFLOW,
+) -> str:
+    defaults = Names.resolve(ref)
+    args = ["ghbootstrap", "keys", ref.full_name, "--region", region]
+    if profile is not None:
+        args += ["--profile", profile]
+    args += _names(
+        (names.user, defaults.user, "--user-name"),
+        (names.policy, defaults.policy, "--policy-name"),
+    )
+    if names.ecr_named or names.ecr_repository != defaults.ecr_repository:
+        args += ["--ecr-repo", names.ecr_repository]
+    if github_api_url is not None:
+        args += ["--github-api-url", github_api_url]
+    if environment is not None:
+        args += ["--environment", environment]
+    if mutable_tags:
+        args.append("--mutable-tags")
+    if rotation_schedule is not None:
+        args += ["--rotation-schedule", rotation_schedule]
+    return _finish(args, force, workflow)
+
+
+def rotate_command(ref: RepoRef, region: str, user: str, environment: str | None) -> str:
+    args = ["ghbootstrap", "rotate", ref.full_name, "--region", region]
+    args += _names((user, Names.resolve(ref).user, "--user-name"))
+    if environment is not None:
+        args += ["--environment", environment]
+    return shlex.join(args)
+
+
+def _names(*names: tuple[str, str, str]) -> list[str]:
+    return [part for given, default, flag in names if given != default for part in (flag, given)]
+
+
+def _finish(args: list[str], force: bool, workflow: Sequence[str] = NO_WORKFLOW) -> str:
+    args += workflow
+    if force:
+        args.append("--force")
+    return shlex.join(args)
