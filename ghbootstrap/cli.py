@@ -2,30 +2,42 @@
 
 No SDK is imported at module level: `ghbootstrap --help` stays as fast as Typer itself.
 Every error reaches the user as one line on stderr, with the exit code it calls for:
-0 success, 1 failure, 2 bad input, 3 drift or findings.
+0 success, 1 failure, 2 bad input, 3 drift or findings, 130 interrupted (Ctrl-C).
+Each command reads parse -> request -> run: `parse` checks every input and builds the
+flow's request (no network), `run` connects and runs the flow, and `_run` renders the
+report or the error.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional, TypeVar
 
 import typer
+from typer.core import TyperArgument, TyperGroup, TyperOption
 
 from ghbootstrap import __version__
-from ghbootstrap.errors import EXIT_DRIFT, EXIT_FAILURE, GhbError, UsageError
+from ghbootstrap.errors import EXIT_DRIFT, EXIT_FAILURE, GhbError, Interrupted, UsageError
 
 if TYPE_CHECKING:
     from ghbootstrap.aws.session import Aws
     from ghbootstrap.explain import Explanation
     from ghbootstrap.fleet import Entry
     from ghbootstrap.flows.apply import Clients
+    from ghbootstrap.flows.destroy import DestroyRequest
+    from ghbootstrap.flows.explain import ExplainRequest
+    from ghbootstrap.flows.keys import KeysRequest
+    from ghbootstrap.flows.oidc import OidcRequest
+    from ghbootstrap.flows.rotate import RotateRequest
+    from ghbootstrap.flows.status import StatusRequest
     from ghbootstrap.github.api import GitHub
     from ghbootstrap.plan import AuditReport, Change, FleetReport, Outcome, Report
     from ghbootstrap.render import Rendered
+
+Request = TypeVar("Request")
 
 app = typer.Typer(
     name="ghbootstrap",
@@ -42,7 +54,7 @@ Repository = Annotated[str, typer.Argument(metavar="OWNER/REPO", help="The GitHu
 OptionalRepository = Annotated[
     Optional[str],  # noqa: UP045
     typer.Argument(
-        metavar="[OWNER/REPO]", help="The GitHub repository (or --file).", show_default=False
+        metavar="OWNER/REPO", help="The GitHub repository (or --file).", show_default=False
     ),
 ]
 Region = Annotated[
@@ -79,20 +91,47 @@ GitHubApiUrl = Annotated[
         show_default="https://api.github.com",
     ),
 ]
+# --environment means one thing everywhere: a GitHub environment the setup serves, where
+# its variables (and, on the keys path, its secrets) live. oidc also lets that
+# environment's jobs assume the role. A setup can serve several environments with oidc
+# (status checks several), but keeps one access key, so keys and rotate take one.
 Environments = Annotated[
     Optional[list[str]],  # noqa: UP045
     typer.Option(
-        "--environment", metavar="NAME", help="GitHub environment (repeatable); created if missing."
+        "--environment",
+        metavar="NAME",
+        help="GitHub environment the setup serves (repeatable): it gets the variables, "
+        "and its jobs may assume the role. Created if missing.",
     ),
 ]
 UserName = Annotated[
     Optional[str],  # noqa: UP045
     typer.Option(metavar="NAME", help="IAM user name [default: ghbootstrap-OWNER-REPO]."),
 ]
-Environment = Annotated[
-    Optional[str],  # noqa: UP045
+KeyEnvironment = Annotated[
+    Optional[list[str]],  # noqa: UP045
     typer.Option(
-        metavar="NAME", help="Keep the secrets in this GitHub environment (created if missing)."
+        "--environment",
+        metavar="NAME",
+        help="GitHub environment the setup serves: it gets the key's secrets and the "
+        "variables. Created if missing. One only: the setup keeps one key.",
+    ),
+]
+RotateEnvironment = Annotated[
+    Optional[list[str]],  # noqa: UP045
+    typer.Option(
+        "--environment",
+        metavar="NAME",
+        help="GitHub environment the setup serves, as given to keys: it holds the secrets.",
+    ),
+]
+StatusEnvironments = Annotated[
+    Optional[list[str]],  # noqa: UP045
+    typer.Option(
+        "--environment",
+        metavar="NAME",
+        help="GitHub environment the setup serves (repeatable): checked besides those "
+        "the role records.",
     ),
 ]
 PropagationTimeout = Annotated[
@@ -143,6 +182,93 @@ def _root(
         typer.echo(context.get_help())
 
 
+# -- input rules shared by every command ----------------------------------------------------
+
+
+class _EmptyValue(typer.BadParameter):
+    def format_message(self) -> str:
+        return self.message
+
+
+def _forbid_empty_values(command: Any) -> None:
+    """An explicit empty value is bad input, never "use the default": `--region "$REGION"`
+    with REGION unset must not fall back to the profile's region. Installed on every
+    parameter that takes a value, of every command (options added later included), it
+    sees the text as typed, before any conversion: `--workflow-path ""` is not `.`."""
+    if isinstance(command, TyperGroup):
+        for sub in command.commands.values():
+            _forbid_empty_values(sub)
+    for param in command.params:
+        if isinstance(param, TyperOption) and (param.is_flag or param.count):
+            continue
+        # Wrapped on the parameter object itself: Typer offers no hook that sees the raw
+        # text of every parameter, and these objects are built afresh by each main().
+        param.process_value = _non_empty(param, param.process_value)
+
+
+def _non_empty(param: Any, process: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    def checked(ctx: typer.Context, value: Any) -> Any:
+        values = value if isinstance(value, list | tuple) else [value]
+        if _typed(ctx, param.name) and any(isinstance(v, str) and not v.strip() for v in values):
+            if isinstance(param, TyperArgument):
+                what = f"{param.metavar or param.name.upper()} is empty: give a value"
+            else:
+                what = f"{max(param.opts, key=len)} is empty: give a value, or leave the option out"
+            raise _EmptyValue(what, ctx=ctx, param=param)
+        return process(ctx, value)
+
+    return checked
+
+
+# Options that make no sense together, or one without the other, by parameter name: any
+# command that has both is checked, before anything else.
+_CONTRADICTIONS = (
+    ("workflow_path", "no_workflow"),
+    ("rotation_workflow_path", "no_workflow"),
+)
+_NEEDS = (("rotation_workflow_path", "rotation_schedule"),)
+
+
+def _typed(context: typer.Context, name: str) -> bool:
+    """Was this parameter given on the command line (not a default, not the environment)?"""
+    source = context.get_parameter_source(name)  # Typer does not export ParameterSource
+    return source is not None and source.name == "COMMANDLINE"
+
+
+def _check_combinations(context: typer.Context) -> None:
+    def given(name: str) -> bool:
+        return _typed(context, name)
+
+    def option(name: str) -> str:
+        return "--" + name.replace("_", "-")
+
+    for first, second in _CONTRADICTIONS:
+        if given(first) and given(second):
+            raise UsageError(
+                f"{option(first)} contradicts {option(second)}", "give one or the other"
+            )
+    for first, needed in _NEEDS:
+        if given(first) and not given(needed):
+            raise UsageError(
+                f"{option(first)} needs {option(needed)}",
+                f"add {option(needed)}, or leave {option(first)} out",
+            )
+
+
+def _one_environment(values: Sequence[str] | None, command: str) -> str | None:
+    """keys and rotate keep one access key, so one environment (see Environments)."""
+    from ghbootstrap.subjects import check_environment
+
+    if not values:
+        return None
+    if len(values) > 1:
+        raise UsageError(
+            f"{command} keeps one access key, in one place: give --environment once",
+            "a setup that serves several environments is what `oidc` is for",
+        )
+    return check_environment(values[0])
+
+
 # -- running a flow -------------------------------------------------------------------------
 
 
@@ -167,26 +293,43 @@ def _call_log(enabled: bool) -> Iterator[None]:
         logger.setLevel(logging.NOTSET)
 
 
-def _run(build: Callable[[], Rendered], *, json_out: bool, verbose: bool) -> None:
-    """Run a flow, print its report, and turn every error into one line and an exit code."""
+def _fail(message: str, code: int, *, traceback: bool) -> typer.Exit:
+    """One line on stderr; -v puts the traceback above it. The exit code is the same."""
+    if traceback:
+        import traceback as tb
+
+        tb.print_exc(file=sys.stderr)
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def _run(
+    context: typer.Context,
+    parse: Callable[[], Request],
+    run: Callable[[Request], Rendered],
+    *,
+    json_out: bool,
+    verbose: bool,
+) -> None:
+    """Check the input, run the flow, print its report; every error is one line and an
+    exit code, whatever -v says."""
     try:
+        _check_combinations(context)
+        request = parse()
         with _call_log(verbose):
-            report = build()
+            report = run(request)
     except GhbError as exc:
-        if verbose:
-            raise
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(exc.exit_code) from None
+        raise _fail(str(exc), exc.exit_code, traceback=verbose) from None
     except KeyboardInterrupt:
-        typer.echo("error: interrupted: run the command again to finish", err=True)
-        raise typer.Exit(EXIT_FAILURE) from None
-    except Exception as exc:  # a bug: still one line, unless -v asks for the traceback
-        if verbose:
-            raise
-        typer.echo(
-            f"error: unexpected {type(exc).__name__}: run again with -v and report it", err=True
+        stopped = Interrupted("interrupted", "run the command again to finish")
+        raise _fail(str(stopped), stopped.exit_code, traceback=verbose) from None
+    except Exception as exc:  # a bug: still one line and exit 1; -v adds the traceback
+        advice = (
+            "report it with the traceback above" if verbose else "run again with -v and report it"
         )
-        raise typer.Exit(EXIT_FAILURE) from None
+        raise _fail(
+            f"unexpected {type(exc).__name__}: {advice}", EXIT_FAILURE, traceback=verbose
+        ) from None
     from ghbootstrap.plan import FleetReport
     from ghbootstrap.render import FORMATTERS, Format
 
@@ -302,6 +445,28 @@ def _showing(progress: Any) -> Iterator[None]:
             progress.clear()
 
 
+def _one_or_file(repository: str | None, file: Path | None, given: dict[str, Any]) -> bool:
+    """OWNER/REPO, or --file FILE whose entries name everything: True for the file."""
+    if (repository is None) == (file is None):
+        raise UsageError("give OWNER/REPO or --file FILE, not both or neither")
+    clash = [option for option, value in given.items() if value] if file is not None else []
+    if clash:
+        raise UsageError(
+            f"{clash[0]} does not go with --file", "the file names it for each repository"
+        )
+    return file is not None
+
+
+def _fleet(file: Path, check: Callable[[Entry], object] = lambda _: None) -> list[Entry]:
+    """Read and check the whole file, before any call."""
+    from ghbootstrap import fleet
+
+    entries = fleet.load(file)
+    for entry in entries:
+        check(entry)
+    return entries
+
+
 def _issuer(url: str) -> str:
     from urllib.parse import urlparse
 
@@ -314,11 +479,18 @@ def _issuer(url: str) -> str:
     return url.rstrip("/")
 
 
+def _workflow_file(path: Path | None, option: str) -> Path | None:
+    from ghbootstrap.workflow import check_file_path
+
+    return None if path is None else check_file_path(path, option)
+
+
 # -- commands -------------------------------------------------------------------------------
 
 
 @app.command()
 def oidc(
+    context: typer.Context,
     repository: Repository,
     region: Region = None,
     profile: Profile = None,
@@ -358,35 +530,45 @@ def oidc(
     repository's default branch may assume the role.
     """
 
-    def build() -> Report:
-        from ghbootstrap.flows import oidc as flow
+    def parse() -> OidcRequest:
+        from ghbootstrap.flows.oidc import OidcRequest
         from ghbootstrap.subjects import Scopes
         from ghbootstrap.target import Names, parse_repo
+        from ghbootstrap.workflow import check_triggers
 
         ref = parse_repo(repository)
-        request = flow.OidcRequest(
+        scopes = Scopes.parse(branch or (), tag or (), environment or (), pull_requests)
+        path = _workflow_file(None if no_workflow else workflow_path, "--workflow-path")
+        if path is not None:
+            check_triggers(scopes)
+        return OidcRequest(
             ref=ref,
             names=Names.resolve(ref, ecr_repository=ecr_repo, policy=policy_name, role=role_name),
-            scopes=Scopes.parse(branch or (), tag or (), environment or (), pull_requests),
+            scopes=scopes,
             immutable_tags=not mutable_tags,
             issuer=_issuer(issuer_url),
-            workflow_path=None if no_workflow else workflow_path,
+            workflow_path=path,
             force=force,
         )
+
+    def run(request: OidcRequest) -> Report:
+        from ghbootstrap.flows import oidc as flow
+
         return flow.run(*_clients(profile, region, github_api_url), request, dry_run=dry_run)
 
-    _run(build, json_out=json_out, verbose=verbose)
+    _run(context, parse, run, json_out=json_out, verbose=verbose)
 
 
 @app.command()
 def keys(
+    context: typer.Context,
     repository: Repository,
     region: Region = None,
     profile: Profile = None,
     ecr_repo: EcrRepo = None,
     policy_name: PolicyName = None,
     user_name: UserName = None,
-    environment: Environment = None,
+    environment: KeyEnvironment = None,
     mutable_tags: MutableTags = False,
     rotation_schedule: Annotated[
         Optional[str],  # noqa: UP045
@@ -417,36 +599,42 @@ def keys(
     The rotation workflow sits beside the build workflow unless --rotation-workflow-path.
     """
 
-    def build() -> Report:
-        from ghbootstrap.flows import keys as flow
-        from ghbootstrap.subjects import check_environment
+    def parse() -> KeysRequest:
+        from ghbootstrap.flows.keys import KeysRequest
         from ghbootstrap.target import Names, parse_repo
         from ghbootstrap.workflow import check_cron
 
         ref = parse_repo(repository)
-        request = flow.KeysRequest(
+        return KeysRequest(
             ref=ref,
             names=Names.resolve(ref, ecr_repository=ecr_repo, policy=policy_name, user=user_name),
-            environment=check_environment(environment) if environment is not None else None,
+            environment=_one_environment(environment, "keys"),
             immutable_tags=not mutable_tags,
-            workflow_path=None if no_workflow else workflow_path,
+            workflow_path=_workflow_file(None if no_workflow else workflow_path, "--workflow-path"),
             rotation_schedule=check_cron(rotation_schedule) if rotation_schedule else None,
-            rotation_workflow_path=rotation_workflow_path,
+            rotation_workflow_path=_workflow_file(
+                rotation_workflow_path, "--rotation-workflow-path"
+            ),
             force=force,
             propagation_timeout=propagation_timeout,
         )
+
+    def run(request: KeysRequest) -> Report:
+        from ghbootstrap.flows import keys as flow
+
         return flow.run(*_clients(profile, region, github_api_url), request, dry_run=dry_run)
 
-    _run(build, json_out=json_out, verbose=verbose)
+    _run(context, parse, run, json_out=json_out, verbose=verbose)
 
 
 @app.command()
 def rotate(
+    context: typer.Context,
     repository: Repository,
     region: Region = None,
     profile: Profile = None,
     user_name: UserName = None,
-    environment: Environment = None,
+    environment: RotateEnvironment = None,
     keep_old_active: Annotated[
         bool,
         typer.Option(
@@ -466,26 +654,30 @@ def rotate(
     rotation deletes it). A run that stopped half-way is finished or undone by the next.
     """
 
-    def build() -> Report:
-        from ghbootstrap.flows import rotate as flow
-        from ghbootstrap.subjects import check_environment
+    def parse() -> RotateRequest:
+        from ghbootstrap.flows.rotate import RotateRequest
         from ghbootstrap.target import Names, parse_repo
 
         ref = parse_repo(repository)
-        request = flow.RotateRequest(
+        return RotateRequest(
             ref=ref,
             user=Names.resolve(ref, user=user_name).user,
-            environment=check_environment(environment) if environment is not None else None,
+            environment=_one_environment(environment, "rotate"),
             keep_old_active=keep_old_active,
             propagation_timeout=propagation_timeout,
         )
+
+    def run(request: RotateRequest) -> Report:
+        from ghbootstrap.flows import rotate as flow
+
         return flow.run(*_clients(profile, region, github_api_url), request, dry_run=dry_run)
 
-    _run(build, json_out=json_out, verbose=verbose)
+    _run(context, parse, run, json_out=json_out, verbose=verbose)
 
 
 @app.command()
 def status(
+    context: typer.Context,
     repository: OptionalRepository = None,
     file: FleetFile = None,
     jobs: Jobs = DEFAULT_JOBS,
@@ -495,7 +687,7 @@ def status(
     policy_name: PolicyName = None,
     role_name: RoleName = None,
     user_name: UserName = None,
-    environment: Environments = None,
+    environment: StatusEnvironments = None,
     github_api_url: GitHubApiUrl = None,
     json_out: Json = False,
     verbose: Verbose = False,
@@ -508,47 +700,56 @@ def status(
     given: dict[str, Any] = {"--region": region, "--profile": profile, "--ecr-repo": ecr_repo}
     given |= {"--policy-name": policy_name, "--role-name": role_name, "--user-name": user_name}
     given["--environment"] = environment
-    if _one_or_file(repository, file, given):
 
-        def check_file() -> FleetReport:
-            from ghbootstrap import fleet
-            from ghbootstrap.flows import apply as flow
-            from ghbootstrap.github.connect import api_url
+    def parse_file() -> list[Entry]:
+        assert file is not None
+        return _fleet(file)
 
-            assert file is not None
-            entries = fleet.load(file)
-            clients = _fleet_clients(entries, api_url(github_api_url), jobs)
-            on_done, progress = _progress("status", len(entries), json_out)
-            with _showing(progress):
-                return flow.check(
-                    entries,
-                    clients,
-                    jobs=jobs,
-                    source=str(file),
-                    github_api_url=github_api_url,
-                    on_done=on_done,
-                )
+    def check_file(entries: list[Entry]) -> FleetReport:
+        from ghbootstrap.flows import apply as flow
+        from ghbootstrap.github.connect import api_url
 
-        _run(check_file, json_out=json_out, verbose=verbose)
-        return
+        assert file is not None
+        clients = _fleet_clients(entries, api_url(github_api_url), jobs)
+        on_done, progress = _progress("status", len(entries), json_out)
+        with _showing(progress):
+            return flow.check(
+                entries,
+                clients,
+                jobs=jobs,
+                source=str(file),
+                github_api_url=github_api_url,
+                on_done=on_done,
+            )
 
-    def build() -> Report:
-        from ghbootstrap.flows import status as flow
+    def parse() -> StatusRequest:
+        from ghbootstrap.flows.status import StatusRequest
         from ghbootstrap.subjects import check_environment
         from ghbootstrap.target import Names, parse_repo
 
         assert repository is not None
         ref = parse_repo(repository)
-        request = flow.StatusRequest(
+        return StatusRequest(
             ref=ref,
             names=Names.resolve(
                 ref, ecr_repository=ecr_repo, policy=policy_name, role=role_name, user=user_name
             ),
-            environments=tuple(check_environment(e) for e in environment or ()),
+            environments=tuple(sorted({check_environment(e) for e in environment or ()})),
         )
+
+    def run(request: StatusRequest) -> Report:
+        from ghbootstrap.flows import status as flow
+
         return flow.run(*_clients(profile, region, github_api_url), request)
 
-    _run(build, json_out=json_out, verbose=verbose)
+    try:
+        from_file = _one_or_file(repository, file, given)
+    except UsageError as exc:
+        raise _fail(str(exc), exc.exit_code, traceback=False) from None
+    if from_file:
+        _run(context, parse_file, check_file, json_out=json_out, verbose=verbose)
+    else:
+        _run(context, parse, run, json_out=json_out, verbose=verbose)
 
 
 def _yes(changes: list[Change]) -> bool:  # noqa: ARG001
@@ -556,38 +757,29 @@ def _yes(changes: list[Change]) -> bool:  # noqa: ARG001
 
 
 def _confirm(changes: list[Change]) -> bool:
+    """Ask on the terminal. No answer (Ctrl-D) is no; Ctrl-C stops with exit 130. Either
+    way nothing has been deleted yet, and the one line says so."""
     from ghbootstrap.plan import Action
 
     doomed = [c for c in changes if c.action is Action.DELETE]
     typer.echo("ghbootstrap destroy will delete:", err=True)
     for change in doomed:
         typer.echo(f"  {change.resource}  {change.name}", err=True)
-    return typer.confirm(f"Delete these {len(doomed)}?", default=False, err=True)
-
-
-def _confirmable(yes: bool, dry_run: bool) -> None:
-    if not (yes or dry_run or sys.stdin.isatty()):
-        raise UsageError(
-            "destroy asks for confirmation, and no terminal is attached",
-            "pass --yes to delete without asking, or --dry-run to see what would go",
-        )
-
-
-def _one_or_file(repository: str | None, file: Path | None, given: dict[str, Any]) -> bool:
-    """OWNER/REPO, or --file FILE whose entries name everything: True for the file."""
-    if (repository is None) == (file is None):
-        raise typer.BadParameter("give OWNER/REPO or --file FILE, not both or neither")
-    if file is not None:
-        clash = [option for option, value in given.items() if value]
-        if clash:
-            raise typer.BadParameter(
-                f"{clash[0]} does not go with --file: the file names it for each repository"
-            )
-    return file is not None
+    typer.echo(f"Delete these {len(doomed)}? [y/N]: ", nl=False, err=True)
+    try:
+        answer = input()
+    except EOFError:
+        typer.echo(err=True)
+        return False
+    except KeyboardInterrupt:
+        typer.echo(err=True)
+        raise Interrupted("interrupted at the question", "nothing was deleted") from None
+    return answer.strip().lower() in ("y", "yes")
 
 
 @app.command()
 def destroy(
+    context: typer.Context,
     repository: OptionalRepository = None,
     file: FleetFile = None,
     jobs: Jobs = DEFAULT_JOBS,
@@ -615,56 +807,74 @@ def destroy(
     """
     given: dict[str, Any] = {"--region": region, "--profile": profile, "--ecr-repo": ecr_repo}
     given |= {"--policy-name": policy_name, "--role-name": role_name, "--user-name": user_name}
-    if _one_or_file(repository, file, given):
 
-        def destroy_file() -> FleetReport:
-            from ghbootstrap import fleet
-            from ghbootstrap.flows import apply as flow
-            from ghbootstrap.github.connect import api_url
+    def confirmable() -> None:
+        if not (yes or dry_run or sys.stdin.isatty()):
+            raise UsageError(
+                "destroy asks for confirmation, and no terminal is attached",
+                "pass --yes to delete without asking, or --dry-run to see what would go",
+            )
 
-            assert file is not None
-            entries = fleet.load(file)
-            _confirmable(yes, dry_run)
-            clients = _fleet_clients(entries, api_url(github_api_url), jobs)
-            on_done, progress = _progress("destroy", len(entries), json_out)
-            with _showing(progress):
-                return flow.remove(
-                    entries,
-                    clients,
-                    jobs=jobs,
-                    dry_run=dry_run,
-                    delete_images=delete_images,
-                    confirm=_yes if yes else _confirm,
-                    source=str(file),
-                    github_api_url=github_api_url,
-                    on_done=on_done,
-                )
+    def parse_file() -> list[Entry]:
+        assert file is not None
+        entries = _fleet(file)
+        confirmable()
+        return entries
 
-        _run(destroy_file, json_out=json_out, verbose=verbose)
-        return
+    def destroy_file(entries: list[Entry]) -> FleetReport:
+        from ghbootstrap.flows import apply as flow
+        from ghbootstrap.github.connect import api_url
 
-    def build() -> Report:
-        from ghbootstrap.flows import destroy as flow
+        assert file is not None
+        clients = _fleet_clients(entries, api_url(github_api_url), jobs)
+        on_done, progress = _progress("destroy", len(entries), json_out)
+        with _showing(progress):
+            return flow.remove(
+                entries,
+                clients,
+                jobs=jobs,
+                dry_run=dry_run,
+                delete_images=delete_images,
+                confirm=_yes if yes else _confirm,
+                source=str(file),
+                github_api_url=github_api_url,
+                on_done=on_done,
+            )
+
+    def parse() -> DestroyRequest:
+        from ghbootstrap.flows.destroy import DestroyRequest
         from ghbootstrap.target import Names, parse_repo
 
         assert repository is not None
         ref = parse_repo(repository)
-        request = flow.DestroyRequest(
+        confirmable()
+        return DestroyRequest(
             ref=ref,
             names=Names.resolve(
                 ref, ecr_repository=ecr_repo, policy=policy_name, role=role_name, user=user_name
             ),
             delete_images=delete_images,
         )
-        _confirmable(yes, dry_run)
+
+    def run(request: DestroyRequest) -> Report:
+        from ghbootstrap.flows import destroy as flow
+
         aws, gh = _clients(profile, region, github_api_url)
         return flow.run(aws, gh, request, dry_run=dry_run, confirm=_yes if yes else _confirm)
 
-    _run(build, json_out=json_out, verbose=verbose)
+    try:
+        from_file = _one_or_file(repository, file, given)
+    except UsageError as exc:
+        raise _fail(str(exc), exc.exit_code, traceback=False) from None
+    if from_file:
+        _run(context, parse_file, destroy_file, json_out=json_out, verbose=verbose)
+    else:
+        _run(context, parse, run, json_out=json_out, verbose=verbose)
 
 
 @app.command()
 def audit(
+    context: typer.Context,
     region: Region = None,
     profile: Profile = None,
     max_key_age: Annotated[
@@ -681,66 +891,18 @@ def audit(
     subjects, ForAllValues/ForAnyValue, no aud, or no conditions at all. Exit 3 on findings.
     """
 
-    def build() -> AuditReport:
+    def run(max_age_days: int) -> AuditReport:
         from ghbootstrap.flows import audit as flow
 
-        return flow.run(_aws(profile, region), max_key_age_days=max_key_age)
+        return flow.run(_aws(profile, region), max_key_age_days=max_age_days)
 
-    _run(build, json_out=json_out, verbose=verbose)
-
-
-@app.command()
-def apply(
-    file: Annotated[
-        Path, typer.Argument(metavar="FILE", help="The apply file (TOML): see README.")
-    ],
-    jobs: Jobs = DEFAULT_JOBS,
-    issuer_url: IssuerUrl = GITHUB_ISSUER_URL,
-    github_api_url: GitHubApiUrl = None,
-    dry_run: DryRun = False,
-    json_out: Json = False,
-    verbose: Verbose = False,
-) -> None:
-    """Set up every repository an apply file lists, each as `oidc` or `keys` would.
-
-    The whole file is checked before any call. The account's OIDC provider is settled
-    once; then repositories run --jobs at a time, sharing GitHub's rate limits. One
-    repository failing does not stop the others: exit 1 if any failed.
-    """
-
-    def build() -> FleetReport:
-        from ghbootstrap import fleet
-        from ghbootstrap.flows import apply as flow
-        from ghbootstrap.github.connect import api_url
-
-        entries = fleet.load(file)
-        for entry in entries:
-            flow.delivery(entry)  # a workflow choice this version cannot deliver: exit 2
-        issuer = _issuer(issuer_url)
-        url = api_url(github_api_url)
-        clients = _fleet_clients(entries, url, jobs)
-        on_done, progress = _progress("apply", len(entries), json_out)
-        with _showing(progress):
-            return flow.apply(
-                entries,
-                clients,
-                issuer=issuer,
-                jobs=jobs,
-                dry_run=dry_run,
-                source=str(file),
-                github_api_url=github_api_url,
-                on_done=on_done,
-            )
-
-    _run(build, json_out=json_out, verbose=verbose)
+    _run(context, lambda: max_key_age, run, json_out=json_out, verbose=verbose)
 
 
 def _read_claims(source: str) -> dict[str, str]:
     """--claims FILE or - (stdin): read, then decode (see explain.read_claims)."""
     from ghbootstrap.explain import read_claims
 
-    if not source:
-        raise UsageError("--claims needs a file name, or - for stdin")
     try:
         text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -751,6 +913,7 @@ def _read_claims(source: str) -> dict[str, str]:
 
 @app.command()
 def explain(
+    context: typer.Context,
     repository: Repository,
     branch: Annotated[
         Optional[str],  # noqa: UP045
@@ -795,10 +958,9 @@ def explain(
     admitted, 3 denied.
     """
 
-    def build() -> Explanation:
+    def parse() -> ExplainRequest:
         from ghbootstrap.explain import JobContext
-        from ghbootstrap.flows import explain as flow
-        from ghbootstrap.github.connect import api_url
+        from ghbootstrap.flows.explain import ExplainRequest
         from ghbootstrap.target import Names, parse_repo
 
         ref = parse_repo(repository)
@@ -808,7 +970,7 @@ def explain(
                 "--claims describes the job itself",
                 "drop --branch, --tag, --pull-request and --environment, or drop --claims",
             )
-        request = flow.ExplainRequest(
+        return ExplainRequest(
             ref=ref,
             names=Names.resolve(ref, role=role_name),
             job=job,
@@ -817,10 +979,62 @@ def explain(
             profile=profile,
             github_api_url=github_api_url,
         )
+
+    def run(request: ExplainRequest) -> Explanation:
+        from ghbootstrap.flows import explain as flow
+        from ghbootstrap.github.connect import api_url
+
         url = api_url(github_api_url)
         return flow.run(_aws(profile, region), lambda: _github(url), request)
 
-    _run(build, json_out=json_out, verbose=verbose)
+    _run(context, parse, run, json_out=json_out, verbose=verbose)
+
+
+@app.command()
+def apply(
+    context: typer.Context,
+    file: Annotated[
+        Path, typer.Argument(metavar="FILE", help="The apply file (TOML): see README.")
+    ],
+    jobs: Jobs = DEFAULT_JOBS,
+    issuer_url: IssuerUrl = GITHUB_ISSUER_URL,
+    github_api_url: GitHubApiUrl = None,
+    dry_run: DryRun = False,
+    json_out: Json = False,
+    verbose: Verbose = False,
+) -> None:
+    """Set up every repository an apply file lists, each as `oidc` or `keys` would.
+
+    The whole file is checked before any call. The account's OIDC provider is settled
+    once; then repositories run --jobs at a time, sharing GitHub's rate limits. One
+    repository failing does not stop the others: exit 1 if any failed.
+    """
+
+    def parse() -> list[Entry]:
+        from ghbootstrap.flows.apply import delivery
+
+        return _fleet(file, delivery)  # incl. a workflow choice this version cannot deliver
+
+    def run(entries: list[Entry]) -> FleetReport:
+        from ghbootstrap.flows import apply as flow
+        from ghbootstrap.github.connect import api_url
+
+        issuer = _issuer(issuer_url)
+        clients = _fleet_clients(entries, api_url(github_api_url), jobs)
+        on_done, progress = _progress("apply", len(entries), json_out)
+        with _showing(progress):
+            return flow.apply(
+                entries,
+                clients,
+                issuer=issuer,
+                jobs=jobs,
+                dry_run=dry_run,
+                source=str(file),
+                github_api_url=github_api_url,
+                on_done=on_done,
+            )
+
+    _run(context, parse, run, json_out=json_out, verbose=verbose)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -828,6 +1042,7 @@ def main(argv: list[str] | None = None) -> None:
     from typer.exceptions import Abort, TyperException
 
     command = typer.main.get_command(app)
+    _forbid_empty_values(command)
     try:
         code = command.main(args=argv, prog_name="ghbootstrap", standalone_mode=False)
     except TyperException as exc:

@@ -6,6 +6,7 @@ EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
 EXIT_DRIFT = 3
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
 
 
 class GhbError(Exception):
@@ -26,6 +27,12 @@ class UsageError(GhbError):
     """Bad input, caught before any network call."""
 
     exit_code = EXIT_USAGE
+
+
+class Interrupted(GhbError):
+    """The user pressed Ctrl-C."""
+
+    exit_code = EXIT_INTERRUPTED
 
 
 class ConflictError(GhbError):

@@ -22,7 +22,8 @@ _ENV_NAME_MAX = 255
 
 @dataclass(frozen=True)
 class Scopes:
-    """The contexts a role admits. Empty means: the repository's default branch."""
+    """The contexts a role admits. Empty means: the repository's default branch.
+    Each kind is a set, kept sorted."""
 
     branches: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
@@ -67,7 +68,9 @@ def check_environment(name: str) -> str:
 
 
 def _unique(values: Sequence[str]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(values))
+    """Scopes are sets: any order, and repeats, give the same scopes (and so the same
+    trust, tags and workflow)."""
+    return tuple(sorted(set(values)))
 
 
 @dataclass(frozen=True)

@@ -199,9 +199,18 @@ def github_issuer(principal_arn: str) -> str | None:
     return path if path and _GITHUB_ISSUER.match(path) else None
 
 
+# Claims whose values GitHub sets from the repository itself: no workflow, environment or
+# branch name can put text there. Any other claim (environment, workflow, ref, context...)
+# is chosen by whoever runs the workflow.
+_REPOSITORY_CLAIMS = {"repo", "repository", "repository_id"}
+_OWNER_CLAIMS = {"repository_owner", "repository_owner_id"}
+
+
 def classify_subject(value: str, *, wildcards: bool) -> str:
     """What a `sub` value or pattern can match: `repository` (one), `organisation` (other
-    repositories of one owner), `owner-wildcard`, `any`, or `unknown`."""
+    repositories of one owner), `owner-wildcard`, `any`, or `no-repository`: it names no
+    repository, and GitHub issues such a sub (`environment:prod`, `workflow:Deploy`) to
+    any repository whose owner picks a custom subject template without one."""
 
     def is_wild(text: str) -> bool:
         return wildcards and bool(WILDCARDS & set(text))
@@ -216,13 +225,24 @@ def classify_subject(value: str, *, wildcards: bool) -> str:
         if not name or is_wild(name):
             return "organisation"
         return "repository"
-    if re.search(r"(^|:)repository_id:\d+(:|$)", value):
-        return "repository"
-    if value.startswith("repository_owner"):
-        return "organisation"
-    if wildcards and value.startswith("*"):
+    # Read the leading claims GitHub fills from the repository; stop at the first other.
+    pinned = ""
+    rest = value
+    while True:
+        key, found, tail = rest.partition(":")
+        if not found or key not in _REPOSITORY_CLAIMS | _OWNER_CLAIMS:
+            break
+        claim, _, rest = tail.partition(":")
+        if not claim or is_wild(claim):
+            return "organisation" if pinned else "any"
+        if key in _REPOSITORY_CLAIMS:
+            return "repository"
+        pinned = "organisation"
+    if pinned:
+        return pinned
+    if is_wild(value[:1]):
         return "any"
-    return "unknown"
+    return "no-repository"
 
 
 def _claim_conditions(statement: Mapping[str, Any], host: str, claim: str) -> list[tuple[str, Any]]:
@@ -242,7 +262,12 @@ _SUBJECT_FINDINGS = {
         "its sub pattern {value} has a wildcard in the owner, so look-alike owners match",
     ),
     "organisation": (HIGH, "its sub {value} admits other repositories of the same owner"),
-    "unknown": (MEDIUM, "its sub {value} does not name a repository in a form GitHub issues"),
+    "no-repository": (
+        CRITICAL,
+        "its sub {value} names no repository: GitHub issues that sub to any repository "
+        "whose owner sets a custom OIDC subject template without one, so any repository "
+        "on GitHub can assume the role",
+    ),
 }
 
 

@@ -7,6 +7,7 @@ untouched). Values are rendered as JSON strings, which YAML reads as plain strin
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 from collections.abc import Mapping, Sequence
@@ -46,16 +47,58 @@ def _flow_list(values: Sequence[str]) -> str:
     return "[" + ", ".join(_quoted(v) for v in values) + "]"
 
 
+# GitHub's filter syntax (the "filter pattern cheat sheet"): `*` is a run of characters
+# without `/`, `**` any run, `?` and `+` make the PRECEDING character optional or
+# repeatable, `[...]` a class, a leading `!` negates, `\` makes the next character literal.
+_FILTER_SPECIAL = frozenset("*?+[]!\\")
+
+
+def filter_pattern(pattern: str, option: str) -> str:
+    """The GitHub filter that matches exactly the ref names an IAM StringLike pattern does.
+
+    IAM's `*` (any run, `/` included) is `**`; every other character is literal, escaped
+    where GitHub would read it as syntax. A `/` right after `**` is escaped too, because
+    `**/` also matches no folder at all (`a**/b` would match `ab` and miss `a/b`). IAM's
+    `?` (exactly one character) has no GitHub equivalent: refused, naming the option.
+    """
+    out: list[str] = []
+    for ch in pattern:
+        if ch == "?":
+            raise UsageError(
+                f"{option} '{pattern}' has no exact workflow trigger: GitHub's filter syntax "
+                "has no 'any one character', so the workflow would not run for the refs "
+                "the role admits",
+                "use '*' instead of '?', list the names, or pass --no-workflow",
+            )
+        if ch == "*":
+            if out[-1:] != ["**"]:
+                out.append("**")
+        elif ch in _FILTER_SPECIAL or (ch == "/" and out[-1:] == ["**"]):
+            out.append("\\" + ch)
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def check_triggers(scopes: Scopes) -> None:
+    """Every branch and tag scope has an exact trigger (before any call: exit 2)."""
+    for branch in scopes.branches:
+        filter_pattern(branch, "--branch")
+    for tag in scopes.tags:
+        filter_pattern(tag, "--tag")
+
+
 def triggers(scopes: Scopes, default_branch: str) -> str:
-    """`on:` events matching the contexts the trust admits."""
-    branches = list(scopes.branches)
-    if not branches and not scopes.tags:
-        branches = [default_branch]
+    """`on:` events that fire for exactly the contexts the trust admits."""
+    branches = [filter_pattern(b, "--branch") for b in scopes.branches]
+    tags = [filter_pattern(t, "--tag") for t in scopes.tags]
+    if not branches and not tags:
+        branches = [filter_pattern(default_branch, "the default branch")]
     lines = ["  push:"]
     if branches:
         lines.append(f"    branches: {_flow_list(branches)}")
-    if scopes.tags:
-        lines.append(f"    tags: {_flow_list(scopes.tags)}")
+    if tags:
+        lines.append(f"    tags: {_flow_list(tags)}")
     if scopes.pull_requests:
         lines.append("  pull_request:")
     lines.append("  workflow_dispatch:")
@@ -147,8 +190,30 @@ def build_rotation_workflow(
     )
 
 
+def check_file_path(path: Path, option: str) -> Path:
+    """A path a workflow file can be written to: not a folder, not under a file."""
+    if path.is_dir():
+        raise UsageError(f"{option} {path} is a folder", "give the path of a file")
+    if path.exists() and not path.is_file():
+        raise UsageError(f"{option} {path} is not a regular file", "give the path of a file")
+    parent = next((p for p in path.parents if p.exists()), Path("."))
+    if not parent.is_dir():
+        raise UsageError(
+            f"{option} {path} cannot be written: {parent} is not a folder",
+            "give the path of a file in a folder",
+        )
+    writable = os.access(path, os.W_OK) if path.exists() else os.access(parent, os.W_OK | os.X_OK)
+    if not writable:
+        raise UsageError(
+            f"{option} {path} cannot be written: permission denied",
+            "give a path you may write, or --no-workflow",
+        )
+    return path
+
+
 def file_step(path: Path, content: str, *, force: bool) -> Step:
     """Write a workflow file: create it, leave it if identical, refuse to clobber it."""
+    check_file_path(path, "workflow path")
     current = path.read_text(encoding="utf-8") if path.is_file() else None
     if current is not None and current != content and not force:
         raise UsageError(

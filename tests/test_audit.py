@@ -48,71 +48,203 @@ def subs(operator: str, value: Any, provider: str = "github", aud: bool = True) 
     return trust(provider, condition)
 
 
-# (role name, trust, expected findings as (severity, words in the problem))
-TABLE: list[tuple[str, dict[str, Any], list[tuple[str, str]]]] = [
+def one_repo(provider: str = "github") -> str:
+    return (
+        f"require a StringEquals condition on {host(provider)}:sub naming one repository's "
+        "contexts, e.g. repo:OWNER/REPO:ref:refs/heads/main (`ghbootstrap oidc OWNER/REPO` "
+        "writes one)"
+    )
+
+
+def no_repository(value: str) -> tuple[str, str, str]:
+    return (
+        "critical",
+        f"its sub {value} names no repository: GitHub issues that sub to any repository whose "
+        "owner sets a custom OIDC subject template without one, so any repository on GitHub "
+        "can assume the role",
+        one_repo(),
+    )
+
+
+def two_statements(*documents: dict[str, Any]) -> dict[str, Any]:
+    return {"Version": "2012-10-17", "Statement": [d["Statement"][0] for d in documents]}
+
+
+SAFE = subs("StringEquals", "repo:octo-org/app:ref:refs/heads/main")
+
+# (role name, trust, expected findings as (severity, problem, fix), in order)
+TABLE: list[tuple[str, dict[str, Any], list[tuple[str, str, str]]]] = [
     # dangerous
-    ("no-conditions", trust(), [("critical", "no conditions")]),
+    (
+        "no-conditions",
+        trust(),
+        [("critical", f"it trusts {GH} with no conditions: any repository", one_repo())],
+    ),
     (
         "aud-only",
         trust(condition={"StringEquals": {f"{GH}:aud": STS}}),
-        [("critical", "no sub condition")],
+        [("critical", "it has no sub condition: any repository", one_repo())],
     ),
-    ("any-repo", subs("StringLike", "repo:*"), [("critical", "matches any repository")]),
-    ("star", subs("StringLike", "*"), [("critical", "matches any repository")]),
-    ("owner-wildcard", subs("StringLike", "repo:octo*/*"), [("critical", "wildcard in the owner")]),
+    (
+        "any-repo",
+        subs("StringLike", "repo:*"),
+        [("critical", "its sub pattern repo:* matches any repository on GitHub", one_repo())],
+    ),
+    (
+        "star",
+        subs("StringLike", "*"),
+        [("critical", "its sub pattern * matches any repository on GitHub", one_repo())],
+    ),
+    (
+        "owner-wildcard",
+        subs("StringLike", "repo:octo*/*"),
+        [
+            (
+                "critical",
+                "its sub pattern repo:octo*/* has a wildcard in the owner, so look-alike owners match",
+                one_repo(),
+            )
+        ],
+    ),
     (
         "owner-wildcard-exact-repo",
         subs("StringLike", "repo:*-org/app:ref:refs/heads/main"),
-        [("critical", "matches any repository")],
+        [
+            (
+                "critical",
+                "its sub pattern repo:*-org/app:ref:refs/heads/main matches any repository on GitHub",
+                one_repo(),
+            )
+        ],
     ),
     (
         "org-wide",
         subs("StringLike", "repo:octo-org/*"),
-        [("high", "other repositories of the same owner")],
+        [
+            (
+                "high",
+                "its sub repo:octo-org/* admits other repositories of the same owner",
+                one_repo(),
+            )
+        ],
     ),
     (
         "org-wide-prefix",
         subs("StringLike", "repo:octo-org/app-*:*"),
-        [("high", "other repositories")],
+        [
+            (
+                "high",
+                "its sub repo:octo-org/app-*:* admits other repositories of the same owner",
+                one_repo(),
+            )
+        ],
     ),
     (
         "owner-claim",
         subs("StringEquals", "repository_owner:octo-org"),
-        [("high", "other repositories")],
+        [
+            (
+                "high",
+                "its sub repository_owner:octo-org admits other repositories of the same owner",
+                one_repo(),
+            )
+        ],
     ),
     (
         "for-all-values",
         subs("ForAllValues:StringLike", "repo:octo-org/app:*"),
-        [("high", "ForAllValues:StringLike")],
+        [
+            (
+                "high",
+                "it uses ForAllValues:StringLike on a single-valued claim; ForAllValues holds when the claim is missing",
+                "use StringEquals / StringLike without ForAllValues:",
+            )
+        ],
     ),
     (
         "for-any-value",
         subs("ForAnyValue:StringEquals", "repo:octo-org/app:ref:refs/heads/main"),
-        [("high", "ForAnyValue:StringEquals")],
+        [
+            (
+                "high",
+                "it uses ForAnyValue:StringEquals on a single-valued claim; ForAllValues holds when the claim is missing",
+                "use StringEquals / StringLike without ForAnyValue:",
+            )
+        ],
     ),
     (
         "no-aud",
         subs("StringEquals", "repo:octo-org/app:ref:refs/heads/main", aud=False),
-        [("medium", "no aud condition")],
+        [
+            (
+                "medium",
+                "it has no aud condition, so tokens minted for any audience work",
+                f"require StringEquals {GH}:aud = sts.amazonaws.com",
+            )
+        ],
     ),
     (
         "negated-only",
         subs("StringNotLike", "repo:evil/*"),
-        [("critical", "lets any repository in")],
+        [("critical", "its sub condition lets any repository in", one_repo())],
     ),
     (
         "enterprise-slug-any",
         subs("StringLike", "repo:*", provider="slug"),
-        [("critical", "any repository")],
+        [("critical", "its sub pattern repo:* matches any repository on GitHub", one_repo("slug"))],
     ),
     (
         "ghe-com-no-sub",
         trust("ghe", {"StringEquals": {f"{host('ghe')}:aud": STS}}),
-        [("critical", "no sub")],
+        [("critical", "it has no sub condition: any repository", one_repo("ghe"))],
     ),
-    ("ghes-no-conditions", trust("ghes"), [("critical", "no conditions")]),
+    (
+        "ghes-no-conditions",
+        trust("ghes"),
+        [
+            (
+                "critical",
+                f"it trusts {host('ghes')} with no conditions: any repository",
+                one_repo("ghes"),
+            )
+        ],
+    ),
+    # subjects that name no repository: any repository can pick a template that issues them
+    (
+        "environment-only",
+        subs("StringEquals", "environment:production"),
+        [no_repository("environment:production")],
+    ),
+    ("workflow-only", subs("StringEquals", "workflow:Deploy"), [no_repository("workflow:Deploy")]),
+    (
+        "ref-pattern-only",
+        subs("StringLike", "ref:refs/heads/release/*"),
+        [no_repository("ref:refs/heads/release/*")],
+    ),
+    ("context-only", subs("StringEquals", "context:prod"), [no_repository("context:prod")]),
+    (
+        "repository-claim-after-environment",
+        subs("StringEquals", "environment:prod:repository:octo-org/app"),
+        [no_repository("environment:prod:repository:octo-org/app")],
+    ),
+    (
+        "one-safe-statement-one-open",
+        two_statements(SAFE, subs("StringEquals", "environment:production")),
+        [no_repository("environment:production")],
+    ),
+    (
+        "repository-id-wildcard",
+        subs("StringLike", "repository_id:2*"),
+        [
+            (
+                "critical",
+                "its sub pattern repository_id:2* matches any repository on GitHub",
+                one_repo(),
+            )
+        ],
+    ),
     # safe: one repository's contexts
-    ("exact-branch", subs("StringEquals", "repo:octo-org/app:ref:refs/heads/main"), []),
+    ("exact-branch", SAFE, []),
     (
         "environment",
         subs(
@@ -128,6 +260,7 @@ TABLE: list[tuple[str, dict[str, Any], list[tuple[str, str]]]] = [
         subs("StringEquals", "repository_owner_id:11:repository_id:22:environment:prod"),
         [],
     ),
+    ("repository-claim", subs("StringEquals", "repository:octo-org/app:environment:prod"), []),
     ("ghes-exact", subs("StringEquals", "repo:team/app:ref:refs/heads/main", provider="ghes"), []),
     # not GitHub at all: out of scope
     ("google", trust("google"), []),
@@ -164,13 +297,9 @@ def test_audit_table(
     audited: dict[str, list[dict[str, str]]],
     name: str,
     document: dict[str, Any],
-    expected: list[tuple[str, str]],
+    expected: list[tuple[str, str, str]],
 ) -> None:
-    found = audited[name]
-    assert [f["severity"] for f in found] == [severity for severity, _ in expected]
-    for finding, (_, words) in zip(found, expected, strict=True):
-        assert words in finding["problem"]
-        assert finding["fix"]
+    assert [(f["severity"], f["problem"], f["fix"]) for f in audited[name]] == expected
 
 
 def test_the_trust_ghbootstrap_writes_is_not_a_finding(

@@ -6,9 +6,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
+import typer
+from botocore.client import BaseClient
+from typer.core import TyperArgument, TyperGroup, TyperOption
 
 from tests.conftest import CliResult
 from tests.fakes.github import ALL_PERMISSIONS, FakeGitHub, Token
@@ -28,6 +32,20 @@ def _env(**values: str | None) -> Arrange:
                 monkeypatch.delenv(name, raising=False)
             else:
                 monkeypatch.setenv(name, value)
+
+    return arrange
+
+
+def _folder(name: str) -> Arrange:
+    def arrange(monkeypatch: pytest.MonkeyPatch, fake: FakeGitHub) -> None:
+        Path(name).mkdir()
+
+    return arrange
+
+
+def _file(name: str) -> Arrange:
+    def arrange(monkeypatch: pytest.MonkeyPatch, fake: FakeGitHub) -> None:
+        Path(name).write_text("not a folder\n")
 
     return arrange
 
@@ -62,6 +80,88 @@ CASES = [
     Case(
         "repo-url", ("oidc", "https://github.com/o/r"), 2, "error: 'https://github.com/o/r' is not"
     ),
+    Case(
+        "repo-empty",
+        ("oidc", ""),
+        2,
+        "error: OWNER/REPO is empty: give a value: see 'ghbootstrap oidc --help'",
+    ),
+    # every command reads its input the same way
+    Case("status-repo", ("status", "octo"), 2, "error: 'octo' is not OWNER/REPO"),
+    Case("destroy-repo", ("destroy", "a/b/c", "--yes"), 2, "error: 'a/b/c' is not OWNER/REPO"),
+    Case(
+        "destroy-region",
+        ("destroy", R, "--yes", "--region", "us-east-9"),
+        2,
+        "error: 'us-east-9' is not an AWS region",
+    ),
+    Case(
+        "destroy-no-terminal",
+        ("destroy", R),
+        2,
+        "error: destroy asks for confirmation, and no terminal is attached: pass --yes",
+    ),
+    Case(
+        "status-environment",
+        ("status", R, "--environment", "a\nb"),
+        2,
+        "error: --environment 'a\nb' is not a valid environment name",
+    ),
+    Case(
+        "audit-max-key-age",
+        ("audit", "--max-key-age", "0"),
+        2,
+        "error: Invalid value for '--max-key-age'",
+    ),
+    Case(
+        "audit-region", ("audit", "--region", "mars-1"), 2, "error: 'mars-1' is not an AWS region"
+    ),
+    # explain: a job described two ways at once, or a pattern where one ref is meant
+    Case(
+        "explain-branch-and-tag",
+        ("explain", R, "--branch", "a", "--tag", "b"),
+        2,
+        "error: --branch and --tag describe two different jobs",
+    ),
+    Case(
+        "explain-pr-and-branch",
+        ("explain", R, "--pull-request", "--branch", "a"),
+        2,
+        "error: --pull-request describes a pull request",
+    ),
+    Case(
+        "explain-pr-and-tag",
+        ("explain", R, "--pull-request", "--tag", "v1"),
+        2,
+        "error: --pull-request describes a pull request",
+    ),
+    Case(
+        "explain-claims-and-branch",
+        ("explain", R, "--claims", "-", "--branch", "a"),
+        2,
+        "error: --claims describes the job itself",
+    ),
+    Case(
+        "explain-claims-unreadable",
+        ("explain", R, "--claims", "/nonexistent/claims.json"),
+        2,
+        "error: --claims: cannot read /nonexistent",
+    ),
+    Case(
+        "explain-branch-pattern",
+        ("explain", R, "--branch", "rel*"),
+        2,
+        "error: --branch 'rel*' is not one ref name",
+    ),
+    # the command line itself
+    Case(
+        "missing-repo",
+        ("oidc",),
+        2,
+        "error: Missing argument 'OWNER/REPO': see 'ghbootstrap oidc --help'",
+    ),
+    Case("unknown-option", ("oidc", R, "--bogus"), 2, "error: No such option: --bogus"),
+    Case("unknown-command", ("nonsense",), 2, "error: No such command 'nonsense'"),
     # AWS names and region
     Case(
         "region", ("oidc", R, "--region", "us-east-9"), 2, "error: 'us-east-9' is not an AWS region"
@@ -83,15 +183,103 @@ CASES = [
         "error: 'ci user' is not a valid IAM user",
     ),
     Case(
-        "policy-empty", ("oidc", R, "--policy-name", ""), 2, "error: '' is not a valid IAM policy"
+        "policy-too-long",
+        ("oidc", R, "--policy-name", "x" * 129),
+        2,
+        "error: '" + "x" * 77 + "...' is not a valid IAM policy",
     ),
     # scopes, cron
     Case(
-        "branch-empty", ("oidc", R, "--branch", ""), 2, "error: --branch '' is not a valid git ref"
+        "branch-bad",
+        ("oidc", R, "--branch", "a..b"),
+        2,
+        "error: --branch 'a..b' is not a valid git",
     ),
-    Case("tag-empty", ("oidc", R, "--tag", ""), 2, "error: --tag '' is not a valid git ref"),
     Case(
-        "environment-empty", ("keys", R, "--environment", ""), 2, "error: --environment '' is not"
+        "environment-blank-name",
+        ("keys", R, "--environment", "a\tb"),
+        2,
+        "error: --environment 'a\tb' is not a valid environment name",
+    ),
+    Case(
+        "environment-twice-for-one-key",
+        ("keys", R, "--environment", "prod", "--environment", "staging"),
+        2,
+        "error: keys keeps one access key, in one place: give --environment once",
+    ),
+    Case(
+        "environment-twice-for-rotate",
+        ("rotate", R, "--environment", "prod", "--environment", "prod"),
+        2,
+        "error: rotate keeps one access key, in one place: give --environment once",
+    ),
+    # workflow triggers: IAM patterns GitHub's filter syntax cannot express
+    Case(
+        "tag-question-mark",
+        ("oidc", R, "--tag", "v?"),
+        2,
+        "error: --tag 'v?' has no exact workflow trigger: GitHub's filter syntax has no",
+    ),
+    Case(
+        "branch-question-mark",
+        ("oidc", R, "--branch", "release-?", "--branch", "main"),
+        2,
+        "error: --branch 'release-?' has no exact workflow trigger",
+    ),
+    # workflow files: checked before any call
+    Case(
+        "workflow-path-folder",
+        ("oidc", R, "--workflow-path", "."),
+        2,
+        "error: --workflow-path . is a folder: give the path of a file",
+    ),
+    Case(
+        "workflow-path-existing-folder",
+        ("keys", R, "--workflow-path", "flows"),
+        2,
+        "error: --workflow-path flows is a folder: give the path of a file",
+        _folder("flows"),
+    ),
+    Case(
+        "workflow-path-under-a-file",
+        ("oidc", R, "--workflow-path", "notes.txt/ci.yml"),
+        2,
+        "error: --workflow-path notes.txt/ci.yml cannot be written: notes.txt is not a folder",
+        _file("notes.txt"),
+    ),
+    Case(
+        "rotation-workflow-path-folder",
+        ("keys", R, "--rotation-schedule", "0 4 * * 1", "--rotation-workflow-path", "flows"),
+        2,
+        "error: --rotation-workflow-path flows is a folder",
+        _folder("flows"),
+    ),
+    # contradictory options
+    Case(
+        "rotation-path-without-workflows",
+        (
+            "keys",
+            R,
+            "--no-workflow",
+            "--rotation-schedule",
+            "0 4 * * 1",
+            "--rotation-workflow-path",
+            "r.yml",
+        ),
+        2,
+        "error: --rotation-workflow-path contradicts --no-workflow: give one or the other",
+    ),
+    Case(
+        "rotation-path-without-schedule",
+        ("keys", R, "--rotation-workflow-path", "r.yml"),
+        2,
+        "error: --rotation-workflow-path needs --rotation-schedule",
+    ),
+    Case(
+        "workflow-path-without-workflows",
+        ("oidc", R, "--workflow-path", "w.yml", "--no-workflow"),
+        2,
+        "error: --workflow-path contradicts --no-workflow: give one or the other",
     ),
     Case(
         "cron-fields",
@@ -116,6 +304,18 @@ CASES = [
         ("oidc", R, "--issuer-url", "token.actions"),
         2,
         "error: 'token.actions' is not an OIDC issuer",
+    ),
+    Case(
+        "issuer-http",
+        ("oidc", R, "--issuer-url", "http://x"),
+        2,
+        "error: 'http://x' is not an OIDC issuer",
+    ),
+    Case(
+        "github-api-url",
+        ("oidc", R, "--github-api-url", "ftp://x"),
+        2,
+        "error: 'ftp://x' is not a GitHub API URL",
     ),
     # credentials and tokens
     Case(
@@ -222,6 +422,24 @@ def aws_is_empty() -> bool:
     )
 
 
+@pytest.fixture
+def aws_requests(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every AWS API call botocore makes, by operation name."""
+    made: list[str] = []
+    original = BaseClient._make_api_call
+
+    def recording(self: BaseClient, operation: str, params: Any) -> Any:
+        made.append(operation)
+        return original(self, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", recording)
+    return made
+
+
+def _files(root: Path) -> dict[Path, str]:
+    return {p: p.read_text() for p in root.rglob("*") if p.is_file()}
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_bad_input(
     case: Case,
@@ -233,6 +451,7 @@ def test_bad_input(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     case.arrange(monkeypatch, fake_github)
+    files = _files(tmp_path)
     result = cli(*case.args)
 
     assert result.code == case.code, result.err
@@ -240,9 +459,111 @@ def test_bad_input(
     assert 1 <= result.err.count("\n") <= 2
     assert "Traceback" not in result.err
     assert result.out == ""
+
+    # -v adds call logs and a traceback above the same line, and changes nothing else
+    verbose = cli(*case.args, "-v")
+    assert (verbose.code, verbose.out) == (case.code, "")
+    assert verbose.err.endswith(result.err), verbose.err
+    if verbose.err != result.err:
+        assert "Traceback (most recent call last):\n" in verbose.err
+
     assert fake_github.writes() == []
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     assert aws_is_empty()
-    assert not any(p.is_file() for p in tmp_path.rglob("*"))
+    assert _files(tmp_path) == files
     for token in (fake_github.token, "ghp_not_a_real_token_123"):
-        assert token not in result.err
+        assert token not in result.err + verbose.err
+
+
+# -- an explicit empty value, for every option of every command --------------------------------
+
+
+def _value_parameters() -> list[tuple[str, str, bool]]:
+    """(command, option or argument, takes OWNER/REPO) for every parameter that takes a
+    value, read from the real command tree: options added later are covered too."""
+    from ghbootstrap.cli import app
+
+    found = []
+    root = typer.main.get_command(app)
+    assert isinstance(root, TyperGroup)
+    for name, command in sorted(root.commands.items()):
+        takes_repo = any(isinstance(p, TyperArgument) for p in command.params)
+        for param in command.params:
+            if isinstance(param, TyperOption) and (param.is_flag or param.count):
+                continue
+            label = param.name if isinstance(param, TyperArgument) else max(param.opts, key=len)
+            found.append((name, label, takes_repo))
+    return found
+
+
+VALUE_PARAMETERS = _value_parameters()
+ARGUMENTS = {"repository": "OWNER/REPO", "file": "FILE"}  # positional, by metavar
+
+
+def test_every_command_has_value_options() -> None:
+    """The walk sees the options we know of (so an empty list cannot pass the test below)."""
+    seen = {(command, option) for command, option, _ in VALUE_PARAMETERS}
+    assert {
+        ("oidc", "--region"),
+        ("oidc", "--workflow-path"),
+        ("oidc", "--branch"),
+        ("keys", "--rotation-workflow-path"),
+        ("keys", "--propagation-timeout"),
+        ("destroy", "--region"),
+        ("destroy", "--github-api-url"),
+        ("status", "--environment"),
+        ("audit", "--max-key-age"),
+        ("rotate", "repository"),
+    } <= seen
+
+
+@pytest.mark.parametrize(
+    ("command", "option", "takes_repo"),
+    VALUE_PARAMETERS,
+    ids=[f"{c} {o}" for c, o, _ in VALUE_PARAMETERS],
+)
+@pytest.mark.parametrize("spelling", ["separate", "equals", "blank"])
+def test_an_empty_value_is_bad_input(
+    command: str,
+    option: str,
+    takes_repo: bool,
+    spelling: str,
+    cli: Cli,
+    moto: None,
+    fake_github: FakeGitHub,
+    aws_requests: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """`--region ""` (as `--region "$REGION"` with REGION unset) is never "use the default"."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("GITHUB_API_URL", "http://127.0.0.1:9")  # an env default, overridden
+    empty = "  " if spelling == "blank" else ""
+    if option in ARGUMENTS:
+        args = [command, empty]
+        name, fix = ARGUMENTS[option], "give a value"
+    else:
+        given = [f"{option}={empty}"] if spelling == "equals" else [option, empty]
+        args = [command, *([R] if takes_repo else []), *given]
+        name, fix = option, "give a value, or leave the option out"
+    if command == "destroy":
+        args.append("--yes")
+    result = cli(*args)
+    assert (result.code, result.out) == (2, "")
+    assert result.err == f"error: {name} is empty: {fix}: see 'ghbootstrap {command} --help'\n"
+    assert aws_requests == []
+    assert fake_github.requests == []
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_empty_value_among_repeated_ones_is_bad_input(
+    cli: Cli, fake_github: FakeGitHub, aws_requests: list[str]
+) -> None:
+    result = cli("oidc", R, "--branch", "main", "--branch", "")
+    assert (result.code, result.err) == (
+        2,
+        "error: --branch is empty: give a value, or leave the option out: "
+        "see 'ghbootstrap oidc --help'\n",
+    )
+    assert aws_requests == []
+    assert fake_github.requests == []

@@ -41,36 +41,6 @@ def test_python_dash_m_works() -> None:
     assert (done.returncode, done.stdout) == (0, "ghbootstrap 0.1.0\n")
 
 
-BAD_INPUT = [
-    (["oidc", "octo"], "error: 'octo' is not OWNER/REPO: give the repository as OWNER/REPO"),
-    (["oidc", "octo/a/b"], "error: 'octo/a/b' is not OWNER/REPO"),
-    (["oidc", "octo/re po"], "error: 're po' is not a GitHub repository name"),
-    (["oidc", "o/r", "--region", "mars-1"], "error: 'mars-1' is not an AWS region"),
-    (["oidc", "o/r", "--role-name", "bad name"], "error: 'bad name' is not a valid IAM role"),
-    (["oidc", "o/r", "--ecr-repo", "UPPER"], "error: 'UPPER' is not a valid ECR repository"),
-    (["oidc", "o/r", "--policy-name", "x" * 129], "error: '" + "x" * 77 + "...' is not a valid"),
-    (["oidc", "o/r", "--branch", ""], "error: --branch '' is not a valid git ref name"),
-    (["oidc", "o/r", "--issuer-url", "http://x"], "error: 'http://x' is not an OIDC issuer"),
-    (["oidc", "o/r", "--github-api-url", "ftp://x"], "error: 'ftp://x' is not a GitHub API URL"),
-    (["oidc", "o/r", "--profile", "nope"], "error: AWS profile 'nope' is not in your AWS config"),
-    (["oidc"], "error: Missing argument 'OWNER/REPO': see 'ghbootstrap oidc --help'"),
-    (["oidc", "o/r", "--bogus"], "error: No such option: --bogus"),
-    (["nonsense"], "error: No such command 'nonsense'"),
-]
-
-
-@pytest.mark.parametrize(("args", "message"), BAD_INPUT, ids=[" ".join(a) for a, _ in BAD_INPUT])
-def test_bad_input_is_one_line_and_exit_2_before_any_call(
-    cli: Cli, fake_github: FakeGitHub, args: list[str], message: str
-) -> None:
-    result = cli(*args)
-    assert result.code == 2
-    assert result.err.startswith(message), result.err
-    assert result.err.count("\n") == 1
-    assert result.out == ""
-    assert fake_github.requests == []
-
-
 def test_no_github_token_is_a_usage_error(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("GITHUB_TOKEN", raising=False)
     result = cli("oidc", "o/r")
@@ -176,10 +146,29 @@ def test_a_bug_is_one_line_not_a_traceback(
         1,
         "error: unexpected KeyError: run again with -v and report it\n",
     )
-    from ghbootstrap.cli import main
+    verbose = cli("oidc", "octo-org/hello-world", "-v")
+    assert verbose.code == 1
+    assert verbose.err.startswith("Traceback (most recent call last):\n")
+    assert "KeyError: 'boom'\n" in verbose.err
+    assert verbose.err.endswith("error: unexpected KeyError: report it with the traceback above\n")
 
-    with pytest.raises(KeyError):
-        main(["oidc", "octo-org/hello-world", "-v"])
+
+def test_verbose_keeps_the_exit_code_of_bad_input(cli: Cli, fake_github: FakeGitHub) -> None:
+    """`oidc acme -v` is bad input, exit 2, with or without -v."""
+    plain = cli("oidc", "acme")
+    verbose = cli("oidc", "acme", "-v")
+    assert (plain.code, verbose.code) == (2, 2)
+    line = (
+        "error: 'acme' is not OWNER/REPO: give the repository as OWNER/REPO, "
+        "for example octo-org/hello-world\n"
+    )
+    assert plain.err == line
+    assert verbose.err.startswith("Traceback (most recent call last):\n")
+    assert verbose.err.endswith(
+        "ghbootstrap.errors.UsageError: 'acme' is not OWNER/REPO: "
+        "give the repository as OWNER/REPO, for example octo-org/hello-world\n" + line
+    )
+    assert fake_github.requests == []
 
 
 def test_verbose_logs_call_names_only(
@@ -250,3 +239,56 @@ def test_keys_bad_cron_is_a_usage_error(cli: Cli, fake_github: FakeGitHub) -> No
     assert result.code == 2
     assert result.err.startswith("error: 'every day' is not a valid five-field cron expression")
     assert fake_github.requests == []
+
+
+def test_scopes_are_sets_so_option_order_changes_nothing(
+    cli: Cli, moto: None, fake_github: FakeGitHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import boto3
+
+    monkeypatch.chdir(tmp_path)
+    repo = "octo-org/hello-world"
+    scopes = ["--branch", "main", "--branch", "release", "--tag", "v*", "--tag", "stable"]
+    scopes += ["--environment", "prod", "--environment", "eu"]
+    first = cli("oidc", repo, *scopes)
+    assert first.code == 0, first.err
+    iam = boto3.client("iam")
+    role = iam.get_role(RoleName="ghbootstrap-octo-org-hello-world")["Role"]
+    workflow = (tmp_path / ".github/workflows/ecr-build-push.yml").read_text()
+    writes = len(fake_github.writes())
+
+    reordered = ["--environment", "eu", "--environment", "prod", "--environment", "eu"]
+    reordered += ["--tag", "stable", "--tag", "v*", "--branch", "release", "--branch", "main"]
+    second = cli("oidc", repo, *reordered)
+    assert second.code == 0, second.err
+    assert second.out.endswith("No changes: everything already matches.\n")
+    assert iam.get_role(RoleName="ghbootstrap-octo-org-hello-world")["Role"] == role
+    assert (tmp_path / ".github/workflows/ecr-build-push.yml").read_text() == workflow
+    assert len(fake_github.writes()) == writes
+
+
+def test_a_question_mark_pattern_is_fine_without_a_workflow(
+    cli: Cli, moto: None, fake_github: FakeGitHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`?` has no exact trigger, but with --no-workflow no trigger is written."""
+    monkeypatch.chdir(tmp_path)
+    result = cli("oidc", "octo-org/hello-world", "--tag", "v?", "--no-workflow", "--dry-run")
+    assert result.code == 0, result.err
+    assert "repo:Octo-Org/Hello-World:ref:refs/tags/v?" in result.out
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_ctrl_c_during_a_run_is_exit_130_and_one_line(
+    cli: Cli, moto: None, fake_github: FakeGitHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ghbootstrap.flows import oidc
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(oidc, "run", interrupted)
+    result = cli("oidc", "octo-org/hello-world", "--no-workflow")
+    assert (result.code, result.err) == (
+        130,
+        "error: interrupted: run the command again to finish\n",
+    )

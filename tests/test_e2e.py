@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
+import pty
+import select
+import subprocess
+import termios
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,7 +17,7 @@ import pytest
 
 from ghbootstrap.documents import push_policy
 from tests.contract import Contract
-from tests.e2e import Stack, stack
+from tests.e2e import SCRIPT, Stack, stack
 from tests.fakes.github import FakeGitHub
 
 ACCOUNT = "123456789012"
@@ -167,6 +174,84 @@ def test_status_destroy_audit_on_emulators(e2e: Stack, tmp_path: Path) -> None:
     # another role still trusts the provider: it stays
     assert len(iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]) == 1
     assert e2e.run("status", "octo-org/hello-world").returncode == 3
+
+
+def _controlling_terminal() -> None:
+    """In the child: make the pseudo-terminal on stdin its controlling terminal, so a
+    typed ^C reaches it as SIGINT, as at a real terminal."""
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+def _read_until(master: int, wanted: bytes, seen: bytearray, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while wanted not in seen:
+        left = deadline - time.monotonic()
+        assert left > 0, seen.decode(errors="replace")
+        ready, _, _ = select.select([master], [], [], left)
+        if ready:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # EIO: the child closed the terminal
+                return
+            if not chunk:
+                return
+            seen += chunk
+
+
+def _answer_at_a_terminal(e2e: Stack, keys: bytes) -> tuple[int, str]:
+    """Run `destroy` on a pseudo-terminal, wait for its question, type `keys`."""
+    master, slave = pty.openpty()
+    child = subprocess.Popen(
+        [str(SCRIPT), "destroy", "octo-org/hello-world"],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=e2e.env(),
+        start_new_session=True,
+        preexec_fn=_controlling_terminal,
+    )
+    os.close(slave)
+    seen = bytearray()
+    try:
+        _read_until(master, b"[y/N]: ", seen, timeout=60)
+        os.write(master, keys)
+        _read_until(master, b"\x00never", seen, timeout=60)  # read to the end
+        code = child.wait(timeout=60)
+    finally:
+        os.close(master)
+        if child.poll() is None:
+            child.kill()
+    return code, seen.decode().replace("\r\n", "\n")
+
+
+@pytest.mark.parametrize(
+    ("keys", "code", "line"),
+    [
+        (b"n\n", 1, "error: nothing was deleted: run again and answer y, or pass --yes\n"),
+        (b"\x04", 1, "error: nothing was deleted: run again and answer y, or pass --yes\n"),
+        (b"\x03", 130, "error: interrupted at the question: nothing was deleted\n"),
+    ],
+    ids=["no", "ctrl-d", "ctrl-c"],
+)
+def test_destroy_declined_or_aborted_at_its_question_deletes_nothing(
+    e2e: Stack, tmp_path: Path, keys: bytes, code: int, line: str
+) -> None:
+    assert e2e.run("oidc", "octo-org/hello-world", "--no-workflow").returncode == 0
+    iam = e2e.client("iam")
+    roles = iam.list_roles()["Roles"]
+    variables = dict(e2e.github.variables("Octo-Org/Hello-World"))
+    writes = len(e2e.github.writes())
+
+    exit_code, screen = _answer_at_a_terminal(e2e, keys)
+
+    assert exit_code == code, screen
+    assert screen.endswith(line), screen
+    assert "Traceback" not in screen
+    assert screen.count("error: ") == 1
+    assert iam.list_roles()["Roles"] == roles
+    assert e2e.client("ecr").describe_repositories()["repositories"] != []
+    assert e2e.github.variables("Octo-Org/Hello-World") == variables
+    assert len(e2e.github.writes()) == writes
 
 
 def test_apply_a_file_through_the_installed_script(e2e: Stack, tmp_path: Path) -> None:

@@ -356,7 +356,9 @@ def test_dry_run_rotate_reads_only(
         f"delete retired key {held.retired}; create a new key and store it in {REPO}; "
         f"deactivate key {held.held}"
     )
-    assert json.dumps(report.to_json())  # serialisable
+    document = json.loads(json.dumps(report.to_json()))  # --json prints it as is
+    assert (document["dry_run"], document["changed"]) == (True, True)
+    assert document["resources"][0]["detail"] == report.changes[0].detail
 
 
 def test_public_key_is_fetched_once_per_scope(

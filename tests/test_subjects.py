@@ -89,8 +89,8 @@ def test_every_scope_kind_and_which_become_patterns() -> None:
         exact=(
             "repo:o/r:ref:refs/heads/main",
             "repo:o/r:ref:refs/tags/v1.0.0",
+            "repo:o/r:environment:eu%3Awest",  # scopes are sets, kept sorted
             "repo:o/r:environment:prod",
-            "repo:o/r:environment:eu%3Awest",
             "repo:o/r:pull_request",
         ),
         patterns=("repo:o/r:ref:refs/heads/release/*", "repo:o/r:ref:refs/tags/v*"),

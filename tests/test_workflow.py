@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from ghbootstrap.documents import trust_policy
 from ghbootstrap.errors import UsageError
 from ghbootstrap.plan import Action
-from ghbootstrap.subjects import Scopes
+from ghbootstrap.subjects import Scopes, build_subjects
+from ghbootstrap.trusteval import may_assume
 from ghbootstrap.workflow import (
     KEYS_TEMPLATE,
     OIDC_TEMPLATE,
@@ -18,9 +21,13 @@ from ghbootstrap.workflow import (
     build_workflow,
     check_cron,
     file_step,
+    filter_pattern,
 )
+from tests.github_filter import fires
 from tests.workflow_checks import schema_check, severe, unpinned_uses, zizmor_findings
 
+HOST = "token.actions.githubusercontent.com"
+PROVIDER = f"arn:aws:iam::123456789012:oidc-provider/{HOST}"
 SCOPES = {
     "default": Scopes(),
     "everything": Scopes.parse(
@@ -133,7 +140,8 @@ def test_triggers_follow_the_scopes() -> None:
     assert load("oidc-default")[True] == {"push": {"branches": ["main"]}, "workflow_dispatch": None}
     everything = load("oidc-everything")
     assert everything[True] == {
-        "push": {"branches": ["main", "release/*"], "tags": ["v*"]},
+        # IAM's `*` takes `/` too: GitHub's `**`, so the workflow runs for release/1/hotfix
+        "push": {"branches": ["main", "release/**"], "tags": ["v**"]},
         "pull_request": None,
         "workflow_dispatch": None,
     }
@@ -153,6 +161,133 @@ def test_rotation_workflow_runs_the_tool_on_schedule() -> None:
         "ghbootstrap rotate Octo/Hello --user-name 'ci user' --environment prod"
     )
     assert rotate["env"]["GITHUB_TOKEN"] == "${{ secrets.GHBOOTSTRAP_GITHUB_TOKEN }}"
+
+
+@pytest.mark.parametrize(
+    ("filters", "ref_name", "expected"),
+    [
+        # the cheat sheet's own examples
+        (["feature/*"], "feature/my-branch", True),
+        (["feature/*"], "feature/beta-a/my-branch", False),
+        (["feature/**"], "feature/beta-a/my-branch", True),
+        (["*feature"], "mona-feature", True),
+        (["v2*"], "v2.9", True),
+        (["v[12].[0-9]+.[0-9]+"], "v1.10.1", True),
+        (["v[12].[0-9]+.[0-9]+"], "v3.0.0", False),
+        (["*.jsx?"], "page.js", True),
+        (["*.jsx?"], "page.jsx", True),
+        (["**/README.md"], "README.md", True),
+        (["**/README.md"], "js/README.md", True),
+        # why a plain copy of an IAM pattern is wrong
+        (["v?"], "v1", False),
+        (["v?"], "v", True),
+        (["a+b"], "a+b", False),
+        (["a+b"], "aab", True),
+        (["a\\+b"], "a+b", True),
+        (["\\!x"], "!x", True),
+    ],
+)
+def test_the_filter_matcher_follows_githubs_cheat_sheet(
+    filters: list[str], ref_name: str, expected: bool
+) -> None:
+    assert fires(filters, ref_name) is expected
+
+
+# IAM patterns (StringLike: `*` any run, `/` included) and ref names to try each on.
+TRIGGER_PATTERNS = [
+    "main",
+    "a+b",
+    "c++",
+    "release/*",
+    "feature/*/final",
+    "x*/y",
+    "*",
+    "v*",
+    "*.*",
+    "a**b",
+    "weird]",
+    "!bang",
+    "hot+fix/*",
+    "a$b",
+    "a.b",
+    "*+*",
+    "plus+",
+]
+REF_NAMES = [
+    "main",
+    "mainx",
+    "a+b",
+    "aab",
+    "ab",
+    "c++",
+    "c+",
+    "c+++",
+    "release/1",
+    "release/1/hotfix",
+    "release",
+    "feature/x/final",
+    "feature/final",
+    "feature/a/b/final",
+    "x/y",
+    "xa/y",
+    "xy",
+    "v1",
+    "v",
+    "v1/2",
+    "1.2",
+    "azzb",
+    "a/b",
+    "weird]",
+    "weird",
+    "!bang",
+    "bang",
+    "hot+fix/a",
+    "hotfix/a",
+    "hott+fix/a/b",
+    "a$b",
+    "a.b",
+    "axb",
+    "+",
+    "plus+",
+    "plus",
+]
+
+
+def _admits(trust: dict[str, Any], kind: str, ref_name: str) -> bool:
+    sub = f"repo:Octo/Hello:ref:refs/{kind}/{ref_name}"
+    return may_assume(trust, PROVIDER, HOST, {"sub": sub, "aud": "sts.amazonaws.com"})
+
+
+@pytest.mark.parametrize("pattern", TRIGGER_PATTERNS)
+@pytest.mark.parametrize("kind", ["heads", "tags"])
+def test_triggers_fire_for_exactly_the_refs_the_trust_admits(kind: str, pattern: str) -> None:
+    scopes = Scopes.parse(branches=[pattern]) if kind == "heads" else Scopes.parse(tags=[pattern])
+    trust = trust_policy(
+        PROVIDER, f"https://{HOST}", build_subjects("repo:Octo/Hello", scopes, "main")
+    )
+    push = yaml.safe_load(build_workflow(OIDC_TEMPLATE, "Octo/Hello", scopes, "main"))[True]
+    filters = push["push"]["branches" if kind == "heads" else "tags"]
+    wrong = [name for name in REF_NAMES if fires(filters, name) != _admits(trust, kind, name)]
+    assert wrong == [], f"{pattern} -> {filters}"
+    assert any(_admits(trust, kind, name) for name in REF_NAMES)
+
+
+def test_the_default_branch_trigger_is_literal() -> None:
+    push = yaml.safe_load(build_workflow(OIDC_TEMPLATE, "Octo/Hello", Scopes(), "a+b"))[True]
+    assert push["push"] == {"branches": ["a\\+b"]}
+    assert fires(push["push"]["branches"], "a+b")
+    assert not fires(push["push"]["branches"], "aab")
+
+
+@pytest.mark.parametrize(("option", "pattern"), [("--tag", "v?"), ("--branch", "release-?.x")])
+def test_a_pattern_without_an_exact_trigger_is_refused(option: str, pattern: str) -> None:
+    with pytest.raises(UsageError) as refused:
+        filter_pattern(pattern, option)
+    assert str(refused.value) == (
+        f"{option} '{pattern}' has no exact workflow trigger: GitHub's filter syntax has no "
+        "'any one character', so the workflow would not run for the refs the role admits: "
+        "use '*' instead of '?', list the names, or pass --no-workflow"
+    )
 
 
 @pytest.mark.parametrize(
@@ -200,3 +335,27 @@ def test_workflow_file_is_created_kept_and_never_clobbered(tmp_path: Path) -> No
     assert path.read_text() == "# mine\n"
     forced = file_step(path, content, force=True)
     assert forced.change.action is Action.UPDATE
+
+
+def test_a_workflow_path_that_cannot_be_written_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Checked with os.access, which a test run as root cannot fail for real."""
+    from ghbootstrap.workflow import check_file_path
+
+    target = tmp_path / "ci" / "build.yml"
+    assert check_file_path(target, "--workflow-path") == target
+    denied: list[tuple[str, int]] = []
+
+    def no_access(path: object, mode: int) -> bool:
+        denied.append((str(path), mode))
+        return False
+
+    monkeypatch.setattr("ghbootstrap.workflow.os.access", no_access)
+    with pytest.raises(UsageError) as refused:
+        check_file_path(target, "--workflow-path")
+    assert str(refused.value) == (
+        f"--workflow-path {target} cannot be written: permission denied: "
+        "give a path you may write, or --no-workflow"
+    )
+    assert denied == [(str(tmp_path), os.W_OK | os.X_OK)]
