@@ -51,6 +51,15 @@ class AwsError(GhbError):
 class GitHubError(GhbError):
     """GitHub refused or could not be reached. `status` is the HTTP status, 0 if none."""
 
-    def __init__(self, what: str, fix: str = "", *, status: int = 0) -> None:
+    def __init__(
+        self, what: str, fix: str = "", *, status: int = 0, rate_limited: bool = False
+    ) -> None:
         super().__init__(what, fix)
         self.status = status
+        self.rate_limited = rate_limited
+
+    @property
+    def refused(self) -> bool:
+        """GitHub answered, and said no: the request did not happen. A timeout, a dropped
+        connection, a 5xx or a rate limit outlasting the wait leave the outcome unknown."""
+        return 400 <= self.status < 500 and not self.rate_limited

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from ghbootstrap.documents import GITHUB_ISSUER
 from ghbootstrap.errors import UsageError
 from ghbootstrap.keyrecord import TAG_SCOPE as TAG_SECRETS_SCOPE
-from ghbootstrap.keyrecord import KeyRecord, scope_tag
+from ghbootstrap.keyrecord import KeyRecord, environment_of, scope_tag
 from ghbootstrap.subjects import Scopes
 
 __all__ = [
@@ -253,14 +253,13 @@ def secrets_environment(record: KeyRecord, candidates: Iterable[str]) -> str | N
     """The environment holding the secrets (None: the repository itself). The record
     names it, or only its hash when the name does not fit a tag: then one of `candidates`
     (environments the caller knows of) must match, else UNKNOWN."""
-    if record.scope in ("", "repository"):
-        return None
     for environment in candidates:
         if scope_tag(environment) == record.scope:
             return environment
-    if record.scope.startswith("environment:"):
-        return record.scope.removeprefix("environment:")
-    return UNKNOWN
+    try:
+        return environment_of(record.scope)
+    except LookupError:
+        return UNKNOWN
 
 
 # -- ECR repositories shared on purpose -----------------------------------------------------

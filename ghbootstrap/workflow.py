@@ -1,12 +1,13 @@
 """Render the workflow templates in workflows/ and write them as a planned resource.
 
 Templates hold `<<name>>` placeholders (GitHub's own `${{ }}` expressions pass through
-untouched). Values are rendered as JSON strings, which YAML reads as plain strings.
+untouched). Values are rendered as YAML double-quoted strings; values GitHub evaluates
+(`run:`, `environment:`) keep a `${{` in a value literal, and commands are quoted for the
+shell too, so every legal value reaches the runner exactly as given.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shlex
@@ -40,7 +41,23 @@ def fill(text: str, values: Mapping[str, str]) -> str:
 
 
 def _quoted(value: str) -> str:
-    return json.dumps(value)
+    """A YAML double-quoted scalar: printable ASCII as is, everything else escaped."""
+    out = []
+    for ch in value:
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif " " <= ch <= "~":
+            out.append(ch)
+        elif ord(ch) <= 0xFFFF:
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(f"\\U{ord(ch):08x}")
+    return '"' + "".join(out) + '"'
+
+
+def _literal(value: str) -> str:
+    """`_quoted`, for a field GitHub evaluates: `${{` in the value stays text."""
+    return _quoted(value.replace("${{", "${{ '${{' }}"))
 
 
 def _flow_list(values: Sequence[str]) -> str:
@@ -106,7 +123,7 @@ def triggers(scopes: Scopes, default_branch: str) -> str:
 
 
 def _environment_line(environment: str | None) -> str:
-    return f"\n    environment: {_quoted(environment)}" if environment else ""
+    return f"\n    environment: {_literal(environment)}" if environment else ""
 
 
 def build_workflow(template_name: str, repository: str, scopes: Scopes, default_branch: str) -> str:
@@ -175,17 +192,23 @@ def check_cron(expression: str) -> str:
     return " ".join(fields)
 
 
+def _command(words: Sequence[str]) -> str:
+    """A `run:` value: the words quoted for bash, then for GitHub and YAML."""
+    return _literal(shlex.join(words))
+
+
 def build_rotation_workflow(
     repository: str, cron: str, arguments: Sequence[str], environment: str | None
 ) -> str:
+    """`arguments` follow `ghbootstrap rotate OWNER/REPO`, any value allowed."""
     return fill(
         template(ROTATE_TEMPLATE),
         {
             "repository": repository,
             "cron": _quoted(cron),
             "environment": _environment_line(environment),
-            "install": shlex.quote(f"ghbootstrap=={__version__}"),
-            "arguments": " ".join(shlex.quote(a) for a in [repository, *arguments]),
+            "install": _command(["python", "-m", "pip", "install", f"ghbootstrap=={__version__}"]),
+            "command": _command(["ghbootstrap", "rotate", repository, *arguments]),
         },
     )
 

@@ -49,6 +49,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
     for name in (
         "AWS_PROFILE",
         "AWS_DEFAULT_PROFILE",
+        "AWS_REGION",
         "AWS_ENDPOINT_URL",
         "AWS_ENDPOINT_URL_IAM",
         "AWS_ENDPOINT_URL_STS",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from moto import mock_aws
 from ghbootstrap import cli as cli_module
 from ghbootstrap.aws.session import Aws, connect
 from ghbootstrap.documents import canonical
-from ghbootstrap.keyrecord import KeyRecord
+from ghbootstrap.keyrecord import KeyRecord, environment_of
 from tests.conftest import FAULTS_SURVIVED, REGION, moto_secret
 from tests.contract import Contract
 from tests.fakes.github import FakeGitHub
@@ -134,7 +134,7 @@ def snapshot(world: World) -> dict[str, Any]:
         roles = {record.held: "held", record.retired: "retired", record.pending: "pending"}
         keys = iam.list_access_keys(UserName=name)["AccessKeyMetadata"]
         state["users"][name] = {
-            "record": {k: roles.get(v, v) for k, v in record.to_tags().items() if k},
+            "record": {k: roles.get(v, v) for k, v in proven(world, record).to_tags().items() if k},
             "keys": sorted((roles.get(k["AccessKeyId"], "?"), k["Status"]) for k in keys),
             "inline": iam.list_user_policies(UserName=name)["PolicyNames"],
             "attached": [
@@ -164,6 +164,24 @@ def snapshot(world: World) -> dict[str, Any]:
         if p.is_file()
     }
     return state
+
+
+def proven(world: World, record: KeyRecord) -> KeyRecord:
+    """The record with its `updated_at` stamps replaced by whether GitHub still shows them
+    (their seconds differ between worlds; whether they prove authorship must not)."""
+    github = world.github.repo(REPO)
+    environment = environment_of(record.scope)
+    scope = github.scope if environment is None else github.environments[environment.lower()].scope
+
+    def check(name: str, stamp: str) -> str:
+        found = scope.secrets.get(name, {}).get("updated_at")
+        return "" if not stamp else ("matches GitHub" if stamp == found else "differs")
+
+    return replace(
+        record,
+        id_written=check("AWS_ACCESS_KEY_ID", record.id_written),
+        secret_written=check("AWS_SECRET_ACCESS_KEY", record.secret_written),
+    )
 
 
 def github_pair_is_valid(world: World, plaintext: dict[str, str]) -> bool | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,15 @@ def record(aws: Aws) -> KeyRecord:
     return KeyRecord.from_tags({t["Key"]: t["Value"] for t in tags})
 
 
+def written(fake: FakeGitHub, environment: str | None = None) -> dict[str, str]:
+    """The record's proof of authorship: the `updated_at` GitHub shows for both secrets."""
+    secrets = fake.scope(REPO, environment).secrets
+    return {
+        "id_written": secrets["AWS_ACCESS_KEY_ID"]["updated_at"],
+        "secret_written": secrets["AWS_SECRET_ACCESS_KEY"]["updated_at"],
+    }
+
+
 def github_pair(fake: FakeGitHub, environment: str | None = None) -> tuple[str | None, str | None]:
     return (
         fake.secret(REPO, "AWS_ACCESS_KEY_ID", environment),
@@ -90,7 +100,7 @@ def test_keys_creates_one_active_key_that_github_holds(
     assert len(key_states(aws)) == 1
     key_id = assert_github_holds_a_working_pair(aws, fake_github)
     assert report.outputs["access_key_id"] == key_id
-    assert record(aws) == KeyRecord(held=key_id, scope="repository")
+    assert record(aws) == KeyRecord(held=key_id, scope="repository", **written(fake_github))
     iam = aws.iam.raw
     user = iam.get_user(UserName=USER)["User"]
     assert {t["Key"]: t["Value"] for t in user["Tags"]}.items() >= OWNER_TAG.items()
@@ -158,13 +168,17 @@ def test_rotate_twice(
     second = assert_github_holds_a_working_pair(aws, fake_github)
     assert second != first
     assert key_states(aws) == {first: "Inactive", second: "Active"}
-    assert record(aws) == KeyRecord(held=second, retired=first, scope="repository")
+    assert record(aws) == KeyRecord(
+        held=second, retired=first, scope="repository", **written(fake_github)
+    )
     assert one.outputs["access_key_id"] == second
 
     run_rotate(aws, gh)
     third = assert_github_holds_a_working_pair(aws, fake_github)
     assert key_states(aws) == {second: "Inactive", third: "Active"}  # first was deleted
-    assert record(aws) == KeyRecord(held=third, retired=second, scope="repository")
+    assert record(aws) == KeyRecord(
+        held=third, retired=second, scope="repository", **written(fake_github)
+    )
     assert at_most_two_keys == [1, 2, 2]
 
 
@@ -195,7 +209,7 @@ def test_github_refusing_the_secret_mid_rotation_changes_nothing(
 
     assert key_states(aws) == {old.held: "Active"}  # new key gone, old key active
     assert github_pair(fake_github) == pair  # the id was written back
-    assert record(aws) == old
+    assert record(aws) == replace(old, id_written=written(fake_github)["id_written"])
     assert_github_holds_a_working_pair(aws, fake_github)
 
 
@@ -233,7 +247,8 @@ def test_a_run_stopped_before_recording_is_finished_by_the_next(
     def second_tag_user(name: str, n: int) -> bool:
         if name == "iam.TagUser":
             tag_calls[0] += 1
-            return tag_calls[0] == 2  # the first records "pending", the second "held"
+            # the first records "pending", the second "id stored", the third "held"
+            return tag_calls[0] == 3
         return False
 
     faults.fail(second_tag_user)
@@ -245,7 +260,9 @@ def test_a_run_stopped_before_recording_is_finished_by_the_next(
 
     faults.clear()
     keys.run(aws, gh, keys_request(tmp_path), dry_run=False)  # keys finishes it, no new key
-    assert record(aws) == KeyRecord(held=held_by_github, retired=old, scope="repository")
+    assert record(aws) == KeyRecord(
+        held=held_by_github, retired=old, scope="repository", **written(fake_github)
+    )
     assert key_states(aws) == {old: "Inactive", held_by_github: "Active"}
 
 
@@ -277,7 +294,7 @@ def test_rotate_refuses_another_scope_than_keys_used(
     aws: Aws, gh: GitHub, fake_github: FakeGitHub, tmp_path: Path
 ) -> None:
     run_keys(aws, gh, tmp_path, environment="prod")
-    with pytest.raises(GhbError, match="stored in GitHub's environment:prod, not repository"):
+    with pytest.raises(GhbError, match="stored in GitHub's environment prod, not repository"):
         run_rotate(aws, gh)
     run_rotate(aws, gh, environment="prod")
     assert_github_holds_a_working_pair(aws, fake_github, "prod")
@@ -309,7 +326,7 @@ def test_rotation_schedule_grants_self_rotation_and_writes_the_workflow(
     rotation = yaml.safe_load((tmp_path / ".github/workflows/rotate-aws-keys.yml").read_text())
     assert rotation[True]["schedule"] == [{"cron": "17 4 * * 1"}]
     assert rotation["jobs"]["rotate"]["steps"][-1]["run"] == (
-        f"ghbootstrap rotate {REPO} --user-name {USER}"
+        f"ghbootstrap rotate {REPO} --user-name {USER} --region {REGION}"
     )
 
 

@@ -118,3 +118,25 @@ def test_region_must_be_known() -> None:
         check_region("us-east-9", known)
     with pytest.raises(UsageError, match="no AWS region given"):
         check_region(None, known)
+
+
+def test_aws_region_is_honoured_after_region_and_before_the_profile(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ghbootstrap.aws.session import connect
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")  # botocore's own variable
+    assert connect(None, None).region == "us-east-1"
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")  # what the rotation workflow sets
+    assert connect(None, None).region == "eu-west-1"
+    assert connect(None, "ap-south-1").region == "ap-south-1"
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    assert connect(None, None).region == "eu-west-1"
+    monkeypatch.setenv("AWS_REGION", "")
+    with pytest.raises(UsageError) as caught:
+        connect(None, None)
+    assert str(caught.value) == (
+        "AWS_REGION is set but empty: set it to a region such as us-east-1, unset it, "
+        "or pass --region"
+    )
+    assert connect(None, "ap-south-1").region == "ap-south-1"

@@ -337,6 +337,24 @@ def test_workflow_file_is_created_kept_and_never_clobbered(tmp_path: Path) -> No
     assert forced.change.action is Action.UPDATE
 
 
+@pytest.mark.parametrize(
+    "environment",
+    ["prod #1", "prod: eu", "it's ${{ github.token }}", '"quoted" \\ back', "ü 😀", "a\u2028b"],
+)
+def test_rotation_command_reaches_bash_exactly_for_any_environment(environment: str) -> None:
+    import shlex
+
+    from tests.runner import evaluate
+
+    arguments = ["--user-name", "ci user", "--region", "eu-west-1", "--environment", environment]
+    text = build_rotation_workflow("Octo/Hello", "0 3 1 * *", arguments, environment)
+    job = yaml.safe_load(text)["jobs"]["rotate"]
+    empty = {"secrets": {}, "vars": {}}
+    assert evaluate(job["environment"], empty) == environment
+    command = evaluate(job["steps"][-1]["run"], empty)
+    assert shlex.split(command) == ["ghbootstrap", "rotate", "Octo/Hello", *arguments]
+
+
 def test_a_workflow_path_that_cannot_be_written_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -1,6 +1,7 @@
 """The one place that builds boto3 sessions and clients.
 
-Standard credential chain, `--profile`, `--region` (else the profile's), standard retry
+Standard credential chain, `--profile`, `--region` (else `AWS_REGION`, as the AWS CLI and
+the other SDKs read it, else the profile's: `AWS_DEFAULT_REGION` or its config), standard retry
 mode with bounded attempts and timeouts, and AWS's own `AWS_ENDPOINT_URL` variables for
 local emulators (botocore reads them; nothing here overrides them). Every client is
 wrapped so that its errors arrive as `AwsError` naming the IAM action that failed.
@@ -9,7 +10,9 @@ wrapped so that its errors arrive as `AwsError` naming the IAM action that faile
 from __future__ import annotations
 
 import logging
+import os
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -119,7 +122,19 @@ def known_regions(session: Any) -> frozenset[str]:
     return frozenset(regions)
 
 
-def connect(profile: str | None, region: str | None) -> Aws:
+def _region_from_environment(env: Mapping[str, str]) -> str | None:
+    """AWS_REGION, which botocore itself does not read (it reads AWS_DEFAULT_REGION)."""
+    if "AWS_REGION" not in env:
+        return None
+    if not env["AWS_REGION"].strip():
+        raise UsageError(
+            "AWS_REGION is set but empty",
+            "set it to a region such as us-east-1, unset it, or pass --region",
+        )
+    return env["AWS_REGION"].strip()
+
+
+def connect(profile: str | None, region: str | None, env: Mapping[str, str] = os.environ) -> Aws:
     """A session from the standard chain. No network call happens here."""
     try:
         session = boto3.Session(profile_name=profile)
@@ -128,7 +143,8 @@ def connect(profile: str | None, region: str | None) -> Aws:
             f"AWS profile '{profile}' is not in your AWS config",
             "check --profile / AWS_PROFILE against `aws configure list-profiles`",
         ) from None
-    region = check_region(region or session.region_name, known_regions(session))
+    region = region or _region_from_environment(env) or session.region_name
+    region = check_region(region, known_regions(session))
     return Aws(session, region)
 
 

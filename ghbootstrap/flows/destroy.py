@@ -163,18 +163,19 @@ def _plan_role(plan: Plan, aws: Aws, found: role.Role) -> None:
 
 
 def _plan_secrets(plan: Plan, gh: GitHub, scope: Scope, found: user.User) -> None:
+    """Delete a secret only if GitHub still shows the `updated_at` it reported right after
+    ghbootstrap wrote it: one rewritten since belongs to whoever rewrote it."""
     record = KeyRecord.from_tags(found.tags)
-    if not (record.held or record.pending):
-        return
+    written = {SECRET_ID: record.id_written, SECRET_KEY: record.secret_written}
     for name in (SECRET_ID, SECRET_KEY):
-        if gh.secret(scope, name) is not None:
-            plan.add(
-                _delete(
-                    "GitHub secret",
-                    f"{name} ({scope.label})",
-                    partial(gh.delete_secret, scope, name),
-                )
-            )
+        info = gh.secret(scope, name)
+        label = f"{name} ({scope.label})"
+        if info is None:
+            continue
+        if record.held and info.updated_at == written[name]:
+            plan.add(_delete("GitHub secret", label, partial(gh.delete_secret, scope, name)))
+        else:
+            plan.add(keep("GitHub secret", label, "not written last by ghbootstrap: left alone"))
 
 
 def _plan_user(plan: Plan, aws: Aws, found: user.User) -> None:

@@ -29,7 +29,6 @@ from ghbootstrap.flows.common import (
     start,
 )
 from ghbootstrap.github.api import GitHub, Scope
-from ghbootstrap.keyrecord import scope_tag
 from ghbootstrap.plan import Action, Change, Plan, Report, Step, keep, reconcile
 from ghbootstrap.subjects import Scopes
 from ghbootstrap.target import Names, RepoRef
@@ -111,15 +110,23 @@ def plan_key(
     user_exists: bool,
     scope_exists: bool,
     held: dict[str, str],
+    force: bool,
 ) -> None:
-    """One key that GitHub holds: create it only when GitHub holds none."""
+    """One key that GitHub holds: create it only when GitHub holds none. Secrets that
+    ghbootstrap cannot show it wrote are replaced only with --force."""
     where = f"secrets {keyswap.SECRET_ID}, {keyswap.SECRET_KEY} of {ctx.scope.label}"
     if scope_exists:
         ctx.gh.public_key(ctx.scope)  # fetched once, and proves the token can read secrets
-    state = keyswap.read_state(ctx) if user_exists else None
+    state = keyswap.read_state(ctx) if user_exists or scope_exists else None
     if state is not None:
         keyswap.refuse_other_scope(ctx, state)
         keyswap.refuse_unrecorded(ctx, state)
+        keyswap.refuse_foreign_secrets(
+            ctx,
+            state,
+            take_over=force,
+            fix=f"pass --force to replace what is there with a new key of IAM user {ctx.user}",
+        )
         if state.held_in_github and not state.record.pending:
             held["id"] = state.record.held
             plan.add(keep("access key", state.record.held, f"held in {where}"))
@@ -127,6 +134,8 @@ def plan_key(
     action, detail = Action.CREATE, f"sealed into {where}"
     if state is not None and (state.record.pending or state.record.held):
         action, detail = Action.UPDATE, "; ".join(keyswap.describe(state, ctx))
+    if state is not None and state.foreign_secrets and not state.record.pending:
+        detail += f"; takes over {', '.join(state.foreign_secrets)} (--force)"
 
     def apply() -> None:
         held["id"] = keyswap.ensure(ctx, state)
@@ -134,8 +143,9 @@ def plan_key(
     plan.add(Step(Change("access key", ctx.user, action, detail), apply))
 
 
-def rotation_arguments(request: KeysRequest) -> list[str]:
-    arguments = ["--user-name", request.names.user]
+def rotation_arguments(request: KeysRequest, region: str) -> list[str]:
+    """What the rotation workflow passes: the user, region and scope this setup used."""
+    arguments = ["--user-name", request.names.user, "--region", region]
     if request.environment:
         arguments += ["--environment", request.environment]
     return arguments
@@ -152,7 +162,7 @@ def plan_workflows(plan: Plan, setup: Setup, request: KeysRequest, environment: 
         rotate = build_rotation_workflow(
             setup.repo.full_name,
             request.rotation_schedule,
-            rotation_arguments(request),
+            rotation_arguments(request, setup.aws.region),
             environment,
         )
         plan.add(file_step(path, rotate, force=request.force))
@@ -175,11 +185,17 @@ def run(aws: Aws, gh: GitHub, request: KeysRequest, *, dry_run: bool) -> Report:
         gh=gh,
         user=request.names.user,
         scope=scope,
-        scope_tag=scope_tag(environment),
         propagation_timeout=request.propagation_timeout,
     )
     held: dict[str, str] = {}
-    plan_key(plan, ctx, user_exists=user_exists, scope_exists=scope_exists, held=held)
+    plan_key(
+        plan,
+        ctx,
+        user_exists=user_exists,
+        scope_exists=scope_exists,
+        held=held,
+        force=request.force,
+    )
     plan_variables(
         plan,
         setup,

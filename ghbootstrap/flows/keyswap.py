@@ -3,15 +3,18 @@
 The order (shared by `keys` and `rotate`):
 
 1. delete the key the previous rotation retired; any other unrecorded key stops the run;
-2. create the new key, record it as pending, wait until it authenticates;
-3. write AWS_ACCESS_KEY_ID, then AWS_SECRET_ACCESS_KEY. If the second write fails, the
-   old id is written back, so GitHub always holds a matching pair; if even that fails,
-   nothing is deleted (GitHub may name the new key) and the next run repairs;
-4. record the new key as held, and only then deactivate the old one (the next rotation
-   deletes it; --keep-old-active leaves it active for queued jobs).
+2. create the new key, record it as pending (stage `created`), wait until it authenticates;
+3. write AWS_ACCESS_KEY_ID, record stage `id-stored`, write AWS_SECRET_ACCESS_KEY;
+4. record the new key as held, with the `updated_at` GitHub reports for both secrets
+   (proof that ghbootstrap wrote them), and only then deactivate the old key (the next
+   rotation deletes it; --keep-old-active leaves it active for queued jobs).
 
-Any failure before step 4 deletes the new key and leaves the old key and the secrets as
-they were. A run that stopped half-way is finished or undone by the next (`repair`).
+When GitHub refuses a write (a 4xx that is not a rate limit), the write did not happen:
+the run undoes everything at once (the old id is written back if the new one was stored,
+the new key is deleted, nothing stays pending). When the outcome is unknown (a timeout, a
+dropped connection, a 5xx), GitHub is read back. A run that stopped half-way is finished or
+undone by the next (`repair`), which decides from the recorded stage, never from
+`updated_at` moving alone: GitHub's timestamps have one-second resolution.
 """
 
 from __future__ import annotations
@@ -23,9 +26,17 @@ from ghbootstrap.aws import access_keys, user
 from ghbootstrap.aws.access_keys import AccessKey
 from ghbootstrap.aws.session import Aws
 from ghbootstrap.aws.settle import settle
-from ghbootstrap.errors import AwsError, ConflictError, GhbError
+from ghbootstrap.errors import AwsError, ConflictError, GhbError, GitHubError
 from ghbootstrap.github.api import GitHub, Scope, SecretInfo
-from ghbootstrap.keyrecord import NO_SECRET, KeyRecord
+from ghbootstrap.keyrecord import (
+    NO_SECRET,
+    STAGE_CREATED,
+    STAGE_ID_STORED,
+    KeyRecord,
+    environment_of,
+    record_scope,
+    scope_tag,
+)
 from ghbootstrap.poll import until
 from ghbootstrap.secret import Secret
 
@@ -40,9 +51,13 @@ class KeyContext:
     gh: GitHub
     user: str
     scope: Scope
-    scope_tag: str
     keep_old_active: bool = False
     propagation_timeout: float = 120.0
+
+    @property
+    def scope_tag(self) -> str:
+        """The scope as the record writes it."""
+        return record_scope(self.scope.environment)
 
 
 @dataclass(frozen=True)
@@ -51,15 +66,32 @@ class KeyState:
     record: KeyRecord
     id_secret: SecretInfo | None
     key_secret: SecretInfo | None
+    # repair could not tell whether GitHub holds the held key's secret: install a new one
+    doubtful: bool = False
 
     def key(self, key_id: str) -> AccessKey | None:
         return next((k for k in self.keys if k.id == key_id), None) if key_id else None
 
     @property
+    def foreign_secrets(self) -> list[str]:
+        """Secrets present that ghbootstrap cannot show it wrote last: none recorded, or
+        GitHub's `updated_at` is not the one it reported after ghbootstrap's write."""
+        written = {SECRET_ID: self.record.id_written, SECRET_KEY: self.record.secret_written}
+        found = {SECRET_ID: self.id_secret, SECRET_KEY: self.key_secret}
+        return [
+            name
+            for name, info in found.items()
+            if info is not None and not (self.record.held and info.updated_at == written[name])
+        ]
+
+    @property
     def held_in_github(self) -> bool:
-        """The recorded key exists, is active, and both secrets are in GitHub."""
+        """The recorded key exists, is active, and GitHub holds both secrets as written."""
         held = self.key(self.record.held)
-        return bool(held and held.active and self.id_secret and self.key_secret)
+        present = self.id_secret is not None and self.key_secret is not None
+        return bool(held and held.active and present and not self.foreign_secrets) and (
+            not self.doubtful
+        )
 
     @property
     def unrecorded(self) -> list[AccessKey]:
@@ -91,17 +123,46 @@ def refuse_unrecorded(ctx: KeyContext, state: KeyState) -> None:
         )
 
 
+def refuse_foreign_secrets(ctx: KeyContext, state: KeyState, *, take_over: bool, fix: str) -> None:
+    """Never overwrite secrets ghbootstrap cannot show it wrote, unless told to (--force).
+    A half-done change of ghbootstrap's own is not foreign: `repair` finishes it."""
+    foreign = state.foreign_secrets
+    if foreign and not take_over and not state.record.pending:
+        verb, them = ("exist", "them") if len(foreign) > 1 else ("exists", "it")
+        raise ConflictError(
+            f"{' and '.join(foreign)} in {ctx.scope.label} {verb} and ghbootstrap cannot "
+            f"show it wrote {them} last; another tool may use {them}",
+            fix,
+        )
+
+
+def _scope_words(scope: str) -> str:
+    try:
+        environment = environment_of(scope)
+    except LookupError:
+        return scope
+    return "repository" if environment is None else f"environment {environment}"
+
+
 def refuse_other_scope(ctx: KeyContext, state: KeyState) -> None:
     recorded = state.record.scope
-    if recorded and recorded != ctx.scope_tag:
+    environment = ctx.scope.environment
+    if recorded and recorded not in (ctx.scope_tag, scope_tag(environment)):
         raise GhbError(
-            f"the key of IAM user {ctx.user} is stored in GitHub's {recorded}, not {ctx.scope_tag}",
+            f"the key of IAM user {ctx.user} is stored in GitHub's {_scope_words(recorded)}, "
+            f"not {_scope_words(ctx.scope_tag)}",
             "pass the same --environment that `ghbootstrap keys` used",
         )
 
 
 def _mark(info: SecretInfo | None) -> str:
     return info.updated_at if info else NO_SECRET
+
+
+def _written(ctx: KeyContext, name: str) -> str:
+    """The `updated_at` GitHub reports for a secret ghbootstrap has just written."""
+    info = ctx.gh.secret(ctx.scope, name)
+    return info.updated_at if info else ""
 
 
 def _record(ctx: KeyContext, record: KeyRecord) -> None:
@@ -112,27 +173,42 @@ def _delete_key(ctx: KeyContext, key_id: str) -> None:
     access_keys.delete_key(ctx.aws.iam, ctx.user, key_id)
 
 
-def _point_id_at(ctx: KeyContext, key_id: str) -> None:
-    """Make AWS_ACCESS_KEY_ID name `key_id` again (an id is not secret), or name nothing."""
+def _point_id_at(ctx: KeyContext, key_id: str) -> str:
+    """Make AWS_ACCESS_KEY_ID name `key_id` again (an id is not secret), or name nothing.
+    Returns the secret's `updated_at` now."""
     if key_id:
         ctx.gh.put_secret(ctx.scope, SECRET_ID, Secret(key_id))
-    elif ctx.gh.secret(ctx.scope, SECRET_ID) is not None:
+        return _written(ctx, SECRET_ID)
+    if ctx.gh.secret(ctx.scope, SECRET_ID) is not None:
         ctx.gh.delete_secret(ctx.scope, SECRET_ID)
+    return ""
 
 
 def _finish(ctx: KeyContext, record: KeyRecord, new_key: str, keys: tuple[AccessKey, ...]) -> None:
-    """Step 4: the new key is held; the old one is retired, and deactivated."""
+    """Step 4: the new key is held, proven by GitHub's `updated_at` for both secrets; the
+    old one is retired, and deactivated."""
     old = record.held
-    _record(ctx, KeyRecord(held=new_key, retired=old, scope=ctx.scope_tag))
+    held = KeyRecord(
+        held=new_key,
+        retired=old,
+        scope=ctx.scope_tag,
+        id_written=_written(ctx, SECRET_ID),
+        secret_written=_written(ctx, SECRET_KEY),
+    )
+    _record(ctx, held)
     if old and not ctx.keep_old_active and any(k.id == old and k.active for k in keys):
         access_keys.set_status(ctx.aws.iam, ctx.user, old, access_keys.INACTIVE)
 
 
 def _undo(ctx: KeyContext, record: KeyRecord, new_key: str, *, id_touched: bool) -> None:
-    """Put the old id back if it may have been overwritten, then drop the new key."""
+    """AWS_SECRET_ACCESS_KEY never took the new key's secret: put the old id back if
+    GitHub may name the new key, then drop the new key and the pending record."""
+    id_written = record.id_written
     if id_touched:
         try:
-            _point_id_at(ctx, record.held)
+            if record.stage == STAGE_ID_STORED:  # a stopped undo must not read as "unknown"
+                _record(ctx, replace(record, stage=STAGE_CREATED))
+            id_written = _point_id_at(ctx, record.held)
         except GhbError:
             # GitHub may now name the new key: keep it, keep the pending record.
             raise GhbError(
@@ -141,21 +217,34 @@ def _undo(ctx: KeyContext, record: KeyRecord, new_key: str, *, id_touched: bool)
                 "nothing was deleted; run `ghbootstrap rotate` again to repair",
             ) from None
     _delete_key(ctx, new_key)
-    _record(ctx, replace(record, pending="", mark="", scope=ctx.scope_tag))
+    _record(
+        ctx,
+        replace(record, pending="", stage="", mark="", scope=ctx.scope_tag, id_written=id_written),
+    )
 
 
 def repair(ctx: KeyContext, state: KeyState) -> KeyState:
-    """Finish or undo a key change an earlier run left half-done; return the new state."""
+    """Finish or undo a key change an earlier run left half-done; return the new state.
+
+    Stage `created`: AWS_SECRET_ACCESS_KEY was never sent the new secret, so undo.
+    Stage `id-stored`: GitHub names the new key; if AWS_SECRET_ACCESS_KEY's `updated_at`
+    moved since the mark, a write reached it: finish. If it did not move, nothing can tell
+    (a write in the same second as the mark keeps it), and the new key's secret died with
+    the run that made it: GitHub's id names the new key whatever happened, so the old key
+    is retired and a fresh key installed over both (`doubtful`).
+    """
     record, pending = state.record, state.record.pending
     if not pending:
         return state
     if state.key(pending) is None:
-        _record(ctx, replace(record, pending="", mark=""))
+        _record(ctx, replace(record, pending="", stage="", mark=""))
+    elif record.stage != STAGE_ID_STORED:
+        _undo(ctx, record, pending, id_touched=True)
     elif _mark(state.key_secret) != record.mark:
-        # AWS_SECRET_ACCESS_KEY changed after the install began: it holds the new secret.
         _finish(ctx, record, pending, state.keys)
     else:
-        _undo(ctx, record, pending, id_touched=True)
+        _record(ctx, KeyRecord(held=pending, retired=record.held, scope=ctx.scope_tag))
+        return replace(read_state(ctx), doubtful=True)
     return read_state(ctx)
 
 
@@ -178,8 +267,13 @@ def _wait_until_it_works(ctx: KeyContext, key_id: str, secret: Secret) -> None:
     )
 
 
+def _refused(failure: GhbError) -> bool:
+    return isinstance(failure, GitHubError) and failure.refused
+
+
 def _secret_landed(ctx: KeyContext, pending: KeyRecord, failure: GhbError) -> bool:
-    """After a failed write, did GitHub take the new secret anyway? Ask it."""
+    """After a write whose outcome is unknown, did GitHub take the new secret? Only a
+    moved `updated_at` says yes; an unmoved one cannot say no."""
     try:
         return _mark(ctx.gh.secret(ctx.scope, SECRET_KEY)) != pending.mark
     except GhbError:
@@ -190,17 +284,55 @@ def _secret_landed(ctx: KeyContext, pending: KeyRecord, failure: GhbError) -> bo
         ) from failure
 
 
+def _store(ctx: KeyContext, pending: KeyRecord, key_id: str, secret: Secret) -> None:
+    """Step 3. Returns once GitHub holds both secrets; otherwise undoes, or leaves a record
+    `repair` can act on, and raises."""
+    try:
+        ctx.gh.put_secret(ctx.scope, SECRET_ID, Secret(key_id))
+    except GhbError as failure:
+        _undo(ctx, pending, key_id, id_touched=not _refused(failure))
+        raise
+    stored = replace(pending, stage=STAGE_ID_STORED)
+    try:
+        _record(ctx, stored)
+    except GhbError:
+        _undo(ctx, pending, key_id, id_touched=True)
+        raise
+    try:
+        ctx.gh.put_secret(ctx.scope, SECRET_KEY, secret)
+    except GhbError as failure:
+        if _refused(failure):
+            _undo(ctx, stored, key_id, id_touched=True)
+            raise
+        if not _secret_landed(ctx, stored, failure):
+            raise GhbError(
+                f"storing the new key in {ctx.scope.label} failed ({failure.what}), and "
+                "GitHub cannot tell whether it took the new secret",
+                "nothing was deleted; run `ghbootstrap rotate` again: it installs a fresh key",
+            ) from failure
+
+
 def install(ctx: KeyContext, state: KeyState) -> str:
     """Steps 1-4 on a state with nothing pending. Returns the id of the new key."""
     record = state.record
-    assert not record.pending, "repair() first"
+    if record.pending:
+        raise GhbError(
+            f"the key change to {record.pending} of IAM user {ctx.user} is unfinished",
+            "run the command again: it finishes or undoes that change first",
+        )
     refuse_unrecorded(ctx, state)
     retired = state.key(record.retired)
     if retired is not None and retired.id != record.held:
         _delete_key(ctx, retired.id)
 
     new_key, secret = settle(partial(access_keys.create_key, ctx.aws.iam, ctx.user))
-    pending = replace(record, pending=new_key.id, mark=_mark(state.key_secret), scope=ctx.scope_tag)
+    pending = replace(
+        record,
+        pending=new_key.id,
+        stage=STAGE_CREATED,
+        mark=_mark(state.key_secret),
+        scope=ctx.scope_tag,
+    )
     try:
         _record(ctx, pending)
     except GhbError:
@@ -211,20 +343,14 @@ def install(ctx: KeyContext, state: KeyState) -> str:
     except GhbError:
         _undo(ctx, pending, new_key.id, id_touched=False)
         raise
-    try:
-        ctx.gh.put_secret(ctx.scope, SECRET_ID, Secret(new_key.id))
-        ctx.gh.put_secret(ctx.scope, SECRET_KEY, secret)
-    except GhbError as failure:
-        if not _secret_landed(ctx, pending, failure):
-            _undo(ctx, pending, new_key.id, id_touched=True)
-            raise
+    _store(ctx, pending, new_key.id, secret)
     _finish(ctx, pending, new_key.id, state.keys)
     return new_key.id
 
 
 def ensure(ctx: KeyContext, state: KeyState | None) -> str:
     """`keys`: make GitHub hold a working key, creating one only if it holds none.
-    `state` is what planning read, or None when the user did not exist yet."""
+    `state` is what planning read, or None when it read nothing."""
     state = repair(ctx, state or read_state(ctx))
     if state.held_in_github:
         return state.record.held

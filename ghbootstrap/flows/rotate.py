@@ -10,7 +10,7 @@ from ghbootstrap.aws.session import Aws
 from ghbootstrap.errors import GhbError
 from ghbootstrap.flows import keyswap
 from ghbootstrap.github.api import GitHub, Scope
-from ghbootstrap.keyrecord import KeyRecord, scope_tag
+from ghbootstrap.keyrecord import KeyRecord
 from ghbootstrap.plan import Action, Change, Plan, Report, Step
 from ghbootstrap.target import RepoRef
 
@@ -53,13 +53,19 @@ def run(aws: Aws, gh: GitHub, request: RotateRequest, *, dry_run: bool) -> Repor
         gh=gh,
         user=request.user,
         scope=Scope(repo.owner, repo.name, environment),
-        scope_tag=scope_tag(environment),
         keep_old_active=request.keep_old_active,
         propagation_timeout=request.propagation_timeout,
     )
     state = keyswap.read_state(ctx)
     keyswap.refuse_other_scope(ctx, state)
     keyswap.refuse_unrecorded(ctx, state)
+    keyswap.refuse_foreign_secrets(
+        ctx,
+        state,
+        take_over=False,
+        fix="if ghbootstrap should take them over, run `ghbootstrap keys` again with the "
+        "options the setup used and --force",
+    )
 
     held: dict[str, str] = {}
 

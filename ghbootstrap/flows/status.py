@@ -233,12 +233,16 @@ def _check_earlier_variables(s: _Status, scope: Scope, wanted: dict[str, str]) -
             s.add("GitHub variable", f"{name} ({scope.label})", OK, detail)
 
 
-def _check_secrets(s: _Status, scope: Scope) -> None:
+def _check_secrets(s: _Status, scope: Scope, record: KeyRecord) -> None:
+    written = {SECRET_ID: record.id_written, SECRET_KEY: record.secret_written}
     for name in (SECRET_ID, SECRET_KEY):
         found = s.gh.secret(scope, name)
         label = f"{name} ({scope.label})"
         if found is None:
             s.add("GitHub secret", label, MISSING, "not set", s.fix_rotate)
+        elif found.updated_at != written[name]:
+            detail = f"updated {found.updated_at}; not written last by ghbootstrap"
+            s.add("GitHub secret", label, OK, detail)
         else:
             s.add("GitHub secret", label, OK, f"updated {found.updated_at}")
 
@@ -284,7 +288,7 @@ def run(aws: Aws, gh: GitHub, request: StatusRequest) -> Report:
         _check_user(s, found_user, policy_arn)
         scope = Scope(s.repo.owner, s.repo.name, environment)
         _check_variables(s, scope, base)
-        _check_secrets(s, scope)
+        _check_secrets(s, scope, KeyRecord.from_tags(found_user.tags))
     checks = _forced_where_needed(s.checks, s.forced)
     return Report("status", s.repo.full_name, dry_run=False, checks=checks)
 

@@ -168,6 +168,7 @@ class GitHub:
                 f"up to {RATE_LIMIT_BUDGET:.0f} s",
                 f"the limit resets {when}: run the command again then",
                 status=status,
+                rate_limited=True,
             )
         if status == 403:
             return GitHubError(

@@ -111,13 +111,21 @@ class Repo:
 
 
 class Clock:
-    """GitHub's clock: whole seconds, one tick per write, so 'updated_at' always moves."""
+    """GitHub's clock: whole seconds, one tick per write, so 'updated_at' moves, unless
+    frozen: then every write lands in the same second, as fast writes do on GitHub."""
 
     def __init__(self) -> None:
         self.now = datetime(2026, 1, 1, tzinfo=UTC)
+        self.frozen = False
+
+    def freeze(self, at: str) -> None:
+        """Stop the clock at `at` (an `updated_at`): later writes land in that second."""
+        self.now = datetime.strptime(at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        self.frozen = True
 
     def tick(self) -> str:
-        self.now += timedelta(seconds=1)
+        if not self.frozen:
+            self.now += timedelta(seconds=1)
         return self.stamp()
 
     def stamp(self) -> str:
@@ -197,6 +205,16 @@ class FakeGitHub:
     def secret(self, full_name: str, name: str, environment: str | None = None) -> str | None:
         """The decrypted value GitHub holds (tests only: GitHub never returns it)."""
         return self.scope(full_name, environment).plaintext.get(name)
+
+    def put_secret(
+        self, full_name: str, name: str, value: str, environment: str | None = None
+    ) -> None:
+        """A secret someone else wrote (another tool, or a person in the settings page)."""
+        scope = self.scope(full_name, environment)
+        now = self.clock.tick()
+        created = scope.secrets.get(name, {}).get("created_at", now)
+        scope.secrets[name] = {"name": name, "created_at": created, "updated_at": now}
+        scope.plaintext[name] = value
 
     def variables(self, full_name: str, environment: str | None = None) -> dict[str, str]:
         scope = self.scope(full_name, environment)
