@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: dev lint typecheck test demo bench clean
+.PHONY: dev lint typecheck test dist demo bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,15 @@ typecheck: $(STAMP)
 
 test: lint typecheck
 	$(BIN)/pytest
+	$(MAKE) --no-print-directory dist
+
+# Build the sdist and the wheel, check their metadata as PyPI will, then install each on
+# its own into a fresh virtualenv and run every command against the local emulators.
+dist: $(STAMP)
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist .
+	$(BIN)/twine check --strict dist/*
+	$(BIN)/python -m tests.dist_check dist/*.whl dist/*.tar.gz
 
 demo: $(STAMP)
 	$(BIN)/python -m tests.demo

@@ -762,11 +762,11 @@ def _confirm(changes: list[Change]) -> bool:
     from ghbootstrap.plan import Action
 
     doomed = [c for c in changes if c.action is Action.DELETE]
-    typer.echo("ghbootstrap destroy will delete:", err=True)
-    for change in doomed:
-        typer.echo(f"  {change.resource}  {change.name}", err=True)
-    typer.echo(f"Delete these {len(doomed)}? [y/N]: ", nl=False, err=True)
-    try:
+    try:  # from the first line shown: a Ctrl-C typed as the question appears is an answer
+        typer.echo("ghbootstrap destroy will delete:", err=True)
+        for change in doomed:
+            typer.echo(f"  {change.resource}  {change.name}", err=True)
+        typer.echo(f"Delete these {len(doomed)}? [y/N]: ", nl=False, err=True)
         answer = input()
     except EOFError:
         typer.echo(err=True)

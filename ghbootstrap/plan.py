@@ -49,7 +49,7 @@ class Change:
         return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared by identity: a step is a key of `Executed.results`
 class Step:
     change: Change
     apply: Callable[[], object] | None = None
@@ -87,6 +87,14 @@ def _equal(a: object, b: object) -> bool:
     return a == b
 
 
+@dataclass(frozen=True)
+class Executed:
+    """What a plan did: every step's change, and what each applied step's write returned."""
+
+    changes: list[Change]
+    results: Mapping[Step, object]
+
+
 @dataclass
 class Plan:
     steps: list[Step] = field(default_factory=list)
@@ -95,13 +103,15 @@ class Plan:
         self.steps.append(step)
         return step
 
-    def execute(self, *, dry_run: bool) -> list[Change]:
-        """Apply each step's write in order (none when dry-running); return the changes."""
+    def execute(self, *, dry_run: bool) -> Executed:
+        """Apply each step's write in order (none when dry-running): the changes, and what
+        each write returned (a step that made something returns it)."""
+        results: dict[Step, object] = {}
         if not dry_run:
             for step in self.steps:
                 if step.apply is not None:
-                    step.apply()
-        return [step.change for step in self.steps]
+                    results[step] = step.apply()
+        return Executed([step.change for step in self.steps], results)
 
 
 class State(enum.StrEnum):

@@ -1,4 +1,4 @@
-"""Render the workflow templates in workflows/ and write them as a planned resource.
+"""Render the workflow templates in ghbootstrap/templates/ and write them as a planned resource.
 
 Templates hold `<<name>>` placeholders (GitHub's own `${{ }}` expressions pass through
 untouched). Values are rendered as YAML double-quoted strings; values GitHub evaluates
@@ -30,7 +30,7 @@ _PLACEHOLDER = re.compile(r"<<([a-z_]+)>>")
 
 
 def template(name: str) -> str:
-    return files("ghbootstrap").joinpath("workflows", name).read_text(encoding="utf-8")
+    return files("ghbootstrap").joinpath("templates", name).read_text(encoding="utf-8")
 
 
 def fill(text: str, values: Mapping[str, str]) -> str:

@@ -1,5 +1,5 @@
 """Every request the tool sends to the GitHub fake, and every answer the fake gives, checked
-against GitHub's published OpenAPI description (../shared/github-openapi/).
+against GitHub's published OpenAPI description (vendored in tests/openapi/).
 
 A request GitHub would reject (an unknown path, a missing or mistyped field) is a
 violation, and so is a documented response whose body does not match its schema. GitHub

@@ -29,6 +29,7 @@ class Stack:
     aws_url: str
     github_url: str
     github: FakeGitHub
+    script: Path = SCRIPT
 
     def env(self, **extra: str) -> dict[str, str]:
         env = {
@@ -62,7 +63,7 @@ class Stack:
         self, *args: str, cwd: Path | None = None, **env: str
     ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [str(SCRIPT), *args],
+            [str(self.script), *args],
             capture_output=True,
             text=True,
             env=self.env(**env),

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
+
 import pytest
 
 from tests.contract import Contract
-from tests.fakes.github import Request, Response
+from tests.fakes.github import SPEC, Request, Response, spec
+
+VENDORED_SHA256 = "8e517bb4620ba83efedaad2bee3af27572fe7bff7314de01bda5df4b90c0bf55"
 
 
 def request(method: str, path: str, body: object = None) -> Request:
@@ -60,3 +65,18 @@ def test_answers_that_do_not_match_are_violations(response: Response, problem: s
     contract.observe(request("GET", "/repos/o/r/actions/secrets/public-key"), response)
     assert len(contract.violations) == 1
     assert problem in contract.violations[0]
+
+
+def test_the_description_is_the_vendored_copy() -> None:
+    """The contract is checked against the copy in the repository, byte for byte the one
+    tests/openapi/PROVENANCE.md names, so a plain clone runs it."""
+    root = Path(__file__).resolve().parents[1]
+    assert SPEC.resolve().is_relative_to(root)
+    assert hashlib.sha256(SPEC.read_bytes()).hexdigest() == VENDORED_SHA256
+    operations = [
+        method
+        for item in spec()["paths"].values()
+        for method in item
+        if method in ("get", "put", "post", "patch", "delete")
+    ]
+    assert len(operations) == 46

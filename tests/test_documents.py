@@ -17,6 +17,7 @@ from ghbootstrap.documents import (
     oidc_provider_arn,
     push_policy,
     same_document,
+    self_rotation_policy,
     trust_policy,
 )
 from ghbootstrap.subjects import Subjects
@@ -154,3 +155,38 @@ def test_parliament_does_flag_a_wildcard_resource() -> None:
     result = parliament(bad)
     assert result.returncode != 0
     assert "Resource *" in result.stdout
+
+
+def test_self_rotation_policy_is_pinned() -> None:
+    """Golden: written out by hand, not recomputed from the constants under test."""
+    arn = "arn:aws:iam::123456789012:user/ghbootstrap-octo-org-hello-world"
+    assert self_rotation_policy(arn) == {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "RotateOwnAccessKey",
+                "Effect": "Allow",
+                "Action": [
+                    "iam:CreateAccessKey",
+                    "iam:DeleteAccessKey",
+                    "iam:GetAccessKeyLastUsed",
+                    "iam:GetUser",
+                    "iam:ListAccessKeys",
+                    "iam:ListUserTags",
+                    "iam:UpdateAccessKey",
+                ],
+                "Resource": arn,
+            },
+            {
+                "Sid": "KeepOwnKeyRecord",
+                "Effect": "Allow",
+                "Action": "iam:TagUser",
+                "Resource": arn,
+                "Condition": {
+                    "ForAllValues:StringLike": {
+                        "aws:TagKeys": ["ghbootstrap:key-*", "ghbootstrap:secrets-scope"]
+                    }
+                },
+            },
+        ],
+    }

@@ -202,9 +202,17 @@ def plan_push_policy(plan: Plan, setup: Setup, repository_arn: str) -> str:
     return arn
 
 
-def plan_environments(plan: Plan, setup: Setup, environments: Sequence[str]) -> list[str]:
-    """Create missing GitHub environments; return their names as GitHub spells them."""
-    names = []
+@dataclass(frozen=True)
+class PlannedEnvironment:
+    name: str  # as GitHub spells it
+    exists: bool  # False: the plan creates it
+
+
+def plan_environments(
+    plan: Plan, setup: Setup, environments: Sequence[str]
+) -> list[PlannedEnvironment]:
+    """Create missing GitHub environments; say how GitHub spells each, and which exist."""
+    planned = []
     for env in environments:
         found = setup.gh.environment(setup.repo, env)
         if found is None and not setup.repo.is_admin:
@@ -223,8 +231,8 @@ def plan_environments(plan: Plan, setup: Setup, environments: Sequence[str]) -> 
                 create=partial(setup.gh.create_environment, setup.repo, env),
             )
         )
-        names.append(found or env)
-    return names
+        planned.append(PlannedEnvironment(found or env, found is not None))
+    return planned
 
 
 def plan_variables(

@@ -331,7 +331,7 @@ def run(
     deleting = [c for c in changes if c.action is not Action.KEEP]
     if deleting and not dry_run and not confirm(changes):
         raise GhbError("nothing was deleted", "run again and answer y, or pass --yes")
-    changes = plan.execute(dry_run=dry_run)
+    changes = plan.execute(dry_run=dry_run).changes
     notes = ["workflow files and GitHub environments are left: remove them yourself if unused"]
     if not changes:
         notes.insert(0, f"nothing made by ghbootstrap for {key} was found")

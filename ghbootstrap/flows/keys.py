@@ -109,11 +109,11 @@ def plan_key(
     *,
     user_exists: bool,
     scope_exists: bool,
-    held: dict[str, str],
     force: bool,
-) -> None:
+) -> Step:
     """One key that GitHub holds: create it only when GitHub holds none. Secrets that
-    ghbootstrap cannot show it wrote are replaced only with --force."""
+    ghbootstrap cannot show it wrote are replaced only with --force. The step's write
+    returns the id of the key it installed."""
     where = f"secrets {keyswap.SECRET_ID}, {keyswap.SECRET_KEY} of {ctx.scope.label}"
     if scope_exists:
         ctx.gh.public_key(ctx.scope)  # fetched once, and proves the token can read secrets
@@ -128,19 +128,15 @@ def plan_key(
             fix=f"pass --force to replace what is there with a new key of IAM user {ctx.user}",
         )
         if state.held_in_github and not state.record.pending:
-            held["id"] = state.record.held
-            plan.add(keep("access key", state.record.held, f"held in {where}"))
-            return
+            return plan.add(keep("access key", state.record.held, f"held in {where}"))
     action, detail = Action.CREATE, f"sealed into {where}"
     if state is not None and (state.record.pending or state.record.held):
         action, detail = Action.UPDATE, "; ".join(keyswap.describe(state, ctx))
     if state is not None and state.foreign_secrets and not state.record.pending:
         detail += f"; takes over {', '.join(state.foreign_secrets)} (--force)"
-
-    def apply() -> None:
-        held["id"] = keyswap.ensure(ctx, state)
-
-    plan.add(Step(Change("access key", ctx.user, action, detail), apply))
+    return plan.add(
+        Step(Change("access key", ctx.user, action, detail), partial(keyswap.ensure, ctx, state))
+    )
 
 
 def rotation_arguments(request: KeysRequest, region: str) -> list[str]:
@@ -177,8 +173,8 @@ def run(aws: Aws, gh: GitHub, request: KeysRequest, *, dry_run: bool) -> Report:
     plan_user_policies(plan, setup, policy_arn, self_rotation=bool(request.rotation_schedule))
     environment, scope_exists = None, True
     if request.environment:
-        [environment] = plan_environments(plan, setup, [request.environment])
-        scope_exists = plan.steps[-1].change.action is Action.KEEP  # else created below
+        [planned] = plan_environments(plan, setup, [request.environment])
+        environment, scope_exists = planned.name, planned.exists
     scope = Scope(setup.repo.owner, setup.repo.name, environment)
     ctx = keyswap.KeyContext(
         aws=aws,
@@ -187,14 +183,8 @@ def run(aws: Aws, gh: GitHub, request: KeysRequest, *, dry_run: bool) -> Report:
         scope=scope,
         propagation_timeout=request.propagation_timeout,
     )
-    held: dict[str, str] = {}
-    plan_key(
-        plan,
-        ctx,
-        user_exists=user_exists,
-        scope_exists=scope_exists,
-        held=held,
-        force=request.force,
+    key_step = plan_key(
+        plan, ctx, user_exists=user_exists, scope_exists=scope_exists, force=request.force
     )
     plan_variables(
         plan,
@@ -205,7 +195,7 @@ def run(aws: Aws, gh: GitHub, request: KeysRequest, *, dry_run: bool) -> Report:
     )
     plan_workflows(plan, setup, request, environment)
 
-    changes = plan.execute(dry_run=dry_run)
+    done = plan.execute(dry_run=dry_run)
     outputs = {
         "account": setup.caller.account,
         "region": aws.region,
@@ -214,6 +204,7 @@ def run(aws: Aws, gh: GitHub, request: KeysRequest, *, dry_run: bool) -> Report:
         "policy_arn": policy_arn,
         "user_arn": setup.caller.iam_arn("user", request.names.user),
     }
-    if "id" in held:
-        outputs["access_key_id"] = held["id"]
-    return Report("keys", setup.repo.full_name, dry_run, changes, outputs)
+    key_id = done.results.get(key_step) if key_step.apply else key_step.change.name
+    if isinstance(key_id, str):
+        outputs["access_key_id"] = key_id
+    return Report("keys", setup.repo.full_name, dry_run, done.changes, outputs)

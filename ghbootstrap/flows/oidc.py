@@ -209,7 +209,7 @@ def run(
     else:
         provider_arn, new_provider = provider
     trust = trust_policy(provider_arn, request.issuer, subjects)
-    environments = plan_environments(plan, setup, request.scopes.environments)
+    environments = [e.name for e in plan_environments(plan, setup, request.scopes.environments)]
     record = footprint.OidcSetup(
         region=aws.region,
         ecr_repository=ecr_target.name,
@@ -239,7 +239,7 @@ def run(
         )
         plan.add(file_step(request.workflow_path, content, force=request.force))
 
-    changes = plan.execute(dry_run=dry_run)
+    changes = plan.execute(dry_run=dry_run).changes
     return Report(
         command="oidc",
         repository=setup.repo.full_name,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 from ghbootstrap.aws import tags, user
 from ghbootstrap.aws.identity import whoami
@@ -67,22 +68,18 @@ def run(aws: Aws, gh: GitHub, request: RotateRequest, *, dry_run: bool) -> Repor
         "options the setup used and --force",
     )
 
-    held: dict[str, str] = {}
-
-    def apply() -> None:
-        held["id"] = keyswap.rotate(ctx, state)
-
     plan = Plan()
-    plan.add(
+    step = plan.add(
         Step(
             Change(
                 "access key", request.user, Action.UPDATE, "; ".join(keyswap.describe(state, ctx))
             ),
-            apply,
+            partial(keyswap.rotate, ctx, state),
         )
     )
-    changes = plan.execute(dry_run=dry_run)
+    done = plan.execute(dry_run=dry_run)
     outputs = {"user_arn": found.arn, "previous_key": state.record.held}
-    if "id" in held:
-        outputs["access_key_id"] = held["id"]
-    return Report("rotate", repo.full_name, dry_run, changes, outputs)
+    new_key = done.results.get(step)
+    if isinstance(new_key, str):
+        outputs["access_key_id"] = new_key
+    return Report("rotate", repo.full_name, dry_run, done.changes, outputs)

@@ -25,9 +25,8 @@ from urllib.parse import unquote, urlsplit
 
 from nacl.public import PrivateKey, SealedBox
 
-SPEC = (
-    Path(__file__).resolve().parents[3] / "shared" / "github-openapi" / "github-actions-subset.json"
-)
+# GitHub's OpenAPI description, vendored with its licence and provenance in tests/openapi/.
+SPEC = Path(__file__).resolve().parents[1] / "openapi" / "github-actions-subset.json"
 ALL_PERMISSIONS = frozenset(
     {"metadata", "actions", "contents", "secrets", "variables", "environments", "administration"}
 )
