@@ -101,7 +101,7 @@ def settle_providers(
             found = oidc.plan_account_provider(
                 plan, aws.iam, whoami(aws.sts), issuer, entry.ref.key
             )
-            changes += plan.execute(dry_run=dry_run)
+            changes += plan.execute(dry_run=dry_run).changes
         except GhbError as exc:
             settled[entry.profile] = exc
         else:
@@ -265,7 +265,7 @@ def _remove_providers(
         arns = {caller.iam_arn("oidc-provider", host) for host in hosts}
         try:
             destroy.plan_provider_removal(plan, aws, arns, leaving=set())
-            changes += plan.execute(dry_run=False)
+            changes += plan.execute(dry_run=False).changes
         except GhbError as exc:
             for host in sorted(hosts):
                 changes.append(Change("OIDC provider", host, Action.KEEP, f"not removed: {exc}"))
