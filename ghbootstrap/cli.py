@@ -139,8 +139,21 @@ PropagationTimeout = Annotated[
     typer.Option(metavar="SECONDS", min=1, help="How long to wait for a new key to start working."),
 ]
 WorkflowPath = Annotated[
-    Path,
-    typer.Option(metavar="PATH", help="Where to write the build-and-push workflow."),
+    Optional[Path],  # noqa: UP045
+    typer.Option(
+        metavar="PATH",
+        help="Where to write the build-and-push workflow [default: "
+        ".github/workflows/ecr-build-push.yml in this checkout of OWNER/REPO].",
+        show_default=False,
+    ),
+]
+OpenPr = Annotated[
+    bool,
+    typer.Option(
+        "--open-pr",
+        help="Deliver the workflow as a pull request (branch ghbootstrap/ecr-build-push), "
+        "not a local file.",
+    ),
 ]
 MutableTags = Annotated[
     bool, typer.Option("--mutable-tags", help="Allow image tags to be overwritten.")
@@ -161,6 +174,39 @@ Verbose = Annotated[
 ]
 
 DEFAULT_WORKFLOW = Path(".github/workflows/ecr-build-push.yml")
+
+
+def _workflow_path(
+    repository: str,
+    workflow_path: Path | None,
+    github_api_url: str | None,
+    *,
+    no_workflow: bool,
+    open_pr: bool,
+) -> Path | None:
+    """Where the workflow goes: nowhere, a path in the repository (--open-pr), the given
+    path, or the default path in the checkout of OWNER/REPO this command runs in."""
+    from ghbootstrap.checkout import checkout_root, in_repository
+    from ghbootstrap.github.connect import api_url, web_host
+    from ghbootstrap.target import parse_repo
+
+    if no_workflow:
+        return None
+    if open_pr:
+        return in_repository(workflow_path or DEFAULT_WORKFLOW, "--workflow-path")
+    if workflow_path is None:
+        host = web_host(api_url(github_api_url))
+        root = checkout_root(Path.cwd(), parse_repo(repository), host)
+        return _workflow_file(root / DEFAULT_WORKFLOW, "--workflow-path")
+    return _workflow_file(workflow_path, "--workflow-path")
+
+
+def _rotation_path(path: Path | None, *, open_pr: bool) -> Path | None:
+    from ghbootstrap.checkout import in_repository
+
+    if path is not None and open_pr:
+        return in_repository(path, "--rotation-workflow-path")
+    return _workflow_file(path, "--rotation-workflow-path")
 
 
 def _version(value: bool) -> None:
@@ -224,6 +270,7 @@ def _non_empty(param: Any, process: Callable[[Any, Any], Any]) -> Callable[[Any,
 # command that has both is checked, before anything else.
 _CONTRADICTIONS = (
     ("workflow_path", "no_workflow"),
+    ("open_pr", "no_workflow"),
     ("rotation_workflow_path", "no_workflow"),
 )
 _NEEDS = (("rotation_workflow_path", "rotation_schedule"),)
@@ -517,8 +564,9 @@ def oidc(
         typer.Option(metavar="URL", help="OIDC issuer (GHES: https://HOST/_services/token)."),
     ] = "https://token.actions.githubusercontent.com",
     github_api_url: GitHubApiUrl = None,
-    workflow_path: WorkflowPath = DEFAULT_WORKFLOW,
+    workflow_path: WorkflowPath = None,
     no_workflow: NoWorkflow = False,
+    open_pr: OpenPr = False,
     force: Force = False,
     dry_run: DryRun = False,
     json_out: Json = False,
@@ -538,17 +586,22 @@ def oidc(
 
         ref = parse_repo(repository)
         scopes = Scopes.parse(branch or (), tag or (), environment or (), pull_requests)
-        path = _workflow_file(None if no_workflow else workflow_path, "--workflow-path")
+        names = Names.resolve(ref, ecr_repository=ecr_repo, policy=policy_name, role=role_name)
+        issuer = _issuer(issuer_url)
+        path = _workflow_path(
+            repository, workflow_path, github_api_url, no_workflow=no_workflow, open_pr=open_pr
+        )
         if path is not None:
             check_triggers(scopes)
         return OidcRequest(
             ref=ref,
-            names=Names.resolve(ref, ecr_repository=ecr_repo, policy=policy_name, role=role_name),
+            names=names,
             scopes=scopes,
             immutable_tags=not mutable_tags,
-            issuer=_issuer(issuer_url),
+            issuer=issuer,
             workflow_path=path,
             force=force,
+            open_pr=open_pr,
         )
 
     def run(request: OidcRequest) -> Report:
@@ -586,8 +639,9 @@ def keys(
     ] = None,
     propagation_timeout: PropagationTimeout = 120.0,
     github_api_url: GitHubApiUrl = None,
-    workflow_path: WorkflowPath = DEFAULT_WORKFLOW,
+    workflow_path: WorkflowPath = None,
     no_workflow: NoWorkflow = False,
+    open_pr: OpenPr = False,
     force: Force = False,
     dry_run: DryRun = False,
     json_out: Json = False,
@@ -605,17 +659,21 @@ def keys(
         from ghbootstrap.workflow import check_cron
 
         ref = parse_repo(repository)
+        names = Names.resolve(ref, ecr_repository=ecr_repo, policy=policy_name, user=user_name)
+        keys_environment = _one_environment(environment, "keys")
+        schedule = check_cron(rotation_schedule) if rotation_schedule else None
         return KeysRequest(
             ref=ref,
-            names=Names.resolve(ref, ecr_repository=ecr_repo, policy=policy_name, user=user_name),
-            environment=_one_environment(environment, "keys"),
+            names=names,
+            environment=keys_environment,
             immutable_tags=not mutable_tags,
-            workflow_path=_workflow_file(None if no_workflow else workflow_path, "--workflow-path"),
-            rotation_schedule=check_cron(rotation_schedule) if rotation_schedule else None,
-            rotation_workflow_path=_workflow_file(
-                rotation_workflow_path, "--rotation-workflow-path"
+            workflow_path=_workflow_path(
+                repository, workflow_path, github_api_url, no_workflow=no_workflow, open_pr=open_pr
             ),
+            rotation_schedule=schedule,
+            rotation_workflow_path=_rotation_path(rotation_workflow_path, open_pr=open_pr),
             force=force,
+            open_pr=open_pr,
             propagation_timeout=propagation_timeout,
         )
 

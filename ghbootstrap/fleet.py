@@ -84,9 +84,10 @@ class Entry:
 
     @property
     def workflow_path(self) -> Path | None:
+        """In the repository (pull-request), on this machine (a path), or none."""
         if self.workflow == NO_WORKFLOW:
             return None
-        return DEFAULT_PATH if self.workflow == PULL_REQUEST else Path(self.workflow)
+        return Path(DEFAULT_PATH if self.workflow == PULL_REQUEST else self.workflow)
 
     def setup_command(
         self, region: str, *, issuer: str = GITHUB_ISSUER, github_api_url: str | None = None
@@ -128,7 +129,7 @@ class Entry:
         if self.workflow == NO_WORKFLOW:
             return ("--no-workflow",)
         if self.workflow == PULL_REQUEST:
-            return ()
+            return ("--open-pr",)
         return ("--workflow-path", self.workflow)
 
     def destroy_command(self, region: str, *, github_api_url: str | None = None) -> str:

@@ -32,6 +32,7 @@ _LABELS = {
     "access_key_id": "Access key",
     "previous_key": "Previous key",
     "subjects": "May assume",
+    "pull_request": "Pull request",
 }
 
 

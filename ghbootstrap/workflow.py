@@ -1,32 +1,41 @@
-"""Render the workflow templates in ghbootstrap/templates/ and write them as a planned resource.
+"""Render the workflow templates in ghbootstrap/templates/, and tell our own files from
+others.
 
 Templates hold `<<name>>` placeholders (GitHub's own `${{ }}` expressions pass through
 untouched). Values are rendered as YAML double-quoted strings; values GitHub evaluates
 (`run:`, `environment:`) keep a `${{` in a value literal, and commands are quoted for the
 shell too, so every legal value reaches the runner exactly as given.
+Actions come from `pins.py`. Every rendering ends with a digest line, the SHA-256 of the
+lines above it: a file whose digest still matches is ghbootstrap's own, unmodified, and
+is upgraded on the next run. Files 0.1.0 wrote carry no digest; `earlier.py` renders them.
 """
 
 from __future__ import annotations
 
+import enum
+import hashlib
 import os
 import re
 import shlex
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 
-from ghbootstrap import __version__
+from ghbootstrap import __version__, earlier
 from ghbootstrap.errors import GhbError, UsageError
-from ghbootstrap.plan import Step, reconcile
+from ghbootstrap.pins import placeholders
 from ghbootstrap.subjects import Scopes
 
 OIDC_TEMPLATE = "ecr-build-push-oidc.yml"
 KEYS_TEMPLATE = "ecr-build-push-keys.yml"
 ROTATE_TEMPLATE = "rotate-aws-keys.yml"
-DEFAULT_PATH = Path(".github/workflows/ecr-build-push.yml")
+DEFAULT_PATH = ".github/workflows/ecr-build-push.yml"
 ROTATE_FILENAME = "rotate-aws-keys.yml"
 
 _PLACEHOLDER = re.compile(r"<<([a-z_]+)>>")
+_DIGEST = re.compile(r"# ghbootstrap-digest: sha256:([0-9a-f]{64}) .*\n\Z")
+_DIGEST_NOTE = "ghbootstrap upgrades this file while the lines above are unchanged"
 
 
 def template(name: str) -> str:
@@ -34,10 +43,59 @@ def template(name: str) -> str:
 
 
 def fill(text: str, values: Mapping[str, str]) -> str:
+    """Placeholders filled, actions pinned (`<<uses_NAME>>`), and the digest line added."""
+    values = {**placeholders(), **values}
     missing = set(_PLACEHOLDER.findall(text)) - set(values)
     if missing:
         raise GhbError(f"workflow template needs values for {sorted(missing)}")
-    return _PLACEHOLDER.sub(lambda m: values[m.group(1)], text)
+    return sealed(_PLACEHOLDER.sub(lambda m: values[m.group(1)], text))
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def sealed(body: str) -> str:
+    """The body, then a line holding its digest."""
+    return f"{body}# ghbootstrap-digest: sha256:{_sha256(body)} ({_DIGEST_NOTE})\n"
+
+
+def intact(text: str) -> bool:
+    """Whether `text` ends with a digest line that matches the lines above it."""
+    text = _lf(text)
+    found = _DIGEST.search(text)
+    return found is not None and _sha256(text[: found.start()]) == found.group(1)
+
+
+def _lf(text: str) -> str:
+    """Line endings as we write them: a checkout with autocrlf turns them into CRLF."""
+    return text.replace("\r\n", "\n")
+
+
+@dataclass(frozen=True)
+class WorkflowFile:
+    """A file to deliver: its path in the repository (or on disk), what we write, and what
+    earlier releases wrote for the same inputs."""
+
+    path: str
+    content: str
+    earlier: tuple[str, ...] = ()
+
+
+class Origin(enum.StrEnum):
+    CURRENT = "current"
+    EARLIER = "an earlier ghbootstrap rendering"
+    CHANGED = "changed by hand, or not written by ghbootstrap"
+
+
+def origin(found: str, wanted: WorkflowFile) -> Origin:
+    """Is a file we found what we write now, our own older rendering, or someone's?"""
+    text = _lf(found)
+    if text == wanted.content:
+        return Origin.CURRENT
+    if intact(text) or text in wanted.earlier:
+        return Origin.EARLIER
+    return Origin.CHANGED
 
 
 def _quoted(value: str) -> str:
@@ -139,6 +197,89 @@ def build_workflow(template_name: str, repository: str, scopes: Scopes, default_
     )
 
 
+_LIST = re.compile(r"^    (branches|tags): \[(.*)\]$", re.MULTILINE)
+_ENVIRONMENT = re.compile(r"^    environment: (\".*\")$", re.MULTILINE)
+_QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"')
+_ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|.)")
+
+
+def _unquoted(body: str) -> str:
+    """The value of a double-quoted scalar as `_quoted` (or 0.1.0's json.dumps) wrote it."""
+
+    def one(match: re.Match[str]) -> str:
+        code = match.group(1)
+        return chr(int(code[1:], 16)) if len(code) > 1 else code
+
+    text = _ESCAPE.sub(one, body)
+    return text.encode("utf-16", "surrogatepass").decode("utf-16")  # json's surrogate pairs
+
+
+def scopes_of(text: str) -> Scopes | None:
+    """The scopes one of our build workflows was rendered for, read back from its triggers
+    and environment (None if it does not look like ours). Lets `status` render the same
+    inputs again without knowing how the setup was made."""
+    text = _lf(text)
+    triggers_block = text.partition("\non:\n")[2].partition("\n\n")[0]
+    if not triggers_block:
+        return None
+    try:
+        lists = {
+            key: [_unfiltered(_unquoted(v)) for v in _QUOTED.findall(values)]
+            for key, values in _LIST.findall(triggers_block)
+        }
+        environment = _ENVIRONMENT.search(text)
+        environments = []
+        if environment:
+            value = _unquoted(environment.group(1)[1:-1])
+            environments = [value.replace("${{ '${{' }}", "${{")]
+        return Scopes.parse(
+            branches=lists.get("branches", []),
+            tags=lists.get("tags", []),
+            environments=environments,
+            pull_requests="\n  pull_request:" in f"\n{triggers_block}",
+        )
+    except (ValueError, UnicodeError, GhbError):
+        return None
+
+
+def _unfiltered(pattern: str) -> str:
+    """The IAM pattern `filter_pattern` made this GitHub filter from (0.1.0 wrote names
+    as they are: the same for names without `*` or GitHub's special characters)."""
+    out, chars = [], iter(pattern)
+    for ch in chars:
+        if ch == "\\":
+            out.append(next(chars, ""))
+        elif ch == "*":
+            if out[-1:] != ["*"]:
+                out.append("*")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def judge(text: str, repository: str, default_branch: str) -> Origin:
+    """What a build workflow found in a repository is, when the inputs it was made for are
+    not known: the best origin over both templates, for the scopes it names."""
+    scopes = scopes_of(text)
+    if scopes is None:
+        return Origin.EARLIER if intact(text) else Origin.CHANGED
+    seen = {
+        origin(text, build_file("", name, repository, scopes, default_branch))
+        for name in (OIDC_TEMPLATE, KEYS_TEMPLATE)
+    }
+    return min(seen, key=list(Origin).index)
+
+
+def build_file(
+    path: str, template_name: str, repository: str, scopes: Scopes, default_branch: str
+) -> WorkflowFile:
+    return WorkflowFile(
+        path,
+        build_workflow(template_name, repository, scopes, default_branch),
+        earlier.build_workflows(template_name, repository, scopes, default_branch),
+    )
+
+
 _CRON_LIMITS = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
 _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 _DAYS = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
@@ -213,6 +354,16 @@ def build_rotation_workflow(
     )
 
 
+def rotation_file(
+    path: str, repository: str, cron: str, arguments: Sequence[str], environment: str | None
+) -> WorkflowFile:
+    return WorkflowFile(
+        path,
+        build_rotation_workflow(repository, cron, arguments, environment),
+        earlier.rotation_workflows(repository, cron, arguments, environment),
+    )
+
+
 def check_file_path(path: Path, option: str) -> Path:
     """A path a workflow file can be written to: not a folder, not under a file."""
     if path.is_dir():
@@ -232,22 +383,3 @@ def check_file_path(path: Path, option: str) -> Path:
             "give a path you may write, or --no-workflow",
         )
     return path
-
-
-def file_step(path: Path, content: str, *, force: bool) -> Step:
-    """Write a workflow file: create it, leave it if identical, refuse to clobber it."""
-    check_file_path(path, "workflow path")
-    current = path.read_text(encoding="utf-8") if path.is_file() else None
-    if current is not None and current != content and not force:
-        raise UsageError(
-            f"refusing to overwrite {path}: it differs from the workflow ghbootstrap writes",
-            "pass --force to replace it, --workflow-path to write elsewhere, or --no-workflow",
-        )
-
-    def write() -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(content, encoding="utf-8")
-
-    return reconcile(
-        "workflow file", str(path), current, content, create=write, update=write, document=content
-    )

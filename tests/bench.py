@@ -23,14 +23,14 @@ import tempfile
 import time
 from pathlib import Path
 
+from tests.checkouts import git_checkout
 from tests.e2e import SCRIPT, Stack, stack
 from tests.fakes.github import FakeGitHub, Limits, Traffic
 
 FLEET_SIZE = 24
 FLEET_LIMITS = Limits(latency=0.040, max_in_flight=6, writes_per_second=40, retry_after=1)
 ROTATION = "17 4 * * 1"
-# workflow = "none": pull-request delivery is not on this branch yet (see README).
-WORKFLOW = "none"
+WORKFLOW = "pull-request"  # each repository gets its workflow as a branch and pull request
 
 RUNS = 21
 READS = ("Get", "List", "Describe")
@@ -89,12 +89,11 @@ def main() -> None:
     fake.add_repo("Octo-Org/Hello-World")
     fake.add_repo("Octo-Org/Legacy-App")
     with stack(fake) as running, tempfile.TemporaryDirectory() as scratch:
-        work = Path(scratch)
+        work = git_checkout(Path(scratch), "Octo-Org/Hello-World", "127.0.0.1")
         rows = [["run", "wall", "AWS calls", "GitHub calls"]]
         rows.append(measure(running, "oidc, fresh", "oidc", "octo-org/hello-world", cwd=work))
         rows.append(measure(running, "oidc, repeated", "oidc", "octo-org/hello-world", cwd=work))
-        legacy = work / "legacy"
-        legacy.mkdir()
+        legacy = git_checkout(work / "legacy", "Octo-Org/Legacy-App", "127.0.0.1")
         rows.append(measure(running, "keys, fresh", "keys", "octo-org/legacy-app", cwd=legacy))
         rows.append(measure(running, "rotate", "rotate", "octo-org/legacy-app", cwd=legacy))
     print(table(rows))
@@ -108,8 +107,8 @@ def fleet_names() -> list[str]:
 def single_command(name: str, index: int) -> list[str]:
     """The one command a shell loop would run for this repository."""
     if index % 2 == 0:
-        return ["oidc", name, "--environment", "prod", "--tag", "v*", "--no-workflow"]
-    return ["keys", name, "--rotation-schedule", ROTATION, "--no-workflow"]
+        return ["oidc", name, "--environment", "prod", "--tag", "v*", "--open-pr"]
+    return ["keys", name, "--rotation-schedule", ROTATION, "--open-pr"]
 
 
 def fleet_file() -> str:

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
+from urllib.parse import parse_qsl
 
 from openapi_core import OpenAPI
 from openapi_core.testing import MockRequest, MockResponse
@@ -64,6 +65,7 @@ class Contract:
             SERVER,
             request.method.lower(),
             request.path,
+            args=dict(parse_qsl(request.query)),
             data=raw,
             content_type="application/json" if raw is not None else None,
         )

@@ -12,6 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from tests.checkouts import git_checkout
 from tests.e2e import SCRIPT, Stack, stack
 from tests.fakes.github import FakeGitHub
 
@@ -52,7 +53,7 @@ def main() -> None:
     fake.add_repo("Octo-Org/Hello-World")
     fake.add_repo("Octo-Org/Legacy-App", default_branch="trunk")
     with stack(fake) as running, tempfile.TemporaryDirectory() as scratch:
-        work = Path(scratch)
+        work = git_checkout(Path(scratch), "Octo-Org/Hello-World", "127.0.0.1")
         banner(
             f"moto's AWS server at {running.aws_url}, the GitHub stand-in at "
             f"{running.github_url}; using {SCRIPT}"

@@ -14,6 +14,7 @@ import time
 import venv
 from pathlib import Path
 
+from tests.checkouts import git_checkout
 from tests.e2e import Stack, stack
 from tests.fakes.github import FakeGitHub
 
@@ -77,8 +78,8 @@ def every_command(running: Stack, work: Path) -> None:
     running.github.repos.clear()
     running.github.add_repo("Octo-Org/Hello-World")
     running.github.add_repo("Octo-Org/Legacy-App", default_branch="trunk")
-    (work / "oidc").mkdir(parents=True)
-    (work / "keys").mkdir()
+    git_checkout(work / "oidc", OIDC_REPO, "127.0.0.1")
+    git_checkout(work / "keys", KEYS_REPO, "127.0.0.1")
     expect(running, 0, "--help", cwd=work)
     expect(running, 0, "oidc", OIDC_REPO, cwd=work / "oidc")
     expect(running, 0, "keys", KEYS_REPO, "--rotation-schedule", "17 4 * * 1", cwd=work / "keys")

@@ -205,11 +205,6 @@ BAD_FILES = [
         "--region with a region such as us-east-1 (a new region may need a newer boto3)",
     ),
     (
-        "[[repository]]\nname = 'acme/api'\n",
-        'repository[1] acme/api: workflow "pull-request" is not available in this version: '
-        'set workflow = "none", or the path of the workflow file (one repository only)',
-    ),
-    (
         "[defaults]\nname = 'acme/api'\n[[repository]]\nname = 'acme/api'\n",
         "[defaults]: 'name' names one repository: set name in each [[repository]] entry",
     ),
@@ -525,10 +520,34 @@ def test_progress_says_when_requests_wait_on_the_rate_limit() -> None:
     ]
 
 
-def test_status_of_a_file_whatever_its_workflow_choice(
+def test_status_of_a_file_that_was_never_applied(
     cli: Any, fleet: FakeGitHub, tmp_path: Path
 ) -> None:
-    """status only reads: a workflow choice `apply` cannot deliver does not stop it."""
     done = cli("status", "--file", str(write(tmp_path, '[[repository]]\nname = "acme/api"\n')))
     assert done.code == 3
     assert "  drift      acme/api\n" in done.out
+
+
+def test_the_default_workflow_arrives_as_a_pull_request_in_each_repository(
+    cli: Any, fleet: FakeGitHub, tmp_path: Path
+) -> None:
+    text = FLEET.replace('workflow = "none"\n', "")
+    done = cli("apply", str(write(tmp_path, text)), "--jobs", "4", "--json")
+    assert done.code == 0, done.out
+    assert list(tmp_path.iterdir()) == [tmp_path / "fleet.toml"]  # nothing local
+    for name in REPOS:
+        repo = fleet.repo(name)
+        assert [(p.head, p.base, p.state) for p in repo.pulls] == [
+            ("ghbootstrap/ecr-build-push", "main", "open")
+        ]
+        files = repo.branch_files("ghbootstrap/ecr-build-push")
+        assert ".github/workflows/ecr-build-push.yml" in files
+    legacy = fleet.repo("acme/legacy").branch_files("ghbootstrap/ecr-build-push")
+    assert b"17 4 * * 1" in legacy[".github/workflows/rotate-aws-keys.yml"]
+    outputs = {r["name"]: r["outputs"] for r in json.loads(done.out)["repositories"]}
+    assert outputs["acme/web"]["pull_request"].endswith("/acme/web/pull/1")
+
+    writes = len(fleet.writes())
+    again = cli("apply", str(tmp_path / "fleet.toml"))
+    assert again.code == 0, again.err
+    assert fleet.writes()[writes:] == []

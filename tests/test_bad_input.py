@@ -14,6 +14,7 @@ import typer
 from botocore.client import BaseClient
 from typer.core import TyperArgument, TyperGroup, TyperOption
 
+from tests.checkouts import git_checkout
 from tests.conftest import CliResult
 from tests.fakes.github import ALL_PERMISSIONS, FakeGitHub, Token
 
@@ -382,7 +383,7 @@ CASES = [
     ),
     Case(
         "github-repo-missing",
-        ("oidc", "octo-org/nope"),
+        ("oidc", "octo-org/nope", "--no-workflow"),
         1,
         "error: GitHub repository octo-org/nope not found",
     ),
@@ -396,7 +397,7 @@ CASES = [
     ),
     Case(
         "github-unreachable",
-        ("keys", R, "--github-api-url", "http://127.0.0.1:9"),
+        ("keys", R, "--github-api-url", "http://127.0.0.1:9", "--no-workflow"),
         1,
         "error: cannot reach GitHub at http://127.0.0.1:9 to read octo-org/hello-world",
     ),
@@ -449,7 +450,7 @@ def test_bad_input(
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
 ) -> None:
-    monkeypatch.chdir(tmp_path)
+    monkeypatch.chdir(git_checkout(tmp_path, "Octo-Org/Hello-World"))
     case.arrange(monkeypatch, fake_github)
     files = _files(tmp_path)
     result = cli(*case.args)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.checkouts import git_checkout
 from tests.conftest import ACCOUNT, CliResult
 from tests.fakes.github import FakeGitHub, Token
 
@@ -43,7 +44,7 @@ def test_python_dash_m_works() -> None:
 
 def test_no_github_token_is_a_usage_error(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("GITHUB_TOKEN", raising=False)
-    result = cli("oidc", "o/r")
+    result = cli("oidc", "o/r", "--no-workflow")
     assert (result.code, result.err) == (
         2,
         "error: no GitHub token found: set GITHUB_TOKEN or GH_TOKEN, "
@@ -87,7 +88,7 @@ def test_a_token_without_variables_permission_names_it(
 def test_full_run_then_rerun(
     cli: Cli, moto: None, fake_github: FakeGitHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.chdir(tmp_path)
+    monkeypatch.chdir(git_checkout(tmp_path, "Octo-Org/Hello-World"))
     first = cli("oidc", "octo-org/hello-world")
     assert first.code == 0, first.err
     assert first.err == ""
@@ -141,12 +142,12 @@ def test_a_bug_is_one_line_not_a_traceback(
         raise KeyError("boom")
 
     monkeypatch.setattr(oidc, "run", broken)
-    result = cli("oidc", "octo-org/hello-world")
+    result = cli("oidc", "octo-org/hello-world", "--no-workflow")
     assert (result.code, result.err) == (
         1,
         "error: unexpected KeyError: run again with -v and report it\n",
     )
-    verbose = cli("oidc", "octo-org/hello-world", "-v")
+    verbose = cli("oidc", "octo-org/hello-world", "-v", "--no-workflow")
     assert verbose.code == 1
     assert verbose.err.startswith("Traceback (most recent call last):\n")
     assert "KeyError: 'boom'\n" in verbose.err
@@ -246,7 +247,7 @@ def test_scopes_are_sets_so_option_order_changes_nothing(
 ) -> None:
     import boto3
 
-    monkeypatch.chdir(tmp_path)
+    monkeypatch.chdir(git_checkout(tmp_path, "Octo-Org/Hello-World"))
     repo = "octo-org/hello-world"
     scopes = ["--branch", "main", "--branch", "release", "--tag", "v*", "--tag", "stable"]
     scopes += ["--environment", "prod", "--environment", "eu"]

@@ -16,6 +16,7 @@ from ghbootstrap.github.api import GitHub
 from ghbootstrap.plan import Change, Report
 from ghbootstrap.subjects import Scopes
 from ghbootstrap.target import Names, parse_repo
+from tests.checkouts import git_checkout
 from tests.conftest import ACCOUNT, CliResult
 from tests.fakes.github import FakeGitHub
 
@@ -188,7 +189,7 @@ def test_destroy_cli_needs_yes_without_a_terminal(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.chdir(tmp_path)
+    monkeypatch.chdir(git_checkout(tmp_path, "Octo-Org/Hello-World"))
     assert cli("oidc", "octo-org/hello-world").code == 0
     refused = cli("destroy", "octo-org/hello-world")
     assert refused.code == 2

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from ghbootstrap.documents import push_policy
+from tests.checkouts import git_checkout
 from tests.contract import Contract
 from tests.e2e import SCRIPT, Stack, stack
 from tests.fakes.github import FakeGitHub
@@ -43,6 +44,7 @@ def e2e(served: Stack, contract: Contract) -> Stack:
 
 
 def test_oidc_twice_on_emulators(e2e: Stack, tmp_path: Path) -> None:
+    git_checkout(tmp_path, "octo-org/hello-world", "127.0.0.1", ssh=True)
     first = e2e.run("oidc", "octo-org/hello-world", cwd=tmp_path)
     assert first.returncode == 0, first.stderr
     assert first.stderr == ""
@@ -110,6 +112,7 @@ def test_keys_rotate_rotate_on_emulators(e2e: Stack, tmp_path: Path) -> None:
         assert e2e.github.secret(repo, "AWS_SECRET_ACCESS_KEY") == moto_secret(user, key_id)
         return key_id
 
+    git_checkout(tmp_path, "Octo-Org/Hello-World", "127.0.0.1")
     done = e2e.run("keys", "octo-org/hello-world", "--rotation-schedule", "0 4 * * 1", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     first = github_holds()
@@ -135,6 +138,7 @@ def test_keys_rotate_rotate_on_emulators(e2e: Stack, tmp_path: Path) -> None:
 
 
 def test_status_destroy_audit_on_emulators(e2e: Stack, tmp_path: Path) -> None:
+    git_checkout(tmp_path, "Octo-Org/Hello-World", "127.0.0.1")
     assert e2e.run("oidc", "octo-org/hello-world", cwd=tmp_path).returncode == 0
     assert e2e.run("keys", "octo-org/hello-world", "--no-workflow").returncode == 0
 
@@ -174,6 +178,25 @@ def test_status_destroy_audit_on_emulators(e2e: Stack, tmp_path: Path) -> None:
     # another role still trusts the provider: it stays
     assert len(iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]) == 1
     assert e2e.run("status", "octo-org/hello-world").returncode == 3
+
+
+def test_open_pr_on_emulators(e2e: Stack, tmp_path: Path) -> None:
+    """The installed command over real HTTP: %2F-encoded paths, refs and pulls."""
+    first = e2e.run("oidc", "octo-org/hello-world", "--open-pr", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "Pull request    https://github.com/Octo-Org/Hello-World/pull/1\n" in first.stdout
+    assert list(tmp_path.iterdir()) == []
+    repo = e2e.github.repo("Octo-Org/Hello-World")
+    branch = repo.branch_files("ghbootstrap/ecr-build-push")
+    assert b"role-to-assume" in branch[".github/workflows/ecr-build-push.yml"]
+    writes = len(e2e.github.writes())
+    again = e2e.run("oidc", "octo-org/hello-world", "--open-pr", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert e2e.github.writes()[writes:] == []
+    e2e.github.merge("Octo-Org/Hello-World", 1)
+    status = e2e.run("status", "octo-org/hello-world")
+    assert status.returncode == 0, status.stdout
+    assert "current" in status.stdout
 
 
 def _controlling_terminal() -> None:

@@ -22,6 +22,7 @@ from ghbootstrap import cli as cli_module
 from ghbootstrap.aws.session import Aws, connect
 from ghbootstrap.documents import canonical
 from ghbootstrap.keyrecord import KeyRecord, environment_of
+from tests.checkouts import git_checkout
 from tests.conftest import FAULTS_SURVIVED, REGION, moto_secret
 from tests.contract import Contract
 from tests.fakes.github import FakeGitHub
@@ -67,8 +68,7 @@ def worlds(
     def make() -> Iterator[World]:
         counter[0] += 1
         work = tmp_path / f"world-{counter[0]}"
-        work.mkdir()
-        monkeypatch.chdir(work)
+        monkeypatch.chdir(git_checkout(work, REPO))
         with mock_aws(), responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
             fake = FakeGitHub()
             fake.add_repo(REPO)
@@ -102,6 +102,7 @@ FLOWS: dict[str, tuple[list[str], list[str] | None]] = {
     "oidc": (["oidc", TYPED, "--environment", "prod"], None),
     "keys": (["keys", TYPED, "--rotation-schedule", "0 4 * * 1"], None),
     "rotate": (["rotate", TYPED], ["keys", TYPED]),
+    "keys-open-pr": (["keys", TYPED, "--rotation-schedule", "0 4 * * 1", "--open-pr"], None),
 }
 
 
@@ -158,6 +159,11 @@ def snapshot(world: World) -> dict[str, Any]:
         )
         for label, scope in scopes.items()
     }
+    state["branches"] = {
+        branch: {path: data.decode() for path, data in github.branch_files(branch).items()}
+        for branch in sorted(github.branches)
+    }
+    state["pulls"] = [(p.number, p.head, p.base, p.state) for p in github.pulls]
     state["files"] = {
         str(p.relative_to(world.work)): p.read_text()
         for p in sorted(world.work.rglob("*"))

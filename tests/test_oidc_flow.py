@@ -372,3 +372,18 @@ def test_a_different_workflow_file_stops_the_run_before_any_write(
     assert aws_calls.writes == []
     assert fake_github.writes() == []
     assert path.read_text() == "name: mine\n"
+
+
+def test_a_workflow_0_1_0_wrote_is_upgraded_without_force(
+    aws: Aws, gh: GitHub, fake_github: FakeGitHub, tmp_path: Path
+) -> None:
+    path = tmp_path / ".github/workflows/ecr-build-push.yml"
+    path.parent.mkdir(parents=True)
+    path.write_text((Path(__file__).parent / "data/v0.1.0/oidc-default.yml").read_text())
+    report = run(aws, gh, request(tmp_path))
+    assert actions(report)[f"workflow file: {path}"] == "update"
+    text = path.read_text()
+    assert "actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1 # v7.0.1" in text
+    assert text.splitlines()[-1].startswith("# ghbootstrap-digest: sha256:")
+    again = run(aws, gh, request(tmp_path))
+    assert actions(again)[f"workflow file: {path}"] == "no change"

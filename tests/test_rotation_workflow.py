@@ -19,6 +19,7 @@ import pytest
 
 from ghbootstrap import __version__
 from ghbootstrap.keyrecord import KeyRecord
+from tests.checkouts import git_checkout
 from tests.conftest import moto_secret
 from tests.e2e import SCRIPT, Stack
 from tests.fakes.github import FakeGitHub
@@ -58,8 +59,8 @@ def test_the_written_rotation_workflow_rotates_the_key(
     tmp_path: Path,
     environment: str | None,
 ) -> None:
-    checkout, runner = tmp_path / "checkout", tmp_path / "runner"
-    checkout.mkdir()
+    checkout = git_checkout(tmp_path / "checkout", REPO, "127.0.0.1")
+    runner = tmp_path / "runner"
     runner.mkdir()
     scope = ["--environment", environment] if environment else []
     done = e2e.run(

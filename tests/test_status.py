@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from ghbootstrap.github.api import GitHub
 from ghbootstrap.plan import Report, State
 from ghbootstrap.subjects import Scopes
 from ghbootstrap.target import Names, parse_repo
+from ghbootstrap.workflow import KEYS_TEMPLATE, OIDC_TEMPLATE, Origin, build_file, judge
 from tests.conftest import CliResult
 from tests.fakes.github import FakeGitHub
 
@@ -184,8 +186,13 @@ def test_keys_path_status(aws: Aws, gh: GitHub, fake_github: FakeGitHub) -> None
 
 def test_nothing_set_up(aws: Aws, gh: GitHub, fake_github: FakeGitHub) -> None:
     report = check(aws, gh)
-    assert [c.resource for c in report.checks] == ["ECR repository", "IAM policy", "setup"]
-    assert {c.state for c in report.checks} == {State.MISSING}
+    assert [c.resource for c in report.checks] == [
+        "ECR repository",
+        "IAM policy",
+        "setup",
+        "workflow",
+    ]
+    assert {c.state for c in report.checks[:3]} == {State.MISSING}
 
 
 def test_status_cli_exit_codes(
@@ -203,3 +210,78 @@ def test_status_cli_exit_codes(
         f"GitHub variable ECR_REPOSITORY ({REPO}): not set: "
         "run `ghbootstrap oidc octo-org/hello-world --region us-east-1 --no-workflow`"
     ]
+
+
+WORKFLOW = ".github/workflows/ecr-build-push.yml"
+V010 = Path(__file__).parent / "data" / "v0.1.0"
+
+
+def workflow_check(report: Report) -> tuple[str, str, str, str]:
+    found = next(c for c in report.checks if c.resource == "workflow")
+    return (found.name, found.state.value, found.detail, found.fix)
+
+
+def test_the_workflow_on_the_default_branch_is_reported(
+    aws: Aws,
+    gh: GitHub,
+    fake_github: FakeGitHub,
+    cli: Callable[..., CliResult],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    oidc.run(aws, gh, oidc.OidcRequest(ref=REF, names=NAMES), dry_run=False)
+    label = f"{WORKFLOW} (main)"
+    # missing: a setup made with --no-workflow has none; reported, not drift
+    assert workflow_check(check(aws, gh)) == (
+        label,
+        "ok",
+        "not on the default branch (none with --no-workflow)",
+        "",
+    )
+    files = fake_github.repo(REPO).files
+    current = build_file("", OIDC_TEMPLATE, REPO, Scopes(), "main").content
+    files[WORKFLOW] = current.encode()
+    assert workflow_check(check(aws, gh)) == (label, "ok", "current", "")
+    # changed by hand: the owner's business, reported but not drift
+    files[WORKFLOW] = current.replace("ubuntu-latest", "ubuntu-24.04").encode()
+    assert workflow_check(check(aws, gh))[:3] == (
+        label,
+        "ok",
+        "changed by hand, or not written by ghbootstrap",
+    )
+    # what 0.1.0 wrote for this setup: drift, and the command that upgrades it
+    files[WORKFLOW] = (V010 / "oidc-default.yml").read_bytes()
+    drifted = cli("status", "octo-org/hello-world")
+    assert drifted.code == 3
+    problem = drifted.out.splitlines()[-2]
+    assert problem == (
+        f"problem: workflow {label}: an earlier ghbootstrap rendering: upgrade it: "
+        "run `ghbootstrap oidc octo-org/hello-world --region us-east-1 --open-pr`"
+    )
+    # run as printed, from a folder that is no checkout; merging the pull request repairs
+    monkeypatch.chdir(tmp_path)
+    printed = shlex.split(problem.split("run `")[1].rstrip("`"))
+    assert printed[0] == "ghbootstrap"
+    assert cli(*printed[1:]).code == 0
+    fake_github.merge(REPO, 1)
+    repaired = cli("status", "octo-org/hello-world")
+    assert repaired.code == 0, repaired.out
+    assert f"  ok       workflow           {label}  (current)\n" in repaired.out
+
+
+@pytest.mark.parametrize(
+    "scopes",
+    [
+        Scopes(),
+        SCOPES,
+        Scopes.parse(branches=["main", "release/*"], tags=["v*"], pull_requests=True),
+        Scopes.parse(tags=["v1.*"], environments=['say "hi": a/b']),
+        Scopes.parse(branches=["a+b", "feat/*/x", "x]!y", "c++"], tags=["*"]),
+        Scopes.parse(branches=["été", "\U0001f600"], environments=['prod ${{ x }} "é"']),
+    ],
+)
+@pytest.mark.parametrize("template", [OIDC_TEMPLATE, KEYS_TEMPLATE])
+def test_status_sees_every_current_rendering_as_current(scopes: Scopes, template: str) -> None:
+    """status reads the inputs back from the file: each rendering must judge current."""
+    text = build_file("", template, REPO, scopes, "trunk").content
+    assert judge(text, REPO, "trunk") is Origin.CURRENT

@@ -9,18 +9,20 @@ from typing import Any
 import pytest
 import yaml
 
+from ghbootstrap.delivery import file_step
 from ghbootstrap.documents import trust_policy
 from ghbootstrap.errors import UsageError
+from ghbootstrap.pins import PINS
 from ghbootstrap.plan import Action
 from ghbootstrap.subjects import Scopes, build_subjects
 from ghbootstrap.trusteval import may_assume
 from ghbootstrap.workflow import (
     KEYS_TEMPLATE,
     OIDC_TEMPLATE,
+    WorkflowFile,
     build_rotation_workflow,
     build_workflow,
     check_cron,
-    file_step,
     filter_pattern,
 )
 from tests.github_filter import fires
@@ -77,11 +79,7 @@ def test_zizmor_finds_nothing_medium_or_high(workflow_dir: Path) -> None:
 def test_zizmor_does_catch_an_unpinned_action(tmp_path: Path) -> None:
     """The check above can fail: zizmor really reads our files."""
     bad = tmp_path / "bad.yml"
-    bad.write_text(
-        WORKFLOWS["oidc-default"].replace(
-            "actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683", "actions/checkout@v4"
-        )
-    )
+    bad.write_text(WORKFLOWS["oidc-default"].replace(PINS["checkout"].uses, "actions/checkout@v7"))
     assert ("unpinned-uses", "High") in severe(zizmor_findings(bad))
 
 
@@ -322,18 +320,19 @@ def test_invalid_cron_is_a_usage_error(cron: str) -> None:
 def test_workflow_file_is_created_kept_and_never_clobbered(tmp_path: Path) -> None:
     path = tmp_path / ".github" / "workflows" / "ecr.yml"
     content = WORKFLOWS["oidc-default"]
-    step = file_step(path, content, force=False)
+    wanted = WorkflowFile(str(path), content)
+    step = file_step(wanted, force=False)
     assert step.change.action is Action.CREATE
     assert not path.exists()  # planning writes nothing
     assert step.apply is not None
     step.apply()
     assert path.read_text() == content
-    assert file_step(path, content, force=False).change.action is Action.KEEP
+    assert file_step(wanted, force=False).change.action is Action.KEEP
     path.write_text("# mine\n")
     with pytest.raises(UsageError, match="refusing to overwrite"):
-        file_step(path, content, force=False)
+        file_step(wanted, force=False)
     assert path.read_text() == "# mine\n"
-    forced = file_step(path, content, force=True)
+    forced = file_step(wanted, force=True)
     assert forced.change.action is Action.UPDATE
 
 

@@ -19,11 +19,12 @@ from typing import Any
 
 from ghbootstrap.aws.identity import whoami
 from ghbootstrap.aws.session import Aws
-from ghbootstrap.errors import GhbError, UsageError
-from ghbootstrap.fleet import NO_WORKFLOW, OIDC, PULL_REQUEST, Entry
+from ghbootstrap.errors import GhbError
+from ghbootstrap.fleet import OIDC, PULL_REQUEST, Entry
 from ghbootstrap.flows import destroy, keys, oidc, status
 from ghbootstrap.github.api import GitHub
 from ghbootstrap.plan import Action, Change, FleetReport, Outcome, Plan, Report
+from ghbootstrap.workflow import check_file_path
 
 log = logging.getLogger("ghbootstrap.apply")
 
@@ -51,13 +52,15 @@ class Clients:
 
 
 def delivery(entry: Entry) -> dict[str, Any]:
-    """How the entry's workflow reaches its repository, as request fields."""
+    """How the entry's workflow reaches its repository, as request fields, checked as the
+    single command checks them: a branch and pull request (the default, `--open-pr`), a
+    file on this machine (`--workflow-path`, one repository only), or none."""
+    path = entry.workflow_path
+    if path is None:
+        return {"workflow_path": None}
     if entry.workflow == PULL_REQUEST:
-        raise UsageError(
-            f'{entry.label}: workflow "pull-request" is not available in this version',
-            'set workflow = "none", or the path of the workflow file (one repository only)',
-        )
-    return {"workflow_path": None if entry.workflow == NO_WORKFLOW else entry.workflow_path}
+        return {"workflow_path": path, "open_pr": True}
+    return {"workflow_path": check_file_path(path, f"{entry.label}: workflow")}
 
 
 def oidc_request(entry: Entry, issuer: str) -> oidc.OidcRequest:

@@ -15,6 +15,7 @@ from pathlib import Path
 from ghbootstrap.aws import user
 from ghbootstrap.aws.session import Aws
 from ghbootstrap.aws.settle import settle
+from ghbootstrap.delivery import Proposal, deliver
 from ghbootstrap.documents import self_rotation_policy
 from ghbootstrap.flows import keyswap
 from ghbootstrap.flows.common import (
@@ -35,9 +36,9 @@ from ghbootstrap.target import Names, RepoRef
 from ghbootstrap.workflow import (
     KEYS_TEMPLATE,
     ROTATE_FILENAME,
-    build_rotation_workflow,
-    build_workflow,
-    file_step,
+    WorkflowFile,
+    build_file,
+    rotation_file,
 )
 
 SELF_ROTATION_POLICY = "ghbootstrap-self-rotation"
@@ -53,6 +54,7 @@ class KeysRequest:
     rotation_schedule: str | None = None
     rotation_workflow_path: Path | None = None
     force: bool = False
+    open_pr: bool = False
     propagation_timeout: float = 120.0
 
 
@@ -147,21 +149,67 @@ def rotation_arguments(request: KeysRequest, region: str) -> list[str]:
     return arguments
 
 
-def plan_workflows(plan: Plan, setup: Setup, request: KeysRequest, environment: str | None) -> None:
+def plan_workflows(
+    plan: Plan, setup: Setup, request: KeysRequest, environment: str | None, ecr_repository: str
+) -> dict[str, str]:
     if request.workflow_path is None:
-        return
+        return {}
+
+    def where(path: Path) -> str:
+        return path.as_posix() if request.open_pr else str(path)
+
     scopes = Scopes.parse(environments=[environment] if environment else [])
-    build = build_workflow(KEYS_TEMPLATE, setup.repo.full_name, scopes, setup.repo.default_branch)
-    plan.add(file_step(request.workflow_path, build, force=request.force))
+    files = [
+        build_file(
+            where(request.workflow_path),
+            KEYS_TEMPLATE,
+            setup.repo.full_name,
+            scopes,
+            setup.repo.default_branch,
+        )
+    ]
     if request.rotation_schedule:
         path = request.rotation_workflow_path or request.workflow_path.with_name(ROTATE_FILENAME)
-        rotate = build_rotation_workflow(
-            setup.repo.full_name,
-            request.rotation_schedule,
-            rotation_arguments(request, setup.aws.region),
-            environment,
+        files.append(
+            rotation_file(
+                where(path),
+                setup.repo.full_name,
+                request.rotation_schedule,
+                rotation_arguments(request, setup.aws.region),
+                environment,
+            )
         )
-        plan.add(file_step(path, rotate, force=request.force))
+    proposal = keys_proposal(setup, request, environment, ecr_repository, files)
+    return deliver(
+        plan, setup.gh, setup.repo, files, proposal, open_pr=request.open_pr, force=request.force
+    )
+
+
+def keys_proposal(
+    setup: Setup,
+    request: KeysRequest,
+    environment: str | None,
+    ecr_repository: str,
+    files: list[WorkflowFile],
+) -> Proposal:
+    where = f"environment {environment}" if environment else "the repository"
+    body = (
+        f"ghbootstrap connected {setup.repo.full_name} to Amazon ECR repository "
+        f"`{ecr_repository}` in {setup.aws.region} with the IAM user `{request.names.user}`, "
+        f"whose access key is sealed into the Actions secrets {keyswap.SECRET_ID} and "
+        f"{keyswap.SECRET_KEY} of {where}.\n\n"
+        f"Merging this pull request adds (or upgrades) `{files[0].path}`: each run builds the "
+        "image from the repository's Dockerfile and pushes it to ECR, tagged with the "
+        "commit SHA."
+    )
+    if request.rotation_schedule:
+        body += (
+            f" It also adds `{files[1].path}`, which runs `ghbootstrap rotate` on the schedule "
+            f"`{request.rotation_schedule}` (UTC) to replace the key; it needs a secret "
+            "GHBOOTSTRAP_GITHUB_TOKEN that may write this repository's Actions secrets."
+        )
+    body += " ghbootstrap upgrades these files on later runs as long as they are left unchanged."
+    return Proposal(title="Build and push images to Amazon ECR (ghbootstrap)", body=body)
 
 
 def run(aws: Aws, gh: GitHub, request: KeysRequest, *, dry_run: bool) -> Report:
@@ -193,7 +241,7 @@ def run(aws: Aws, gh: GitHub, request: KeysRequest, *, dry_run: bool) -> Report:
         {VAR_REGION: aws.region, VAR_ECR_REPOSITORY: ecr_target.name},
         force=request.force,
     )
-    plan_workflows(plan, setup, request, environment)
+    delivered = plan_workflows(plan, setup, request, environment, ecr_target.name)
 
     done = plan.execute(dry_run=dry_run)
     outputs = {
@@ -207,4 +255,5 @@ def run(aws: Aws, gh: GitHub, request: KeysRequest, *, dry_run: bool) -> Report:
     key_id = done.results.get(key_step) if key_step.apply else key_step.change.name
     if isinstance(key_id, str):
         outputs["access_key_id"] = key_id
+    outputs.update(delivered)
     return Report("keys", setup.repo.full_name, dry_run, done.changes, outputs)

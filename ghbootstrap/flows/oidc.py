@@ -14,6 +14,7 @@ from ghbootstrap.aws import oidc_provider, role
 from ghbootstrap.aws.identity import Caller
 from ghbootstrap.aws.session import Aws, Client
 from ghbootstrap.aws.settle import PRINCIPAL_NOT_YET_VISIBLE, settle
+from ghbootstrap.delivery import Proposal, deliver
 from ghbootstrap.documents import (
     GITHUB_ISSUER,
     STS_AUDIENCE,
@@ -40,7 +41,7 @@ from ghbootstrap.plan import Action, Change, Plan, Report, Step, keep, reconcile
 from ghbootstrap.subjects import Scopes, build_subjects, subject_prefix
 from ghbootstrap.target import Names, RepoRef
 from ghbootstrap.trusteval import admitted_subjects
-from ghbootstrap.workflow import OIDC_TEMPLATE, build_workflow, file_step
+from ghbootstrap.workflow import OIDC_TEMPLATE, build_file
 
 
 @dataclass(frozen=True)
@@ -50,8 +51,9 @@ class OidcRequest:
     scopes: Scopes = field(default_factory=Scopes)
     immutable_tags: bool = True
     issuer: str = GITHUB_ISSUER
-    workflow_path: Path | None = None
+    workflow_path: Path | None = None  # in the repository, with open_pr
     force: bool = False
+    open_pr: bool = False
 
 
 def plan_provider(plan: Plan, setup: Setup, issuer: str) -> tuple[str, bool]:
@@ -233,11 +235,16 @@ def run(
         },
         force=request.force,
     )
+    delivered: dict[str, str] = {}
     if request.workflow_path is not None:
-        content = build_workflow(
-            OIDC_TEMPLATE, setup.repo.full_name, request.scopes, setup.repo.default_branch
+        path = request.workflow_path.as_posix() if request.open_pr else str(request.workflow_path)
+        build = build_file(
+            path, OIDC_TEMPLATE, setup.repo.full_name, request.scopes, setup.repo.default_branch
         )
-        plan.add(file_step(request.workflow_path, content, force=request.force))
+        proposal = oidc_proposal(setup, ecr_target.name, role_arn, build.path)
+        delivered = deliver(
+            plan, gh, setup.repo, [build], proposal, open_pr=request.open_pr, force=request.force
+        )
 
     changes = plan.execute(dry_run=dry_run).changes
     return Report(
@@ -254,5 +261,23 @@ def run(
             "provider_arn": provider_arn,
             "role_arn": role_arn,
             "subjects": admitted_subjects(trust, issuer_host(request.issuer)),
+            **delivered,
         },
+    )
+
+
+def oidc_proposal(setup: Setup, ecr_repository: str, role_arn: str, path: str) -> Proposal:
+    return Proposal(
+        title="Build and push images to Amazon ECR (ghbootstrap)",
+        body=(
+            f"ghbootstrap connected {setup.repo.full_name} to Amazon ECR repository "
+            f"`{ecr_repository}` in {setup.aws.region}. The workflow signs in with GitHub's "
+            f"OIDC token as the IAM role `{role_arn}`, which only this repository's chosen "
+            "branches, tags or environments may assume: no AWS key is stored anywhere. "
+            "The Actions variables AWS_ROLE_ARN, AWS_REGION and ECR_REPOSITORY name them.\n\n"
+            f"Merging this pull request adds (or upgrades) `{path}`. From then on each run "
+            "builds the image from the repository's Dockerfile and pushes it to ECR, tagged "
+            "with the commit SHA. ghbootstrap upgrades the file on later runs as long as "
+            "it is left unchanged."
+        ),
     )

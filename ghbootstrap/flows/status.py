@@ -46,6 +46,7 @@ from ghbootstrap.trusteval import (
     github_issuer,
     github_providers,
 )
+from ghbootstrap.workflow import DEFAULT_PATH, Origin, judge
 
 OK, DRIFT, MISSING = State.OK, State.DRIFT, State.MISSING
 
@@ -247,6 +248,29 @@ def _check_secrets(s: _Status, scope: Scope, record: KeyRecord) -> None:
             s.add("GitHub secret", label, OK, f"updated {found.updated_at}")
 
 
+def _check_workflow(s: _Status, fix: str) -> None:
+    """The build workflow on the default branch. Missing or changed by hand is reported
+    (a setup made with --no-workflow has none; hand edits are the owner's business);
+    only an older rendering of ours is drift, fixed by a pull request that upgrades it."""
+    branch = s.repo.default_branch
+    label = f"{DEFAULT_PATH} ({branch})"
+    found = s.gh.file(s.repo, DEFAULT_PATH, branch)
+    if found is None:
+        s.add("workflow", label, OK, "not on the default branch (none with --no-workflow)")
+        return
+    seen = judge(found.text, s.repo.full_name, branch)
+    if seen is Origin.EARLIER:
+        s.add("workflow", label, DRIFT, f"{seen.value}: upgrade it", _with_open_pr(fix))
+    else:
+        s.add("workflow", label, OK, seen.value)
+
+
+def _with_open_pr(setup_command: str) -> str:
+    """The setup's repair command, delivering the workflow as a pull request: it runs from
+    any folder, and upgrades the file where status read it."""
+    return setup_command.replace(" --no-workflow", "") + " --open-pr"
+
+
 def run(aws: Aws, gh: GitHub, request: StatusRequest) -> Report:
     s = _Status(aws, gh, request, whoami(aws.sts), gh.repository(request.ref))
     names = request.names
@@ -289,6 +313,9 @@ def run(aws: Aws, gh: GitHub, request: StatusRequest) -> Report:
         scope = Scope(s.repo.owner, s.repo.name, environment)
         _check_variables(s, scope, base)
         _check_secrets(s, scope, KeyRecord.from_tags(found_user.tags))
+    if found_role is not None:  # the build workflow is the role's: upgraded by `oidc`
+        _set_fixes(s, keys_path=False, env=None, record=record)
+    _check_workflow(s, s.fix)
     checks = _forced_where_needed(s.checks, s.forced)
     return Report("status", s.repo.full_name, dry_run=False, checks=checks)
 

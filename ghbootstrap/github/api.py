@@ -8,6 +8,7 @@ published API description exactly (tests check them against it). GitHub's errors
 
 from __future__ import annotations
 
+import base64
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -65,8 +66,31 @@ class SecretInfo:
     updated_at: str
 
 
+@dataclass(frozen=True)
+class RepoFile:
+    """A file on a branch: its blob SHA (which a later write must name) and its text."""
+
+    sha: str
+    text: str
+
+
+@dataclass(frozen=True)
+class PullRequest:
+    number: int
+    url: str
+
+
+WORKFLOWS_DIR = ".github/workflows/"
+
+
 def needed_permission(verb: str, path: str) -> str:
     """The fine-grained token permission an endpoint needs, for 403 messages."""
+    if "/pulls" in path:
+        return "Pull requests: read and write"
+    if "/contents/" in path and _q(WORKFLOWS_DIR) in path and verb != "GET":
+        return "Contents: read and write, and Workflows: read and write"
+    if "/contents/" in path or "/git/" in path:
+        return "Contents: read and write"
     in_environment = "/environments/" in path
     if in_environment and ("/secrets" in path or "/variables" in path):
         return "Environments: read and write"
@@ -81,12 +105,18 @@ def needed_permission(verb: str, path: str) -> str:
     return "Metadata: read"
 
 
+def _classic_scopes(headers: Any) -> frozenset[str] | None:
+    """A classic token's scopes; None for fine-grained, app and Actions tokens."""
+    scopes = {k.lower(): v for k, v in (headers or {}).items()}.get("x-oauth-scopes")
+    return None if scopes is None else frozenset(s.strip() for s in scopes.split(","))
+
+
 def _check_classic_scopes(headers: Any, ref: RepoRef) -> None:
     """A classic token lists its scopes; secrets and variables need `repo`."""
-    scopes = {k.lower(): v for k, v in (headers or {}).items()}.get("x-oauth-scopes")
-    if scopes is None:
+    granted = _classic_scopes(headers)
+    if granted is None:
         return  # a fine-grained, app or Actions token: its reads are the check
-    granted = {s.strip() for s in scopes.split(",")}
+    scopes = {k.lower(): v for k, v in (headers or {}).items()}["x-oauth-scopes"]
     if not granted & {"repo", "public_repo"}:
         raise GitHubError(
             f"the GitHub token has scopes '{scopes}', which cannot write secrets or "
@@ -113,13 +143,22 @@ class GitHub:
         self._requester = requester
         self.api_url = api_url
         self._keys: dict[Scope, PublicKey] = {}
+        self.classic_scopes: frozenset[str] | None = None
 
     # -- plumbing ---------------------------------------------------------------------
 
-    def _call(self, verb: str, path: str, what: str, body: Any = None) -> Any:
-        return self._request(verb, path, what, body)[1]
+    def _call(self, verb: str, path: str, what: str, body: Any = None, **kw: Any) -> Any:
+        return self._request(verb, path, what, body, **kw)[1]
 
-    def _request(self, verb: str, path: str, what: str, body: Any = None) -> tuple[Any, Any]:
+    def _request(
+        self,
+        verb: str,
+        path: str,
+        what: str,
+        body: Any = None,
+        params: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[Any, Any]:
         log.debug("github %s %s", verb, path)
         try:
             with GATE.slot():
@@ -130,7 +169,9 @@ class GitHub:
                         "run the command again then",
                         status=429,
                     )
-                headers, data = self._requester.requestJsonAndCheck(verb, path, input=body)
+                answer_headers, data = self._requester.requestJsonAndCheck(
+                    verb, path, parameters=params, headers=headers, input=body
+                )
         except GithubException as exc:
             raise self._explain(exc, verb, path, what) from None
         except requests.exceptions.RequestException as exc:
@@ -138,13 +179,13 @@ class GitHub:
                 f"cannot reach GitHub at {self.api_url} to {what} ({type(exc).__name__})",
                 "check your network, or --github-api-url / GITHUB_API_URL",
             ) from None
-        _spent(headers)
-        return headers, data
+        _spent(answer_headers)
+        return answer_headers, data
 
-    def _read(self, path: str, what: str) -> Any:
+    def _read(self, path: str, what: str, **kw: Any) -> Any:
         """GET, with 404 as None."""
         try:
-            return self._call("GET", path, what)
+            return self._call("GET", path, what, **kw)
         except GitHubError as exc:
             if exc.status == 404:
                 return None
@@ -199,6 +240,7 @@ class GitHub:
                 status=404,
             ) from None
         _check_classic_scopes(headers, ref)
+        self.classic_scopes = _classic_scopes(headers)
         permissions = data.get("permissions") or {}
         return GitHubRepo(
             owner=data["owner"]["login"],
@@ -305,3 +347,104 @@ class GitHub:
             f"{scope.base}/secrets/{_q(name)}",
             f"delete secret {name} from {scope.label}",
         )
+
+    # -- files, branches and pull requests ---------------------------------------------------
+
+    def _repo_path(self, repo: GitHubRepo) -> str:
+        return f"/repos/{_q(repo.owner)}/{_q(repo.name)}"
+
+    def require_classic_scopes(self, needed: frozenset[str], why: str) -> None:
+        """A classic token says its scopes, so a missing one is caught before any write."""
+        if self.classic_scopes is not None and not needed <= self.classic_scopes:
+            missing = ", ".join(sorted(needed - self.classic_scopes))
+            raise GitHubError(
+                f"the GitHub token lacks the {missing} scope, which {why} needs",
+                "add it to the token (fine-grained tokens: see the README's permissions)",
+                status=403,
+            )
+
+    def branch_head(self, repo: GitHubRepo, branch: str) -> str | None:
+        """The commit a branch points at, or None if there is no such branch."""
+        data = self._read(
+            f"{self._repo_path(repo)}/git/ref/{_q('heads/' + branch)}",
+            f"read branch {branch} of {repo.full_name}",
+        )
+        return None if data is None else str(data["object"]["sha"])
+
+    def create_branch(self, repo: GitHubRepo, branch: str, sha: str) -> None:
+        self._call(
+            "POST",
+            f"{self._repo_path(repo)}/git/refs",
+            f"create branch {branch} in {repo.full_name}",
+            body={"ref": f"refs/heads/{branch}", "sha": sha},
+        )
+
+    def reset_branch(self, repo: GitHubRepo, branch: str, sha: str) -> None:
+        self._call(
+            "PATCH",
+            f"{self._repo_path(repo)}/git/refs/{_q('heads/' + branch)}",
+            f"move branch {branch} of {repo.full_name}",
+            body={"sha": sha, "force": True},
+        )
+
+    def file(self, repo: GitHubRepo, path: str, branch: str) -> RepoFile | None:
+        """A text file on a branch, or None if it is not there."""
+        data = self._read(
+            f"{self._repo_path(repo)}/contents/{_q(path)}",
+            f"read {path} on {branch} of {repo.full_name}",
+            params={"ref": branch},
+            headers={"Accept": "application/json"},
+        )
+        if data is None:
+            return None
+        if not isinstance(data, dict) or data.get("type") != "file":
+            raise GitHubError(
+                f"{path} on {branch} of {repo.full_name} is not a file",
+                "move it away, or choose another path with --workflow-path",
+            )
+        text = base64.b64decode(data.get("content") or "").decode("utf-8", errors="replace")
+        return RepoFile(str(data["sha"]), text)
+
+    def put_file(
+        self, repo: GitHubRepo, path: str, text: str, *, branch: str, message: str, sha: str | None
+    ) -> None:
+        body = {
+            "message": message,
+            "content": base64.b64encode(text.encode("utf-8")).decode(),
+            "branch": branch,
+        }
+        if sha is not None:
+            body["sha"] = sha
+        self._call(
+            "PUT",
+            f"{self._repo_path(repo)}/contents/{_q(path)}",
+            f"write {path} on {branch} of {repo.full_name}",
+            body=body,
+        )
+
+    def open_pull_request(self, repo: GitHubRepo, branch: str) -> PullRequest | None:
+        """The open pull request from `branch` into the default branch, if any."""
+        data = self._call(
+            "GET",
+            f"{self._repo_path(repo)}/pulls",
+            f"list pull requests of {repo.full_name}",
+            params={
+                "state": "open",
+                "head": f"{repo.owner}:{branch}",
+                "base": repo.default_branch,
+            },
+        )
+        for item in data or ():
+            return PullRequest(int(item["number"]), str(item["html_url"]))
+        return None
+
+    def create_pull_request(
+        self, repo: GitHubRepo, branch: str, title: str, body: str
+    ) -> PullRequest:
+        data = self._call(
+            "POST",
+            f"{self._repo_path(repo)}/pulls",
+            f"open a pull request in {repo.full_name}",
+            body={"title": title, "head": branch, "base": repo.default_branch, "body": body},
+        )
+        return PullRequest(int(data["number"]), str(data["html_url"]))

@@ -27,9 +27,13 @@ def api_url(given: str | None, env: Mapping[str, str] = os.environ) -> str:
     return url
 
 
-def _gh_hostname(url: str) -> str:
-    host = urlparse(url).hostname or "github.com"
-    return "github.com" if host == "api.github.com" else host
+def web_host(url: str) -> str:
+    """The GitHub host an API URL serves: github.com for api.github.com, TENANT.ghe.com
+    for api.TENANT.ghe.com, otherwise the URL's host (GHES: https://HOST/api/v3)."""
+    host = (urlparse(url).hostname or "github.com").lower()
+    if host == "api.github.com" or (host.startswith("api.") and host.endswith(".ghe.com")):
+        return host.removeprefix("api.")
+    return host
 
 
 def find_token(url: str, env: Mapping[str, str] = os.environ) -> Secret:
@@ -41,7 +45,7 @@ def find_token(url: str, env: Mapping[str, str] = os.environ) -> Secret:
     if gh:
         try:
             done = subprocess.run(
-                [gh, "auth", "token", "--hostname", _gh_hostname(url)],
+                [gh, "auth", "token", "--hostname", web_host(url)],
                 capture_output=True,
                 text=True,
                 timeout=TIMEOUT,

@@ -2,7 +2,9 @@
 
 It holds repositories, environments, Actions variables and secrets, one real NaCl key
 pair per scope (so it decrypts what it receives, and tests can check secret values),
-OIDC subject settings and tokens with permissions. `handle()` is plain HTTP in, HTTP out;
+OIDC subject settings, tokens with permissions, and git: branches, commits (each a
+snapshot of every file), file contents per branch and pull requests, which tests merge
+with `merge()`. `handle()` is plain HTTP in, HTTP out;
 `tests/fakes/serve.py` puts it behind `responses` or a real server on 127.0.0.1.
 """
 
@@ -21,15 +23,26 @@ from datetime import UTC, datetime, timedelta
 from itertools import count
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from nacl.public import PrivateKey, SealedBox
 
 # GitHub's OpenAPI description, vendored with its licence and provenance in tests/openapi/.
 SPEC = Path(__file__).resolve().parents[1] / "openapi" / "github-actions-subset.json"
 ALL_PERMISSIONS = frozenset(
-    {"metadata", "actions", "contents", "secrets", "variables", "environments", "administration"}
+    {
+        "metadata",
+        "actions",
+        "contents",
+        "secrets",
+        "variables",
+        "environments",
+        "administration",
+        "workflows",
+        "pull_requests",
+    }
 )
+WORKFLOWS_DIR = ".github/workflows/"
 
 
 @dataclass
@@ -90,6 +103,17 @@ class Environment:
 
 
 @dataclass
+class Pull:
+    number: int
+    head: str
+    base: str
+    title: str
+    body: str
+    state: str = "open"
+    merged: bool = False
+
+
+@dataclass
 class Repo:
     owner: str
     name: str
@@ -102,11 +126,27 @@ class Repo:
     # older servers (and GHES) do not. Tests switch it off to cover both.
     reports_prefix: bool = True
     environments: dict[str, Environment] = field(default_factory=dict)
-    files: dict[str, bytes] = field(default_factory=dict)
+    branches: dict[str, str] = field(default_factory=dict)  # branch -> commit SHA
+    commits: dict[str, dict[str, bytes]] = field(default_factory=dict)  # SHA -> every file
+    pulls: list[Pull] = field(default_factory=list)
 
     @property
     def full_name(self) -> str:
         return f"{self.owner}/{self.name}"
+
+    @property
+    def files(self) -> dict[str, bytes]:
+        """The default branch's files (tests may arrange them in place)."""
+        return self.commits[self.branches[self.default_branch]]
+
+    def branch_files(self, branch: str) -> dict[str, bytes]:
+        return self.commits[self.branches[branch]]
+
+    def commit(self, branch: str, files: dict[str, bytes]) -> str:
+        sha = hashlib.sha1(f"{len(self.commits)}{sorted(files)}".encode()).hexdigest()  # noqa: S324
+        self.commits[sha] = dict(files)
+        self.branches[branch] = sha
+        return sha
 
 
 class Clock:
@@ -191,8 +231,18 @@ class FakeGitHub:
         )
         if oidc is not None:
             repo.oidc = oidc
+        repo.commit(default_branch, {})
         self.repos[full_name.lower()] = repo
         return repo
+
+    def merge(self, full_name: str, number: int) -> None:
+        """Merge an open pull request: its branch's files land on its base branch."""
+        repo = self.repo(full_name)
+        pull = next(p for p in repo.pulls if p.number == number)
+        assert pull.state == "open"
+        repo.commit(pull.base, {**repo.branch_files(pull.base), **repo.branch_files(pull.head)})
+        pull.state, pull.merged = "closed", True
+        self.clock.tick()
 
     def repo(self, full_name: str) -> Repo:
         return self.repos[full_name.lower()]
@@ -314,6 +364,12 @@ class FakeGitHub:
             return self._need(token, "actions") or self._oidc(request, repo)
         if rest[0] == "contents" and len(rest) == 2:
             return self._contents(request, token, repo, rest[1])
+        if rest[0] == "git" and len(rest) == 3 and rest[1] in ("ref", "refs"):
+            return self._need(token, "contents", request) or self._ref(request, repo, rest[2])
+        if rest == ["git", "refs"] and request.method == "POST":
+            return self._need(token, "contents", request) or self._create_ref(request, repo)
+        if rest == ["pulls"]:
+            return self._need(token, "pull_requests", request) or self._pulls(request, repo)
         if rest[0] == "actions":
             return self._scoped(request, token, repo.scope, rest[1:], environment=False)
         if rest[0] == "environments" and len(rest) >= 2:
@@ -369,31 +425,132 @@ class FakeGitHub:
         return _error(404, "Not Found")
 
     def _contents(self, request: Request, token: Token, repo: Repo, path: str) -> Response:
-        """A file's contents on the default branch (`path` arrives with '/' as %2F)."""
+        """A file on a branch (`path` arrives with '/' as %2F; `ref` names the branch)."""
+        denied = self._need(token, "contents", request)
+        if not denied and request.is_write and path.startswith(WORKFLOWS_DIR):
+            denied = self._need(token, "workflows", request)
+        if denied:
+            return denied
         if request.method == "GET":
-            if path not in repo.files:
+            branch = parse_qs(request.query).get("ref", [repo.default_branch])[0]
+            if branch not in repo.branches or path not in repo.branch_files(branch):
                 return _error(404, "Not Found")
-            return Response(200, self._file_body(repo, path))
+            return Response(200, self._file_body(repo, path, branch))
         if request.method == "PUT":
-            denied = self._need(token, "contents")
-            if denied:
-                return denied
             body = request.body or {}
-            existed = path in repo.files
-            if existed and body.get("sha") != _git_sha(repo.files[path]):
+            branch = body.get("branch") or repo.default_branch
+            if branch not in repo.branches:
+                return _error(404, f"Branch {branch} not found")
+            files = dict(repo.branch_files(branch))
+            existed = path in files
+            if existed and body.get("sha") != _git_sha(files[path]):
                 return _error(409, f"{path} does not match {body.get('sha')}")
-            repo.files[path] = base64.b64decode(body["content"])
+            if not existed and body.get("sha"):
+                return _error(422, "Invalid request. sha wasn't supplied for a new file")
+            files[path] = base64.b64decode(body["content"])
+            sha = repo.commit(branch, files)
             self.clock.tick()
-            commit = {"sha": f"{next(self._ids):040x}", "message": body.get("message", "")}
+            commit = {"sha": sha, "message": body.get("message", "")}
             return Response(
-                200 if existed else 201, {"content": self._file_body(repo, path), "commit": commit}
+                200 if existed else 201,
+                {"content": self._file_body(repo, path, branch), "commit": commit},
             )
         return _error(404, "Not Found")
 
-    def _file_body(self, repo: Repo, path: str) -> dict[str, Any]:
-        data = repo.files[path]
+    def _ref_body(self, repo: Repo, branch: str) -> dict[str, Any]:
+        api = f"https://api.github.com/repos/{repo.full_name}/git"
+        sha = repo.branches[branch]
+        return {
+            "ref": f"refs/heads/{branch}",
+            "node_id": f"REF_{sha[:12]}",
+            "url": f"{api}/refs/heads/{branch}",
+            "object": {"type": "commit", "sha": sha, "url": f"{api}/commits/{sha}"},
+        }
+
+    def _ref(self, request: Request, repo: Repo, ref: str) -> Response:
+        """GET git/ref/heads/NAME, PATCH git/refs/heads/NAME (`ref` arrives as heads%2FNAME)."""
+        kind, _, branch = ref.partition("/")
+        if kind != "heads" or branch not in repo.branches:
+            return _error(404 if request.method == "GET" else 422, "Reference does not exist")
+        if request.method == "GET" and "/git/ref/" in request.path:
+            return Response(200, self._ref_body(repo, branch))
+        if request.method == "PATCH" and "/git/refs/" in request.path:
+            body = request.body or {}
+            if body.get("sha") not in repo.commits:
+                return _error(422, "Object does not exist")
+            if not body.get("force"):
+                return _error(422, "Update is not a fast forward")  # no history kept here
+            repo.branches[branch] = body["sha"]
+            self.clock.tick()
+            return Response(200, self._ref_body(repo, branch))
+        return _error(404, "Not Found")
+
+    def _create_ref(self, request: Request, repo: Repo) -> Response:
+        body = request.body or {}
+        ref, sha = str(body.get("ref", "")), body.get("sha")
+        if not ref.startswith("refs/heads/") or sha not in repo.commits:
+            return _error(422, "Reference update failed")
+        branch = ref.removeprefix("refs/heads/")
+        if branch in repo.branches:
+            return _error(422, "Reference already exists")
+        repo.branches[branch] = sha
+        self.clock.tick()
+        return Response(201, self._ref_body(repo, branch))
+
+    def _pulls(self, request: Request, repo: Repo) -> Response:
+        if request.method == "GET":
+            query = {k: v[0] for k, v in parse_qs(request.query).items()}
+            state = query.get("state", "open")
+            found = [
+                p
+                for p in repo.pulls
+                if state in ("all", p.state)
+                and query.get("head", f"{repo.owner}:{p.head}").lower()
+                == f"{repo.owner}:{p.head}".lower()
+                and query.get("base", p.base) == p.base
+            ]
+            return Response(200, [self._pull_body(repo, p, simple=True) for p in found])
+        if request.method == "POST":
+            body = request.body or {}
+            head, base = body.get("head", ""), body.get("base", "")
+            if head not in repo.branches or base not in repo.branches:
+                return _error(422, "Validation Failed: head or base does not exist")
+            if repo.branch_files(head) == repo.branch_files(base):
+                return _error(422, f"Validation Failed: No commits between {base} and {head}")
+            if any(p.head == head and p.base == base and p.state == "open" for p in repo.pulls):
+                return _error(422, f"Validation Failed: A pull request already exists for {head}")
+            pull = Pull(
+                len(repo.pulls) + 1, head, base, body.get("title", ""), body.get("body", "")
+            )
+            repo.pulls.append(pull)
+            self.clock.tick()
+            return Response(201, self._pull_body(repo, pull, simple=False))
+        return _error(404, "Not Found")
+
+    def _pull_body(self, repo: Repo, pull: Pull, *, simple: bool) -> dict[str, Any]:
+        example = "pull-request-simple-items" if simple else "pull-request"
+        body = copy.deepcopy(_example(example))
+        if simple:
+            body = body[0]
+        html = f"https://github.com/{repo.full_name}/pull/{pull.number}"
+        body.update(
+            number=pull.number,
+            state=pull.state,
+            title=pull.title,
+            body=pull.body,
+            html_url=html,
+            requested_teams=[],  # GitHub's example lacks the teams' required `type`
+        )
+        if not simple:
+            body["merged"] = pull.merged
+        for side, branch in (("head", pull.head), ("base", pull.base)):
+            body[side].update(ref=branch, label=f"{repo.owner}:{branch}", sha=repo.branches[branch])
+        return body
+
+    def _file_body(self, repo: Repo, path: str, branch: str) -> dict[str, Any]:
+        data = repo.branch_files(branch)[path]
         url = f"https://api.github.com/repos/{repo.full_name}/contents/{path}"
-        html = f"https://github.com/{repo.full_name}/blob/{repo.default_branch}/{path}"
+        html = f"https://github.com/{repo.full_name}/blob/{branch}/{path}"
         git = f"https://api.github.com/repos/{repo.full_name}/git/blobs/{_git_sha(data)}"
         return {
             "type": "file",

@@ -1,0 +1,87 @@
+"""What earlier releases wrote, so their untouched files can be recognised and upgraded.
+
+0.1.0 wrote workflows without a digest line. Its templates are kept, unchanged, in
+templates/v0.1.0/, and its rendering code is frozen here: a file equal to what 0.1.0
+renders for the same inputs is ghbootstrap's own and may be replaced. Never edit this
+module or those templates; a later release that changes rendering adds nothing here,
+because from 0.2 on every file carries the digest of its own body.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from collections.abc import Sequence
+from importlib.resources import files
+
+from ghbootstrap.subjects import Scopes
+
+V010 = "v0.1.0"
+
+
+def _template(name: str) -> str:
+    return files("ghbootstrap").joinpath("templates", V010, name).read_text(encoding="utf-8")
+
+
+def _fill(text: str, values: dict[str, str]) -> str:
+    for name, value in values.items():
+        text = text.replace(f"<<{name}>>", value)
+    return text
+
+
+def _flow_list(values: Sequence[str]) -> str:
+    return "[" + ", ".join(json.dumps(v) for v in values) + "]"
+
+
+def _triggers(scopes: Scopes, default_branch: str) -> str:
+    branches = list(scopes.branches)
+    if not branches and not scopes.tags:
+        branches = [default_branch]
+    lines = ["  push:"]
+    if branches:
+        lines.append(f"    branches: {_flow_list(branches)}")
+    if scopes.tags:
+        lines.append(f"    tags: {_flow_list(scopes.tags)}")
+    if scopes.pull_requests:
+        lines.append("  pull_request:")
+    lines.append("  workflow_dispatch:")
+    return "\n".join(lines)
+
+
+def _environment_line(environment: str | None) -> str:
+    return f"\n    environment: {json.dumps(environment)}" if environment else ""
+
+
+def build_workflows(
+    template_name: str, repository: str, scopes: Scopes, default_branch: str
+) -> tuple[str, ...]:
+    """The build workflow each earlier release wrote for these inputs."""
+    environment = scopes.environments[0] if scopes.environments else None
+    return (
+        _fill(
+            _template(template_name),
+            {
+                "repository": repository,
+                "triggers": _triggers(scopes, default_branch),
+                "environment": _environment_line(environment),
+            },
+        ),
+    )
+
+
+def rotation_workflows(
+    repository: str, cron: str, arguments: Sequence[str], environment: str | None
+) -> tuple[str, ...]:
+    """The rotation workflow each earlier release wrote for these inputs."""
+    return (
+        _fill(
+            _template("rotate-aws-keys.yml"),
+            {
+                "repository": repository,
+                "cron": json.dumps(cron),
+                "environment": _environment_line(environment),
+                "install": shlex.quote("ghbootstrap==0.1.0"),
+                "arguments": " ".join(shlex.quote(a) for a in [repository, *arguments]),
+            },
+        ),
+    )
