@@ -25,6 +25,8 @@ from ghbootstrap.errors import EXIT_DRIFT, EXIT_FAILURE, GhbError, Interrupted, 
 if TYPE_CHECKING:
     from ghbootstrap.aws.session import Aws
     from ghbootstrap.explain import Explanation
+    from ghbootstrap.fleet import Entry
+    from ghbootstrap.flows.apply import Clients
     from ghbootstrap.flows.destroy import DestroyRequest
     from ghbootstrap.flows.explain import ExplainRequest
     from ghbootstrap.flows.keys import KeysRequest
@@ -33,7 +35,7 @@ if TYPE_CHECKING:
     from ghbootstrap.flows.rotate import RotateRequest
     from ghbootstrap.flows.status import StatusRequest
     from ghbootstrap.github.api import GitHub
-    from ghbootstrap.plan import AuditReport, Change, Report
+    from ghbootstrap.plan import AuditReport, Change, FleetReport, Outcome, Report
     from ghbootstrap.render import Rendered
 
 Request = TypeVar("Request")
@@ -50,6 +52,12 @@ app = typer.Typer(
 # -- options shared by commands -------------------------------------------------------------
 
 Repository = Annotated[str, typer.Argument(metavar="OWNER/REPO", help="The GitHub repository.")]
+OptionalRepository = Annotated[
+    Optional[str],  # noqa: UP045
+    typer.Argument(
+        metavar="OWNER/REPO", help="The GitHub repository (or --file).", show_default=False
+    ),
+]
 Region = Annotated[
     Optional[str],  # noqa: UP045 - Typer reads the annotation at runtime on 3.11
     typer.Option(metavar="REGION", help="AWS region [default: the profile's, or AWS_REGION]."),
@@ -372,9 +380,12 @@ def _run(
         raise _fail(
             f"unexpected {type(exc).__name__}: {advice}", EXIT_FAILURE, traceback=verbose
         ) from None
+    from ghbootstrap.plan import FleetReport
     from ghbootstrap.render import FORMATTERS, Format
 
     typer.echo(FORMATTERS[Format.JSON if json_out else Format.TEXT](report))
+    if isinstance(report, FleetReport) and report.failed:
+        raise typer.Exit(EXIT_FAILURE)
     if report.problems:
         raise typer.Exit(EXIT_DRIFT)
 
@@ -401,6 +412,109 @@ def _github(url: str) -> GitHub:
     from ghbootstrap.github.connect import connect, find_token
 
     return connect(url, find_token(url))
+
+
+# Workers of `apply`, `status --file` and `destroy --file`. Each worker has at most one
+# GitHub request in flight, so 100 (GitHub's documented ceiling on concurrent requests)
+# bounds --jobs. The default is far below it: GitHub also caps content-generating requests
+# (80 a minute, 500 an hour), which no pool size avoids; a handful of workers already hide
+# the seconds IAM takes to settle, and the shared gate waits out any limit answer.
+DEFAULT_JOBS = 8
+MAX_JOBS = 100
+
+Jobs = Annotated[
+    int,
+    typer.Option(
+        "--jobs",
+        metavar="N",
+        min=1,
+        max=MAX_JOBS,
+        help="Repositories worked on at once (GitHub allows at most 100 concurrent requests).",
+    ),
+]
+FleetFile = Annotated[
+    Optional[Path],  # noqa: UP045
+    typer.Option(
+        "--file",
+        metavar="FILE",
+        help="Every repository of an apply file (TOML) instead of OWNER/REPO.",
+        show_default=False,
+    ),
+]
+IssuerUrl = Annotated[
+    str,
+    typer.Option(metavar="URL", help="OIDC issuer (GHES: https://HOST/_services/token)."),
+]
+GITHUB_ISSUER_URL = "https://token.actions.githubusercontent.com"
+
+
+def _fleet_clients(entries: list[Entry], url: str, jobs: int) -> Clients:
+    """Connect once per profile and region (validating both, still no network call), and
+    give each worker thread its own GitHub client with one token."""
+    from ghbootstrap.aws.session import connect, require_credentials
+    from ghbootstrap.flows.apply import Clients
+    from ghbootstrap.github.connect import connect as connect_github
+    from ghbootstrap.github.connect import find_token
+
+    sessions: dict[tuple[str | None, str | None], Aws] = {}
+    for entry in entries:
+        key = (entry.profile, entry.region)
+        if key not in sessions:
+            try:
+                sessions[key] = connect(entry.profile, entry.region)
+            except UsageError as exc:
+                raise UsageError(f"{entry.label}: {exc.what}", exc.fix) from None
+            sessions[key].pool = jobs
+    for aws in sessions.values():
+        require_credentials(aws)
+    token = find_token(url)
+    return Clients(sessions, lambda: connect_github(url, token))
+
+
+def _progress(command: str, total: int, json_out: bool) -> tuple[Callable[[Outcome], None], Any]:
+    """On a terminal (and not --json): a progress line on stderr. Else nothing."""
+    if json_out or not sys.stderr.isatty():
+        return (lambda _: None), None
+    from ghbootstrap.github.pacing import GATE
+    from ghbootstrap.render import Progress
+
+    progress = Progress(command, total, sys.stderr, lambda: GATE.waiting)
+    GATE.listeners.append(progress.draw)
+    return progress.finished, progress
+
+
+@contextmanager
+def _showing(progress: Any) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        if progress is not None:
+            from ghbootstrap.github.pacing import GATE
+
+            GATE.listeners.remove(progress.draw)
+            progress.clear()
+
+
+def _one_or_file(repository: str | None, file: Path | None, given: dict[str, Any]) -> bool:
+    """OWNER/REPO, or --file FILE whose entries name everything: True for the file."""
+    if (repository is None) == (file is None):
+        raise UsageError("give OWNER/REPO or --file FILE, not both or neither")
+    clash = [option for option, value in given.items() if value] if file is not None else []
+    if clash:
+        raise UsageError(
+            f"{clash[0]} does not go with --file", "the file names it for each repository"
+        )
+    return file is not None
+
+
+def _fleet(file: Path, check: Callable[[Entry], object] = lambda _: None) -> list[Entry]:
+    """Read and check the whole file, before any call."""
+    from ghbootstrap import fleet
+
+    entries = fleet.load(file)
+    for entry in entries:
+        check(entry)
+    return entries
 
 
 def _issuer(url: str) -> str:
@@ -625,7 +739,9 @@ def rotate(
 @app.command()
 def status(
     context: typer.Context,
-    repository: Repository,
+    repository: OptionalRepository = None,
+    file: FleetFile = None,
+    jobs: Jobs = DEFAULT_JOBS,
     region: Region = None,
     profile: Profile = None,
     ecr_repo: EcrRepo = None,
@@ -640,13 +756,39 @@ def status(
     """Read-only: is everything there and as it was set up? Exit 3 if anything drifted.
 
     Give the same naming options the setup used; the rest is found by the tool's tags.
+    With --file, every repository of an apply file, --jobs at a time.
     """
+    given: dict[str, Any] = {"--region": region, "--profile": profile, "--ecr-repo": ecr_repo}
+    given |= {"--policy-name": policy_name, "--role-name": role_name, "--user-name": user_name}
+    given["--environment"] = environment
+
+    def parse_file() -> list[Entry]:
+        assert file is not None
+        return _fleet(file)
+
+    def check_file(entries: list[Entry]) -> FleetReport:
+        from ghbootstrap.flows import apply as flow
+        from ghbootstrap.github.connect import api_url
+
+        assert file is not None
+        clients = _fleet_clients(entries, api_url(github_api_url), jobs)
+        on_done, progress = _progress("status", len(entries), json_out)
+        with _showing(progress):
+            return flow.check(
+                entries,
+                clients,
+                jobs=jobs,
+                source=str(file),
+                github_api_url=github_api_url,
+                on_done=on_done,
+            )
 
     def parse() -> StatusRequest:
         from ghbootstrap.flows.status import StatusRequest
         from ghbootstrap.subjects import check_environment
         from ghbootstrap.target import Names, parse_repo
 
+        assert repository is not None
         ref = parse_repo(repository)
         return StatusRequest(
             ref=ref,
@@ -661,7 +803,14 @@ def status(
 
         return flow.run(*_clients(profile, region, github_api_url), request)
 
-    _run(context, parse, run, json_out=json_out, verbose=verbose)
+    try:
+        from_file = _one_or_file(repository, file, given)
+    except UsageError as exc:
+        raise _fail(str(exc), exc.exit_code, traceback=False) from None
+    if from_file:
+        _run(context, parse_file, check_file, json_out=json_out, verbose=verbose)
+    else:
+        _run(context, parse, run, json_out=json_out, verbose=verbose)
 
 
 def _yes(changes: list[Change]) -> bool:  # noqa: ARG001
@@ -700,7 +849,9 @@ def _require_answer(*, yes: bool, dry_run: bool, command: str) -> None:
 @app.command()
 def destroy(
     context: typer.Context,
-    repository: Repository,
+    repository: OptionalRepository = None,
+    file: FleetFile = None,
+    jobs: Jobs = DEFAULT_JOBS,
     region: Region = None,
     profile: Profile = None,
     ecr_repo: EcrRepo = None,
@@ -720,15 +871,48 @@ def destroy(
     """Remove what ghbootstrap made for a repository (found by its tags), nothing else.
 
     The OIDC provider stays while other roles trust it; an ECR repository holding images
-    stays unless --delete-images. Asks first, unless --yes.
+    stays unless --delete-images. Asks first, unless --yes. With --file, every repository
+    of an apply file, --jobs at a time, after one question for all of them.
     """
+    given: dict[str, Any] = {"--region": region, "--profile": profile, "--ecr-repo": ecr_repo}
+    given |= {"--policy-name": policy_name, "--role-name": role_name, "--user-name": user_name}
+
+    def confirmable() -> None:
+        _require_answer(yes=yes, dry_run=dry_run, command="destroy")
+
+    def parse_file() -> list[Entry]:
+        assert file is not None
+        entries = _fleet(file)
+        confirmable()
+        return entries
+
+    def destroy_file(entries: list[Entry]) -> FleetReport:
+        from ghbootstrap.flows import apply as flow
+        from ghbootstrap.github.connect import api_url
+
+        assert file is not None
+        clients = _fleet_clients(entries, api_url(github_api_url), jobs)
+        on_done, progress = _progress("destroy", len(entries), json_out)
+        with _showing(progress):
+            return flow.remove(
+                entries,
+                clients,
+                jobs=jobs,
+                dry_run=dry_run,
+                delete_images=delete_images,
+                confirm=_yes if yes else _confirm,
+                source=str(file),
+                github_api_url=github_api_url,
+                on_done=on_done,
+            )
 
     def parse() -> DestroyRequest:
         from ghbootstrap.flows.destroy import DestroyRequest
         from ghbootstrap.target import Names, parse_repo
 
+        assert repository is not None
         ref = parse_repo(repository)
-        _require_answer(yes=yes, dry_run=dry_run, command="destroy")
+        confirmable()
         return DestroyRequest(
             ref=ref,
             names=Names.resolve(
@@ -743,7 +927,14 @@ def destroy(
         aws, gh = _clients(profile, region, github_api_url)
         return flow.run(aws, gh, request, dry_run=dry_run, confirm=_yes if yes else _confirm)
 
-    _run(context, parse, run, json_out=json_out, verbose=verbose)
+    try:
+        from_file = _one_or_file(repository, file, given)
+    except UsageError as exc:
+        raise _fail(str(exc), exc.exit_code, traceback=False) from None
+    if from_file:
+        _run(context, parse_file, destroy_file, json_out=json_out, verbose=verbose)
+    else:
+        _run(context, parse, run, json_out=json_out, verbose=verbose)
 
 
 @app.command()
@@ -959,6 +1150,53 @@ def explain(
 
         url = api_url(github_api_url)
         return flow.run(_aws(profile, region), lambda: _github(url), request)
+
+    _run(context, parse, run, json_out=json_out, verbose=verbose)
+
+
+@app.command()
+def apply(
+    context: typer.Context,
+    file: Annotated[
+        Path, typer.Argument(metavar="FILE", help="The apply file (TOML): see README.")
+    ],
+    jobs: Jobs = DEFAULT_JOBS,
+    issuer_url: IssuerUrl = GITHUB_ISSUER_URL,
+    github_api_url: GitHubApiUrl = None,
+    dry_run: DryRun = False,
+    json_out: Json = False,
+    verbose: Verbose = False,
+) -> None:
+    """Set up every repository an apply file lists, each as `oidc` or `keys` would.
+
+    The whole file is checked before any call. The account's OIDC provider is settled
+    once; then repositories run --jobs at a time, sharing GitHub's rate limits. One
+    repository failing does not stop the others: exit 1 if any failed.
+    """
+
+    def parse() -> list[Entry]:
+        from ghbootstrap.flows.apply import delivery
+
+        return _fleet(file, delivery)  # incl. a workflow choice this version cannot deliver
+
+    def run(entries: list[Entry]) -> FleetReport:
+        from ghbootstrap.flows import apply as flow
+        from ghbootstrap.github.connect import api_url
+
+        issuer = _issuer(issuer_url)
+        clients = _fleet_clients(entries, api_url(github_api_url), jobs)
+        on_done, progress = _progress("apply", len(entries), json_out)
+        with _showing(progress):
+            return flow.apply(
+                entries,
+                clients,
+                issuer=issuer,
+                jobs=jobs,
+                dry_run=dry_run,
+                source=str(file),
+                github_api_url=github_api_url,
+                on_done=on_done,
+            )
 
     _run(context, parse, run, json_out=json_out, verbose=verbose)
 

@@ -2,16 +2,20 @@
 
 Each is complete and shell-quoted: run as printed, from any folder, it restores the setup
 exactly as last applied (region, names that are not the default, every scope) and changes
-nothing else (`--no-workflow`).
+nothing else (`--no-workflow`, unless the caller names how the workflow is delivered:
+`apply` repeats its file's choice).
 """
 
 from __future__ import annotations
 
 import shlex
+from collections.abc import Sequence
 
 from ghbootstrap.footprint import DEFAULT_ISSUER, OidcSetup
 from ghbootstrap.target import Names, RepoRef
 from ghbootstrap.workflow import DEFAULT_PATH as DEFAULT_WORKFLOW_PATH
+
+NO_WORKFLOW = ("--no-workflow",)
 
 
 def oidc_command(
@@ -21,6 +25,7 @@ def oidc_command(
     force: bool = False,
     profile: str | None = None,
     github_api_url: str | None = None,
+    workflow: Sequence[str] = NO_WORKFLOW,
 ) -> str:
     defaults = Names.resolve(ref)
     args = ["ghbootstrap", "oidc", ref.full_name, "--region", setup.region]
@@ -46,7 +51,7 @@ def oidc_command(
         args.append("--pull-requests")
     if setup.mutable_tags:
         args.append("--mutable-tags")
-    return _finish(args, force)
+    return _finish(args, force, workflow)
 
 
 def keys_command(
@@ -57,20 +62,30 @@ def keys_command(
     *,
     mutable_tags: bool = False,
     force: bool = False,
+    profile: str | None = None,
+    github_api_url: str | None = None,
+    rotation_schedule: str | None = None,
+    workflow: Sequence[str] = NO_WORKFLOW,
 ) -> str:
     defaults = Names.resolve(ref)
     args = ["ghbootstrap", "keys", ref.full_name, "--region", region]
+    if profile is not None:
+        args += ["--profile", profile]
     args += _names(
         (names.user, defaults.user, "--user-name"),
         (names.policy, defaults.policy, "--policy-name"),
     )
     if names.ecr_named or names.ecr_repository != defaults.ecr_repository:
         args += ["--ecr-repo", names.ecr_repository]
+    if github_api_url is not None:
+        args += ["--github-api-url", github_api_url]
     if environment is not None:
         args += ["--environment", environment]
     if mutable_tags:
         args.append("--mutable-tags")
-    return _finish(args, force)
+    if rotation_schedule is not None:
+        args += ["--rotation-schedule", rotation_schedule]
+    return _finish(args, force, workflow)
 
 
 def rotate_command(ref: RepoRef, region: str, user: str, environment: str | None) -> str:
@@ -85,8 +100,8 @@ def _names(*names: tuple[str, str, str]) -> list[str]:
     return [part for given, default, flag in names if given != default for part in (flag, given)]
 
 
-def _finish(args: list[str], force: bool) -> str:
-    args.append("--no-workflow")
+def _finish(args: list[str], force: bool, workflow: Sequence[str] = NO_WORKFLOW) -> str:
+    args += workflow
     if force:
         args.append("--force")
     return shlex.join(args)

@@ -209,3 +209,68 @@ class AuditReport:
 
     def to_json(self) -> dict[str, Any]:
         return {"findings": [f.to_json() for f in self.findings]}
+
+
+@dataclass
+class Outcome:
+    """One repository of a file: its report, or the one-line error that stopped it, and
+    the command that repairs it."""
+
+    index: int
+    name: str
+    report: Report | None = None
+    error: str | None = None
+    repair: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and not (self.report and self.report.problems)
+
+    @property
+    def state(self) -> str:
+        if self.error is not None:
+            return "failed"
+        if self.report is not None and self.report.checks:
+            return "drift" if self.report.problems else "ok"
+        return "changed" if self.report is not None and self.report.changed else "unchanged"
+
+    def to_json(self) -> dict[str, Any]:
+        report = self.report
+        return {
+            "name": self.name,
+            "ok": self.ok,
+            "state": self.state,
+            "changes": [c.to_json() for c in report.changes] if report else [],
+            "error": self.error,
+            "repair": self.repair,
+            "outputs": report.outputs if report else {},
+            "checks": [c.to_json() for c in report.checks] if report else [],
+        }
+
+
+@dataclass
+class FleetReport:
+    """`apply FILE`, `status --file`, `destroy --file`: every repository exactly once, in
+    the file's order, and the account-wide changes made once for all of them."""
+
+    command: str
+    source: str
+    dry_run: bool
+    outcomes: list[Outcome] = field(default_factory=list)
+    shared: list[Change] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.error is not None]
+
+    @property
+    def problems(self) -> list[str]:
+        return [f"{o.name}: {p}" for o in self.outcomes if o.report for p in o.report.problems]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "command": self.command,
+            "dry_run": self.dry_run,
+            "shared": [c.to_json() for c in self.shared],
+            "repositories": [o.to_json() for o in self.outcomes],
+        }

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import enum
 import json
+import threading
 from collections.abc import Callable
 from typing import Any
 
 from ghbootstrap.documents import render as render_document
 from ghbootstrap.explain import Explanation
-from ghbootstrap.plan import Action, AuditReport, Report
+from ghbootstrap.plan import Action, AuditReport, FleetReport, Outcome, Report
 
-Rendered = Report | AuditReport | Explanation
+Rendered = Report | AuditReport | Explanation | FleetReport
 
 
 class Format(enum.StrEnum):
@@ -40,6 +41,8 @@ def as_text(report: Rendered) -> str:
         return _audit_text(report)
     if isinstance(report, Explanation):
         return report.text()
+    if isinstance(report, FleetReport):
+        return _fleet_text(report)
     lines = [f"ghbootstrap {report.command} {report.repository}"]
     if report.dry_run:
         lines.append("Plan (dry run: nothing was written)")
@@ -107,11 +110,62 @@ def _summary(report: Report) -> str:
 
 
 def _count(number: int, noun: str) -> str:
+    if number != 1 and noun.endswith("y"):
+        return f"{number} {noun[:-1]}ies"
     return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def _past(action: Action) -> str:
     return {Action.CREATE: "created", Action.UPDATE: "updated", Action.DELETE: "deleted"}[action]
+
+
+def _fleet_text(fleet: FleetReport) -> str:
+    """Each repository's report in the file's order, then one line per repository."""
+    lines = [
+        f"ghbootstrap {fleet.command} {fleet.source}: {_count(len(fleet.outcomes), 'repository')}"
+    ]
+    if fleet.shared:
+        lines.append("Shared by the account (settled once, before any repository)")
+        for change in fleet.shared:
+            detail = f"  ({change.detail})" if change.detail else ""
+            lines.append(f"  {change.action.value:<9}  {change.resource}  {change.name}{detail}")
+    for outcome in fleet.outcomes:
+        if outcome.report is not None:
+            lines += ["", as_text(outcome.report)]
+    lines += ["", "Summary"]
+    width = max(len(o.name) for o in fleet.outcomes)
+    for outcome in fleet.outcomes:
+        lines.append(
+            f"  {_state(fleet, outcome):<10} {outcome.name:<{width}}  {_gist(outcome)}".rstrip()
+        )
+        if outcome.repair:
+            lines.append(f"  {'':<10} {'':<{width}}  repair: {outcome.repair}")
+    counts: dict[str, int] = {}
+    for outcome in fleet.outcomes:
+        counts[_state(fleet, outcome)] = counts.get(_state(fleet, outcome), 0) + 1
+    told = ", ".join(f"{n} {state}" for state, n in counts.items())
+    lines.append(f"{_count(len(fleet.outcomes), 'repository')}: {told}.")
+    return "\n".join(lines)
+
+
+def _state(fleet: FleetReport, outcome: Outcome) -> str:
+    if fleet.dry_run and outcome.state == "changed":
+        return "to change"
+    return outcome.state
+
+
+def _gist(outcome: Outcome) -> str:
+    if outcome.error is not None:
+        return outcome.error
+    report = outcome.report
+    if report is None or report.checks:
+        return ""
+    counts = {a: sum(c.action is a for c in report.changes) for a in Action}
+    return ", ".join(
+        f"{counts[a]} to {a.value}" if report.dry_run else f"{counts[a]} {_past(a)}"
+        for a in (Action.CREATE, Action.UPDATE, Action.DELETE)
+        if counts[a]
+    )
 
 
 def as_json(report: Rendered) -> str:
@@ -122,3 +176,36 @@ FORMATTERS: dict[Format, Callable[[Rendered], str]] = {
     Format.TEXT: as_text,
     Format.JSON: as_json,
 }
+
+
+class Progress:
+    """One line on stderr while a file runs: repositories done, failed, and whether GitHub's
+    rate limit holds requests back. Drawn only on a terminal; redrawn when something
+    changes, never on a timer."""
+
+    def __init__(self, command: str, total: int, stream: Any, waiting: Callable[[], int]) -> None:
+        self._command = command
+        self._total = total
+        self._stream = stream
+        self._waiting = waiting
+        self._done = self._failed = 0
+        self._lock = threading.Lock()
+
+    def finished(self, outcome: Outcome) -> None:
+        with self._lock:
+            self._done += 1
+            self._failed += outcome.error is not None
+        self.draw()
+
+    def draw(self) -> None:
+        with self._lock:
+            line = f"{self._command}: {self._done}/{self._total} done, {self._failed} failed"
+            if self._waiting():
+                line += ", waiting on GitHub's rate limit"
+            self._stream.write(f"\r\033[K{line}")
+            self._stream.flush()
+
+    def clear(self) -> None:
+        with self._lock:
+            self._stream.write("\r\033[K")
+            self._stream.flush()

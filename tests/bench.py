@@ -4,10 +4,16 @@ Prints `ghbootstrap --help` against a bare `import typer`, and the wall time and
 of AWS and GitHub calls (writes among them) of a fresh `oidc`, a repeated `oidc`, a fresh
 `keys` and a `rotate`. AWS calls are counted from `-v` (one line per API call); GitHub
 calls by the stand-in itself. Figures, not assertions: the README records them.
+
+Then a fleet: 24 repositories set up by one `ghbootstrap apply FILE`, against the same 24
+set up by one `ghbootstrap oidc|keys` process each, with the GitHub stand-in answering
+like GitHub under load (FLEET_LIMITS: latency, a cap on requests in flight, a cap on
+writes a second, 403/429 with retry-after past them).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import statistics
@@ -19,7 +25,12 @@ from pathlib import Path
 
 from tests.checkouts import git_checkout
 from tests.e2e import SCRIPT, Stack, stack
-from tests.fakes.github import FakeGitHub
+from tests.fakes.github import FakeGitHub, Limits, Traffic
+
+FLEET_SIZE = 24
+FLEET_LIMITS = Limits(latency=0.040, max_in_flight=6, writes_per_second=40, retry_after=1)
+ROTATION = "17 4 * * 1"
+WORKFLOW = "pull-request"  # each repository gets its workflow as a branch and pull request
 
 RUNS = 21
 READS = ("Get", "List", "Describe")
@@ -86,6 +97,86 @@ def main() -> None:
         rows.append(measure(running, "keys, fresh", "keys", "octo-org/legacy-app", cwd=legacy))
         rows.append(measure(running, "rotate", "rotate", "octo-org/legacy-app", cwd=legacy))
     print(table(rows))
+    fleet()
+
+
+def fleet_names() -> list[str]:
+    return [f"acme/svc-{n:02d}" for n in range(1, FLEET_SIZE + 1)]
+
+
+def single_command(name: str, index: int) -> list[str]:
+    """The one command a shell loop would run for this repository."""
+    if index % 2 == 0:
+        return ["oidc", name, "--environment", "prod", "--tag", "v*", "--open-pr"]
+    return ["keys", name, "--rotation-schedule", ROTATION, "--open-pr"]
+
+
+def fleet_file() -> str:
+    lines = ["[defaults]", 'region = "us-east-1"', f'workflow = "{WORKFLOW}"', ""]
+    for index, name in enumerate(fleet_names()):
+        lines += ["[[repository]]", f'name = "{name}"']
+        if index % 2 == 0:
+            lines += ['environments = ["prod"]', 'tags = ["v*"]']
+        else:
+            lines += ['method = "keys"', f'rotation_schedule = "{ROTATION}"']
+        lines.append("")
+    return "\n".join(lines)
+
+
+def fresh(running: Stack) -> None:
+    running.reset()
+    running.github.repos.clear()
+    running.github.requests.clear()
+    for name in fleet_names():
+        running.github.add_repo(name)
+    running.github.traffic = Traffic()
+
+
+def fleet() -> None:
+    print(
+        f"\nFleet of {FLEET_SIZE} (half oidc with an environment and a tag pattern, half keys "
+        f"with a rotation schedule; workflow {WORKFLOW!r}); GitHub stand-in: "
+        f"{FLEET_LIMITS.latency * 1000:.0f} ms a request, at most "
+        f"{FLEET_LIMITS.max_in_flight} in flight, {FLEET_LIMITS.writes_per_second} writes a "
+        f"second, retry-after {FLEET_LIMITS.retry_after} s"
+    )
+    github = FakeGitHub()
+    github.limits = FLEET_LIMITS
+    rows = [["run", "wall", "failed", "limit answers", "peak in flight", "GitHub requests"]]
+    with stack(github) as running, tempfile.TemporaryDirectory() as scratch:
+        work = Path(scratch)
+        fresh(running)
+        started = time.perf_counter()
+        failed = 0
+        for index, name in enumerate(fleet_names()):
+            done = running.run(*single_command(name, index), cwd=work)
+            failed += done.returncode != 0
+        loop = time.perf_counter() - started
+        rows.append(row(f"{FLEET_SIZE} single commands", loop, failed, running.github))
+
+        fresh(running)
+        (work / "fleet.toml").write_text(fleet_file())
+        started = time.perf_counter()
+        done = running.run("apply", "fleet.toml", "--json", cwd=work)
+        applied = time.perf_counter() - started
+        failed = FLEET_SIZE if done.returncode not in (0, 1) else 0
+        if done.returncode in (0, 1):
+            failed = sum(not r["ok"] for r in json.loads(done.stdout)["repositories"])
+        rows.append(row("apply FILE (--jobs 8)", applied, failed, running.github))
+    print(table(rows))
+    print(f"ratio apply / single commands: {applied / loop:.2f} (target <= 0.25)")
+
+
+def row(label: str, wall: float, failed: int, github: FakeGitHub) -> list[str]:
+    traffic = github.traffic
+    return [
+        label,
+        f"{wall:.1f} s",
+        str(failed),
+        str(traffic.limit_answers),
+        str(traffic.peak_in_flight),
+        str(len(github.requests)),
+    ]
 
 
 if __name__ == "__main__":

@@ -161,3 +161,13 @@ def moto_secret(user: str, key_id: str) -> str:
     iam = get_backend("iam")[ACCOUNT]["global"]
     key = next(k for k in iam.users[user].access_keys if k.access_key_id == key_id)
     return str(key.secret_access_key)
+
+
+@pytest.fixture(autouse=True)
+def open_gate() -> Iterator[None]:
+    """GitHub's pacing gate is process-wide: no test inherits another's rate limit."""
+    from ghbootstrap.github.pacing import GATE
+
+    GATE.reset()
+    yield
+    GATE.reset()

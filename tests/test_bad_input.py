@@ -543,6 +543,7 @@ def _value_parameters() -> list[tuple[str, str, bool]]:
 
 
 VALUE_PARAMETERS = _value_parameters()
+ARGUMENTS = {"repository": "OWNER/REPO", "file": "FILE"}  # positional, by metavar
 
 
 def test_every_command_has_value_options() -> None:
@@ -586,9 +587,9 @@ def test_an_empty_value_is_bad_input(
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("GITHUB_API_URL", "http://127.0.0.1:9")  # an env default, overridden
     empty = "  " if spelling == "blank" else ""
-    if option == "repository":
+    if option in ARGUMENTS:
         args = [command, empty]
-        name, fix = "OWNER/REPO", "give a value"
+        name, fix = ARGUMENTS[option], "give a value"
     else:
         given = [f"{option}={empty}"] if spelling == "equals" else [option, empty]
         args = [command, *([R] if takes_repo else []), *given]

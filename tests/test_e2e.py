@@ -275,3 +275,32 @@ def test_destroy_declined_or_aborted_at_its_question_deletes_nothing(
     assert e2e.client("ecr").describe_repositories()["repositories"] != []
     assert e2e.github.variables("Octo-Org/Hello-World") == variables
     assert len(e2e.github.writes()) == writes
+
+
+def test_apply_a_file_through_the_installed_script(e2e: Stack, tmp_path: Path) -> None:
+    e2e.github.add_repo("Octo-Org/Legacy-App")
+    (tmp_path / "fleet.toml").write_text(
+        '[defaults]\nworkflow = "none"\n\n'
+        '[[repository]]\nname = "octo-org/hello-world"\nenvironments = ["prod"]\n\n'
+        '[[repository]]\nname = "octo-org/legacy-app"\nmethod = "keys"\n'
+    )
+    done = e2e.run("apply", "fleet.toml", "--json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    result = json.loads(done.stdout)
+    assert [(r["name"], r["state"]) for r in result["repositories"]] == [
+        ("octo-org/hello-world", "changed"),
+        ("octo-org/legacy-app", "changed"),
+    ]
+    iam = e2e.client("iam")
+    assert (
+        iam.get_role(RoleName=ROLE)["Role"]["Arn"]
+        == (e2e.github.variables("Octo-Org/Hello-World", "prod")["AWS_ROLE_ARN"])
+    )
+    key_id = e2e.github.secret("Octo-Org/Legacy-App", "AWS_ACCESS_KEY_ID")
+    keys = iam.list_access_keys(UserName="ghbootstrap-octo-org-legacy-app")["AccessKeyMetadata"]
+    assert [k["AccessKeyId"] for k in keys] == [key_id]
+
+    again = e2e.run("apply", "fleet.toml", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.endswith("2 repositories: 2 unchanged.\n")

@@ -217,3 +217,47 @@ def test_other_errors_are_not_retried(sleeps: list[float]) -> None:
     with pytest.raises(AwsError, match="denied"):
         settle(denied)
     assert sleeps == []
+
+
+def test_one_limit_answer_backs_off_every_client_of_the_process(
+    served: tuple[FakeGitHub, GitHub], sleeps: list[float]
+) -> None:
+    """apply's workers each have their own client: the one that hears the limit makes
+    the others wait too, before they send anything."""
+    fake, first = served
+    second = connect(first.api_url, Secret(fake.token))
+    fail_github(fake, lambda r: True, status=429, message="slow down", headers={"Retry-After": "5"})
+    assert first.repository(REF).name == "Hello"
+    sent = len(fake.requests)
+    assert second.repository(REF).name == "Hello"
+    assert sleeps[0] == 5.0  # the client that got the answer
+    assert len(sleeps) == 2
+    assert 4.0 < sleeps[1] <= 5.0
+    assert len(fake.requests) == sent + 1
+
+
+def test_a_gate_closed_beyond_the_budget_fails_at_once_without_a_request(
+    served: tuple[FakeGitHub, GitHub], sleeps: list[float]
+) -> None:
+    from ghbootstrap.github.pacing import GATE
+
+    fake, gh = served
+    GATE.hold(600)
+    with pytest.raises(GitHubError) as failed:
+        gh.repository(REF)
+    assert str(failed.value).startswith(
+        "GitHub's rate limit stopped the attempt to read Octo/Hello: the limit resets in about"
+    )
+    assert fake.requests == []
+    assert sleeps == []
+
+
+def test_a_spent_primary_limit_holds_the_next_request_until_the_reset(
+    served: tuple[FakeGitHub, GitHub], sleeps: list[float]
+) -> None:
+    fake, gh = served
+    fake.observers.append(lambda request, answer: answer.headers.update(rate_limited(3)))
+    gh.repository(REF)  # answered, and it was the last request of the hour
+    gh.repository(REF)
+    assert len(sleeps) == 1
+    assert 2.0 <= sleeps[0] <= 4.5

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,9 +34,10 @@ CONNECT_TIMEOUT = 3
 READ_TIMEOUT = 15
 
 
-def client_config() -> botocore.config.Config:
+def client_config(pool: int = 10) -> botocore.config.Config:
     return botocore.config.Config(
         retries=RETRY,
+        max_pool_connections=pool,
         connect_timeout=CONNECT_TIMEOUT,
         read_timeout=READ_TIMEOUT,
         user_agent_extra="ghbootstrap",
@@ -64,18 +66,25 @@ class Client:
 
 @dataclass
 class Aws:
-    """Clients for one session and region, made on first use."""
+    """Clients for one session and region, made on first use. A boto3 session may not
+    make clients from two threads at once, so making one takes a lock; the clients
+    themselves are shared (boto3 clients are thread-safe), `pool` connections each."""
 
     session: Any
     region: str
+    pool: int = 10
     _clients: dict[str, Client] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def client(self, service: str) -> Client:
-        if service not in self._clients:
-            raw = self.session.client(service, region_name=self.region, config=client_config())
-            raw.meta.events.register("before-call", _log_call)
-            self._clients[service] = Client(raw)
-        return self._clients[service]
+        with self._lock:
+            if service not in self._clients:
+                raw = self.session.client(
+                    service, region_name=self.region, config=client_config(self.pool)
+                )
+                raw.meta.events.register("before-call", _log_call)
+                self._clients[service] = Client(raw)
+            return self._clients[service]
 
     @property
     def iam(self) -> Client:

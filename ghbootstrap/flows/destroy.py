@@ -192,8 +192,14 @@ def _plan_user(plan: Plan, aws: Aws, found: user.User) -> None:
 def _plan_provider(plan: Plan, aws: Aws, ours: list[role.Role]) -> None:
     """The account's provider is shared: delete it only if we made it and no other role
     trusts it."""
-    names = {r.name for r in ours}
-    for arn in sorted({arn for r in ours for arn in github_providers(r.trust)}):
+    plan_provider_removal(
+        plan, aws, {arn for r in ours for arn in github_providers(r.trust)}, {r.name for r in ours}
+    )
+
+
+def plan_provider_removal(plan: Plan, aws: Aws, arns: set[str], leaving: set[str]) -> None:
+    """Delete each provider we made that no role but those `leaving` trusts."""
+    for arn in sorted(arns):
         found = oidc_provider.get_provider(aws.iam, arn)
         if found is None:
             continue
@@ -201,7 +207,7 @@ def _plan_provider(plan: Plan, aws: Aws, ours: list[role.Role]) -> None:
         others = [
             n
             for n, trust in role.list_roles(aws.iam)
-            if n not in names and arn in github_providers(trust)
+            if n not in leaving and arn in github_providers(trust)
         ]
         if footprint.TAG_CREATED not in found.tags:
             plan.add(keep("OIDC provider", name, "not made by ghbootstrap: kept"))

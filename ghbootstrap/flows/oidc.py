@@ -11,7 +11,8 @@ from typing import Any
 
 from ghbootstrap import footprint
 from ghbootstrap.aws import oidc_provider, role
-from ghbootstrap.aws.session import Aws
+from ghbootstrap.aws.identity import Caller
+from ghbootstrap.aws.session import Aws, Client
 from ghbootstrap.aws.settle import PRINCIPAL_NOT_YET_VISIBLE, settle
 from ghbootstrap.delivery import Proposal, deliver
 from ghbootstrap.documents import (
@@ -56,9 +57,14 @@ class OidcRequest:
 
 
 def plan_provider(plan: Plan, setup: Setup, issuer: str) -> tuple[str, bool]:
+    return plan_account_provider(plan, setup.aws.iam, setup.caller, issuer, setup.ref.key)
+
+
+def plan_account_provider(
+    plan: Plan, iam: Client, caller: Caller, issuer: str, created_for: str
+) -> tuple[str, bool]:
     """Reuse the account's provider (adding our audience if missing); never replace it.
     Returns its ARN, and whether this run creates it."""
-    iam, caller = setup.aws.iam, setup.caller
     arn = oidc_provider_arn(caller.partition, caller.account, issuer)
     found = oidc_provider.get_provider(iam, arn)
     host = issuer_host(issuer)
@@ -71,7 +77,7 @@ def plan_provider(plan: Plan, setup: Setup, issuer: str) -> tuple[str, bool]:
                     iam,
                     issuer,
                     STS_AUDIENCE,
-                    {footprint.TAG_CREATED: setup.ref.key},
+                    {footprint.TAG_CREATED: created_for},
                 ),
             )
         )
@@ -192,15 +198,22 @@ class Planned:
     outputs: dict[str, Any]
 
 
-def plan_setup(plan: Plan, setup: Setup, request: OidcRequest) -> Planned:
+def plan_setup(
+    plan: Plan, setup: Setup, request: OidcRequest, provider: tuple[str, bool] | None = None
+) -> Planned:
     """Everything `oidc` sets up but the workflow: read, compared, planned (not applied).
-    `migrate` plans its role through this too."""
+    `migrate` plans its role through this too. `provider`: the account's provider ARN and
+    whether it is new, when `apply` has already settled it once for every repository;
+    else this plans it."""
     aws, gh = setup.aws, setup.gh
     prefix = subject_prefix(setup.repo, gh.subject_template(setup.repo))
     subjects = build_subjects(prefix, request.scopes, setup.repo.default_branch)
     ecr_target = plan_ecr(plan, setup, immutable=request.immutable_tags)
     policy_arn = plan_push_policy(plan, setup, ecr_target.arn)
-    provider_arn, new_provider = plan_provider(plan, setup, request.issuer)
+    if provider is None:
+        provider_arn, new_provider = plan_provider(plan, setup, request.issuer)
+    else:
+        provider_arn, new_provider = provider
     trust = trust_policy(provider_arn, request.issuer, subjects)
     environments = [e.name for e in plan_environments(plan, setup, request.scopes.environments)]
     record = footprint.OidcSetup(
@@ -242,10 +255,17 @@ def plan_setup(plan: Plan, setup: Setup, request: OidcRequest) -> Planned:
     )
 
 
-def run(aws: Aws, gh: GitHub, request: OidcRequest, *, dry_run: bool) -> Report:
+def run(
+    aws: Aws,
+    gh: GitHub,
+    request: OidcRequest,
+    *,
+    dry_run: bool,
+    provider: tuple[str, bool] | None = None,
+) -> Report:
     setup = start(aws, gh, request.ref, request.names)
     plan = Plan()
-    planned = plan_setup(plan, setup, request)
+    planned = plan_setup(plan, setup, request, provider)
     delivered: dict[str, str] = {}
     if request.workflow_path is not None:
         path = request.workflow_path.as_posix() if request.open_pr else str(request.workflow_path)

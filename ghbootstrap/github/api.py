@@ -18,6 +18,7 @@ import requests
 from github import GithubException
 
 from ghbootstrap.errors import GitHubError
+from ghbootstrap.github.pacing import GATE
 from ghbootstrap.github.retry import RATE_LIMIT_BUDGET, rate_limit_wait
 from ghbootstrap.github.sealing import seal
 from ghbootstrap.secret import Secret
@@ -125,6 +126,16 @@ def _check_classic_scopes(headers: Any, ref: RepoRef) -> None:
         )
 
 
+def _spent(headers: Any) -> None:
+    """The last request of the primary limit went through: nobody sends the next before
+    the reset GitHub named."""
+    found = {str(k).lower(): v for k, v in (headers or {}).items()}
+    found.pop("retry-after", None)
+    wait = rate_limit_wait(403, found)
+    if wait is not None:
+        GATE.hold(wait)
+
+
 class GitHub:
     """GitHub's REST API, as ghbootstrap needs it."""
 
@@ -150,9 +161,17 @@ class GitHub:
     ) -> tuple[Any, Any]:
         log.debug("github %s %s", verb, path)
         try:
-            answer_headers, data = self._requester.requestJsonAndCheck(
-                verb, path, parameters=params, headers=headers, input=body
-            )
+            with GATE.slot():
+                if not GATE.wait(budget=RATE_LIMIT_BUDGET):
+                    raise GitHubError(
+                        f"GitHub's rate limit stopped the attempt to {what}",
+                        f"the limit resets in about {GATE.closed_for():.0f} s: "
+                        "run the command again then",
+                        status=429,
+                    )
+                answer_headers, data = self._requester.requestJsonAndCheck(
+                    verb, path, parameters=params, headers=headers, input=body
+                )
         except GithubException as exc:
             raise self._explain(exc, verb, path, what) from None
         except requests.exceptions.RequestException as exc:
@@ -160,6 +179,7 @@ class GitHub:
                 f"cannot reach GitHub at {self.api_url} to {what} ({type(exc).__name__})",
                 "check your network, or --github-api-url / GITHUB_API_URL",
             ) from None
+        _spent(answer_headers)
         return answer_headers, data
 
     def _read(self, path: str, what: str, **kw: Any) -> Any:

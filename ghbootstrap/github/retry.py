@@ -7,6 +7,9 @@
 - 403 that is not a rate limit (a token without permission): never retried.
 - 5xx: retried with backoff, except POST (creating a variable may have landed).
 - Connection errors: one retry, so an unreachable GitHub fails in seconds.
+
+Every rate-limit wait goes through the process's one gate (pacing.GATE), so in `apply`
+one limit answer backs off every worker, not only the one that received it.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from typing import Any
 
 from urllib3.exceptions import MaxRetryError
 from urllib3.util.retry import Retry
+
+from ghbootstrap.github.pacing import GATE
 
 RATE_LIMIT_BUDGET = 60.0
 _SERVER_ERRORS = frozenset({500, 502, 503, 504})
@@ -78,7 +83,17 @@ class GitHubRetry(Retry):
                 raise MaxRetryError(_pool, url or "", Exception("rate limit outlasts the budget"))
         retry = super().increment(method, url, response, error, _pool, _stacktrace)
         retry.waited = self.waited + wait
+        if wait and response.status in (403, 429) and self.total is not None:
+            retry.total = self.total  # rate limits are bounded by the budget, not a count
         return retry
+
+    def sleep(self, response: Any = None) -> None:
+        """A rate-limit answer closes the shared gate, so every worker waits with us."""
+        if response is not None and response.status in (403, 429):
+            asked = rate_limit_wait(response.status, response.headers)
+            GATE.back_off(asked if asked is not None else self.get_backoff_time())
+            return
+        super().sleep(response)
 
     def get_retry_after(self, response: Any) -> float | None:
         return rate_limit_wait(response.status, response.headers) or super().get_retry_after(

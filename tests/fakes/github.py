@@ -15,6 +15,8 @@ import copy
 import hashlib
 import json
 import threading
+import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -174,6 +176,32 @@ class Clock:
 
 Fault = Callable[[Request], Response | None]
 
+SECONDARY_LIMIT = (
+    "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
+)
+
+
+@dataclass
+class Limits:
+    """GitHub's latency and secondary limits, off unless a test or the benchmark sets them:
+    more than `max_in_flight` requests at once get 403, more than `writes_per_second`
+    writes within a second get 429, both with `retry-after` as GitHub sends it."""
+
+    latency: float = 0.0  # seconds added to every answer
+    max_in_flight: int | None = None
+    writes_per_second: int | None = None
+    retry_after: int = 1
+
+
+@dataclass
+class Traffic:
+    """What the limits saw: requests in flight now and at the peak, limit answers given."""
+
+    in_flight: int = 0
+    peak_in_flight: int = 0
+    limit_answers: int = 0
+    writes: deque[float] = field(default_factory=deque)
+
 
 class FakeGitHub:
     def __init__(self, token: str = "ghp_fake_token_0123456789") -> None:
@@ -186,6 +214,9 @@ class FakeGitHub:
         self.clock = Clock()
         self._ids = count(1000)
         self._lock = threading.Lock()
+        self.limits = Limits()
+        self.traffic = Traffic()
+        self._traffic_lock = threading.Lock()
 
     # -- arranging state -------------------------------------------------------------------
 
@@ -253,12 +284,48 @@ class FakeGitHub:
         parts = urlsplit(url)
         body = json.loads(raw) if raw else None
         request = Request(method.upper(), parts.path, parts.query, dict(headers), body)
-        with self._lock:
-            response = self._dispatch(request)
-            self.requests.append((request, response))
+        crowded = self._arrive()
+        try:
+            if self.limits.latency:
+                time.sleep(self.limits.latency)  # the network and GitHub's own work
+            with self._lock:
+                response = self._secondary_limit(request, crowded) or self._dispatch(request)
+                self.requests.append((request, response))
+        finally:
+            with self._traffic_lock:
+                self.traffic.in_flight -= 1
         for observe in self.observers:
             observe(request, response)
         return response
+
+    def _arrive(self) -> bool:
+        """Count the request in; True if it makes more in flight than the limit allows."""
+        with self._traffic_lock:
+            traffic = self.traffic
+            traffic.in_flight += 1
+            traffic.peak_in_flight = max(traffic.peak_in_flight, traffic.in_flight)
+            limit = self.limits.max_in_flight
+            return limit is not None and traffic.in_flight > limit
+
+    def _secondary_limit(self, request: Request, crowded: bool) -> Response | None:
+        limits, traffic = self.limits, self.traffic
+        answer = None
+        if crowded:
+            answer = _error(403, SECONDARY_LIMIT)
+        elif request.is_write and limits.writes_per_second is not None:
+            now = time.monotonic()
+            while traffic.writes and traffic.writes[0] <= now - 1.0:
+                traffic.writes.popleft()
+            if len(traffic.writes) >= limits.writes_per_second:
+                answer = _error(429, SECONDARY_LIMIT)
+            else:
+                traffic.writes.append(now)
+        if answer is None:
+            return None
+        answer.headers["Retry-After"] = str(limits.retry_after)
+        with self._traffic_lock:
+            traffic.limit_answers += 1
+        return answer
 
     def _dispatch(self, request: Request) -> Response:
         for fault in self.faults:

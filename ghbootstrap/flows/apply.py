@@ -1,0 +1,275 @@
+"""`ghbootstrap apply FILE` (and `status --file`, `destroy --file`): many repositories,
+each by its single-repository flow, in a bounded pool of workers.
+
+Order: the file is validated whole (fleet.py) before this module runs; the account's OIDC
+provider is settled once, by one call, before any role is planned; then each repository
+runs its own flow (`oidc.run`, `keys.run`, `status.run`, `destroy.run`), which keeps that
+command's order and guarantees. GitHub's rate limits are shared through one gate
+(github/pacing.py). A failure stops its own repository only; every repository comes back
+as one Outcome, with its one-line error and the command that repairs it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from typing import Any
+
+from ghbootstrap.aws.identity import whoami
+from ghbootstrap.aws.session import Aws
+from ghbootstrap.errors import GhbError
+from ghbootstrap.fleet import OIDC, PULL_REQUEST, Entry
+from ghbootstrap.flows import destroy, keys, oidc, status
+from ghbootstrap.github.api import GitHub
+from ghbootstrap.plan import Action, Change, FleetReport, Outcome, Plan, Report
+from ghbootstrap.workflow import check_file_path
+
+log = logging.getLogger("ghbootstrap.apply")
+
+AccountKey = tuple[str | None, str | None]  # (profile, region)
+
+
+class Clients:
+    """Connections shared by the workers. AWS: one Aws per profile and region, whose
+    clients are thread-safe once made (made under its lock). GitHub: one client per
+    worker thread, as PyGithub's connection holds the request it is sending."""
+
+    def __init__(self, aws: Mapping[AccountKey, Aws], github: Callable[[], GitHub]) -> None:
+        self._aws = aws
+        self._github = github
+        self._local = threading.local()
+
+    def aws(self, entry: Entry) -> Aws:
+        return self._aws[(entry.profile, entry.region)]
+
+    def github(self) -> GitHub:
+        gh: GitHub | None = getattr(self._local, "github", None)
+        if gh is None:
+            gh = self._local.github = self._github()
+        return gh
+
+
+def delivery(entry: Entry) -> dict[str, Any]:
+    """How the entry's workflow reaches its repository, as request fields, checked as the
+    single command checks them: a branch and pull request (the default, `--open-pr`), a
+    file on this machine (`--workflow-path`, one repository only), or none."""
+    path = entry.workflow_path
+    if path is None:
+        return {"workflow_path": None}
+    if entry.workflow == PULL_REQUEST:
+        return {"workflow_path": path, "open_pr": True}
+    return {"workflow_path": check_file_path(path, f"{entry.label}: workflow")}
+
+
+def oidc_request(entry: Entry, issuer: str) -> oidc.OidcRequest:
+    return oidc.OidcRequest(
+        ref=entry.ref,
+        names=entry.names,
+        scopes=entry.scopes,
+        immutable_tags=not entry.mutable_tags,
+        issuer=issuer,
+        **delivery(entry),
+    )
+
+
+def keys_request(entry: Entry) -> keys.KeysRequest:
+    return keys.KeysRequest(
+        ref=entry.ref,
+        names=entry.names,
+        environment=entry.environment,
+        immutable_tags=not entry.mutable_tags,
+        rotation_schedule=entry.rotation_schedule,
+        **delivery(entry),
+    )
+
+
+Settled = tuple[str, bool] | GhbError
+
+
+def settle_providers(
+    entries: Sequence[Entry], clients: Clients, issuer: str, *, dry_run: bool
+) -> tuple[list[Change], dict[str | None, Settled]]:
+    """The account's OIDC provider, created or extended by one call per account (profile),
+    here, before any worker starts: never by two workers at once."""
+    changes: list[Change] = []
+    settled: dict[str | None, Settled] = {}
+    for entry in entries:
+        if entry.method != OIDC or entry.profile in settled:
+            continue
+        aws = clients.aws(entry)
+        plan = Plan()
+        try:
+            found = oidc.plan_account_provider(
+                plan, aws.iam, whoami(aws.sts), issuer, entry.ref.key
+            )
+            changes += plan.execute(dry_run=dry_run).changes
+        except GhbError as exc:
+            settled[entry.profile] = exc
+        else:
+            settled[entry.profile] = found
+    return changes, settled
+
+
+Work = Callable[[Entry], Report]
+Repair = Callable[[Entry], str]
+
+
+def run_pool(
+    entries: Sequence[Entry],
+    work: Work,
+    repair: Repair,
+    *,
+    jobs: int,
+    on_done: Callable[[Outcome], None] = lambda _: None,
+) -> list[Outcome]:
+    """Each entry's work in a pool of `jobs` workers; one failing stops only itself."""
+
+    def attempt(entry: Entry) -> Outcome:
+        outcome = Outcome(entry.index, entry.ref.full_name)
+        try:
+            outcome.report = work(entry)
+        except GhbError as exc:
+            outcome.error = str(exc)
+        except Exception as exc:  # a bug: this repository fails, the others go on
+            log.debug("%s failed", entry.label, exc_info=True)
+            outcome.error = f"unexpected {type(exc).__name__}: run again with -v and report it"
+        if outcome.error is not None or (outcome.report and outcome.report.problems):
+            outcome.repair = repair(entry)
+        return outcome
+
+    outcomes: list[Outcome] = []
+    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="ghbootstrap") as pool:
+        futures = [pool.submit(attempt, entry) for entry in entries]
+        try:
+            for future in as_completed(futures):
+                outcome = future.result()
+                outcomes.append(outcome)
+                on_done(outcome)
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+    return sorted(outcomes, key=lambda o: o.index)
+
+
+def apply(
+    entries: Sequence[Entry],
+    clients: Clients,
+    *,
+    issuer: str,
+    jobs: int,
+    dry_run: bool,
+    source: str,
+    github_api_url: str | None = None,
+    on_done: Callable[[Outcome], None] = lambda _: None,
+) -> FleetReport:
+    shared, providers = settle_providers(entries, clients, issuer, dry_run=dry_run)
+
+    def work(entry: Entry) -> Report:
+        aws, gh = clients.aws(entry), clients.github()
+        if entry.method != OIDC:
+            return keys.run(aws, gh, keys_request(entry), dry_run=dry_run)
+        provider = providers[entry.profile]
+        if isinstance(provider, GhbError):
+            raise GhbError(f"the account's OIDC provider: {provider.what}", provider.fix)
+        request = oidc_request(entry, issuer)
+        return oidc.run(aws, gh, request, dry_run=dry_run, provider=provider)
+
+    def repair(entry: Entry) -> str:
+        region = clients.aws(entry).region
+        return entry.setup_command(region, issuer=issuer, github_api_url=github_api_url)
+
+    outcomes = run_pool(entries, work, repair, jobs=jobs, on_done=on_done)
+    return FleetReport("apply", source, dry_run, outcomes, shared)
+
+
+def check(
+    entries: Sequence[Entry],
+    clients: Clients,
+    *,
+    jobs: int,
+    source: str,
+    github_api_url: str | None = None,
+    on_done: Callable[[Outcome], None] = lambda _: None,
+) -> FleetReport:
+    """`status --file`: each repository checked as `status OWNER/REPO` would."""
+
+    def work(entry: Entry) -> Report:
+        request = status.StatusRequest(
+            ref=entry.ref, names=entry.names, environments=entry.scopes.environments
+        )
+        return status.run(clients.aws(entry), clients.github(), request)
+
+    def repair(entry: Entry) -> str:
+        region = clients.aws(entry).region
+        return entry.setup_command(region, github_api_url=github_api_url)
+
+    outcomes = run_pool(entries, work, repair, jobs=jobs, on_done=on_done)
+    return FleetReport("status", source, False, outcomes)
+
+
+def remove(
+    entries: Sequence[Entry],
+    clients: Clients,
+    *,
+    jobs: int,
+    dry_run: bool,
+    delete_images: bool,
+    confirm: destroy.Confirm,
+    source: str,
+    github_api_url: str | None = None,
+    on_done: Callable[[Outcome], None] = lambda _: None,
+) -> FleetReport:
+    """`destroy --file`: every repository planned first (reads only), one question for
+    all of them, then each destroyed as `destroy OWNER/REPO --yes` would."""
+
+    def run(entry: Entry, dry: bool) -> Report:
+        request = destroy.DestroyRequest(
+            ref=entry.ref, names=entry.names, delete_images=delete_images
+        )
+        aws, gh = clients.aws(entry), clients.github()
+        return destroy.run(aws, gh, request, dry_run=dry, confirm=lambda _: True)
+
+    def repair(entry: Entry) -> str:
+        region = clients.aws(entry).region
+        return entry.destroy_command(region, github_api_url=github_api_url)
+
+    planned = run_pool(entries, lambda e: run(e, True), repair, jobs=jobs)
+    if dry_run:
+        for outcome in planned:
+            on_done(outcome)
+        return FleetReport("destroy", source, True, planned)
+    doomed = [c for o in planned if o.report for c in o.report.changes]
+    if not confirm(doomed):
+        raise GhbError("nothing was deleted", "run again and answer y, or pass --yes")
+    outcomes = run_pool(entries, lambda e: run(e, False), repair, jobs=jobs, on_done=on_done)
+    shared = _remove_providers(entries, outcomes, clients)
+    return FleetReport("destroy", source, False, outcomes, shared)
+
+
+def _remove_providers(
+    entries: Sequence[Entry], outcomes: Sequence[Outcome], clients: Clients
+) -> list[Change]:
+    """Workers destroying roles at once each see the others' roles still trusting the
+    account's provider, and keep it. Once all are done, look again, once per account:
+    a provider we made that no role trusts any more goes, as with a single destroy."""
+    kept: dict[str | None, tuple[Entry, set[str]]] = {}
+    for entry, outcome in zip(entries, outcomes, strict=True):
+        for change in outcome.report.changes if outcome.report else []:
+            if change.resource == "OIDC provider" and "other role" in change.detail:
+                kept.setdefault(entry.profile, (entry, set()))[1].add(change.name)
+    changes: list[Change] = []
+    for entry, hosts in kept.values():
+        aws = clients.aws(entry)
+        caller = whoami(aws.sts)
+        plan = Plan()
+        arns = {caller.iam_arn("oidc-provider", host) for host in hosts}
+        try:
+            destroy.plan_provider_removal(plan, aws, arns, leaving=set())
+            changes += plan.execute(dry_run=False).changes
+        except GhbError as exc:
+            for host in sorted(hosts):
+                changes.append(Change("OIDC provider", host, Action.KEEP, f"not removed: {exc}"))
+    return changes
