@@ -63,7 +63,7 @@ def checkout_root(start: Path, ref: RepoRef, host: str) -> Path:
         )
     root = Path(top.strip())
     remotes = _git("remote", "-v", cwd=root) or ""
-    wanted = (host.lower(), ref.key)
+    wanted = (host.lower(), ref.tag_value)
     for line in remotes.splitlines():
         fields = line.split()
         if len(fields) >= 2 and remote_repository(fields[1]) == wanted:

@@ -205,7 +205,7 @@ def compact(document: Mapping[str, Any]) -> str:
     return json.dumps(document, separators=(",", ":"))
 
 
-def render(document: Mapping[str, Any]) -> str:
+def pretty_json(document: Mapping[str, Any]) -> str:
     """How a document is shown to people: indented, keys in the order we wrote them."""
     return json.dumps(document, indent=2)
 

@@ -315,7 +315,7 @@ def _check_unique(entries: list[Entry]) -> None:
         )
     for entry in entries:
         account = entry.profile or ""
-        keys: list[tuple[str, ...]] = [("repository", entry.ref.key)]
+        keys: list[tuple[str, ...]] = [("repository", entry.ref.tag_value)]
         keys.append(("ECR repository", account, entry.region or "", entry.names.ecr_repository))
         keys.append(("IAM policy", account, entry.names.policy))
         if entry.method == OIDC:

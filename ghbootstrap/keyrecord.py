@@ -13,7 +13,7 @@ GitHub never returns a secret's value, so the tool records, in the IAM user's ow
 - `ghbootstrap:key-pending`, `ghbootstrap:key-pending-stage` and
   `ghbootstrap:key-pending-mark`: a key being installed, how far the install got
   (`created`, or `id-stored` once GitHub took its id), and the `updated_at`
-  AWS_SECRET_ACCESS_KEY had before. keyswap.repair reads them after a run stopped half-way;
+  AWS_SECRET_ACCESS_KEY had before. key_install.repair reads them after a run stopped half-way;
 - `ghbootstrap:secrets-scope` (continued in `ghbootstrap:key-scope-2`, `-3`, ... when
   long): where the secrets live, `repository` or `environment:NAME`, NAME escaped as
   footprint escapes every record (`@XX` per byte outside `A-Za-z0-9_.:/=-`), so every

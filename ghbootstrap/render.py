@@ -8,7 +8,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from ghbootstrap.documents import render as render_document
+from ghbootstrap.documents import pretty_json as render_document
 from ghbootstrap.explain import Explanation
 from ghbootstrap.plan import Action, AuditReport, FleetReport, Outcome, Report
 

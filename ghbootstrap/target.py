@@ -35,7 +35,7 @@ class RepoRef:
         return f"{self.owner}/{self.name}"
 
     @property
-    def key(self) -> str:
+    def tag_value(self) -> str:
         """Lower-case OWNER/REPO: the value of the tag that marks what the tool made."""
         return self.full_name.lower()
 
@@ -88,7 +88,7 @@ def default_ecr_name(repo: RepoRef) -> str:
 
 
 def default_iam_name(repo: RepoRef, prefix: str, limit: int) -> str:
-    return _shorten(f"{prefix}-{repo.owner}-{repo.name}".lower(), limit, repo.key)
+    return _shorten(f"{prefix}-{repo.owner}-{repo.name}".lower(), limit, repo.tag_value)
 
 
 def check_ecr_name(name: str) -> str:

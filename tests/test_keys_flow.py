@@ -13,7 +13,7 @@ import yaml
 from ghbootstrap.aws.session import Aws
 from ghbootstrap.documents import self_rotation_policy
 from ghbootstrap.errors import ConflictError, GhbError
-from ghbootstrap.flows import keys, keyswap, rotate
+from ghbootstrap.flows import key_install, keys, rotate
 from ghbootstrap.github.api import GitHub
 from ghbootstrap.keyrecord import KeyRecord
 from ghbootstrap.plan import Report
@@ -343,9 +343,9 @@ def test_a_key_that_never_works_is_deleted(
         waits.append(seconds)
         clock[0] += seconds
 
-    real_until = keyswap.until
+    real_until = key_install.until
     monkeypatch.setattr(
-        keyswap,
+        key_install,
         "until",
         lambda _attempt, **kw: real_until(lambda: None, clock=lambda: clock[0], sleep=sleep, **kw),
     )

@@ -13,7 +13,7 @@ from ghbootstrap.aws.session import Aws
 from ghbootstrap.documents import lifecycle_policy, push_policy
 from ghbootstrap.errors import ConflictError, UsageError
 from ghbootstrap.flows import oidc
-from ghbootstrap.flows.common import start
+from ghbootstrap.flows.shared_steps import start
 from ghbootstrap.github.api import GitHub
 from ghbootstrap.plan import Action, Plan, Report
 from ghbootstrap.subjects import Scopes

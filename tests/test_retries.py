@@ -11,8 +11,8 @@ import pytest
 from botocore.awsrequest import AWSResponse
 
 from ghbootstrap.aws import role
+from ghbootstrap.aws.eventual_consistency import settle
 from ghbootstrap.aws.session import Aws
-from ghbootstrap.aws.settle import settle
 from ghbootstrap.errors import AwsError, GitHubError
 from ghbootstrap.github.api import GitHub, Scope
 from ghbootstrap.github.connect import connect

@@ -102,7 +102,7 @@ def settle_providers(
         plan = Plan()
         try:
             found = oidc.plan_account_provider(
-                plan, aws.iam, whoami(aws.sts), issuer, entry.ref.key
+                plan, aws.iam, whoami(aws.sts), issuer, entry.ref.tag_value
             )
             changes += plan.execute(dry_run=dry_run).changes
         except GhbError as exc:

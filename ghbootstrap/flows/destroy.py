@@ -292,7 +292,7 @@ def run(
 ) -> Report:
     caller = whoami(aws.sts)
     repo = gh.repository(request.ref)
-    names, key = request.names, request.ref.key
+    names, key = request.names, request.ref.tag_value
     found = find(aws, caller, names, key)
 
     plan = Plan()

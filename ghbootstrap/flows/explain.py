@@ -66,7 +66,7 @@ def _push_target(aws: Aws, role_name: str) -> tuple[str, str, str] | None:
 def _setting(aws: Aws, request: ExplainRequest, owner_key: str, role_issuer: str | None) -> Setting:
     """How the role was set up, as options to `oidc` (only those that differ from the
     defaults for the repository the role was made for)."""
-    repository = request.ref.full_name if owner_key == request.ref.key else owner_key
+    repository = request.ref.full_name if owner_key == request.ref.tag_value else owner_key
     defaults = Names.resolve(parse_repo(repository))
     name = request.names.role
     target = _push_target(aws, name)

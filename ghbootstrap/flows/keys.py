@@ -13,12 +13,12 @@ from functools import partial
 from pathlib import Path
 
 from ghbootstrap.aws import user
+from ghbootstrap.aws.eventual_consistency import settle
 from ghbootstrap.aws.session import Aws
-from ghbootstrap.aws.settle import settle
 from ghbootstrap.delivery import Proposal, deliver
 from ghbootstrap.documents import self_rotation_policy
-from ghbootstrap.flows import keyswap
-from ghbootstrap.flows.common import (
+from ghbootstrap.flows import key_install
+from ghbootstrap.flows.shared_steps import (
     VAR_ECR_REPOSITORY,
     VAR_REGION,
     Setup,
@@ -107,7 +107,7 @@ def plan_user_policies(plan: Plan, setup: Setup, policy_arn: str, *, self_rotati
 
 def plan_key(
     plan: Plan,
-    ctx: keyswap.KeyContext,
+    ctx: key_install.KeyContext,
     *,
     user_exists: bool,
     scope_exists: bool,
@@ -116,14 +116,14 @@ def plan_key(
     """One key that GitHub holds: create it only when GitHub holds none. Secrets that
     ghbootstrap cannot show it wrote are replaced only with --force. The step's write
     returns the id of the key it installed."""
-    where = f"secrets {keyswap.SECRET_ID}, {keyswap.SECRET_KEY} of {ctx.scope.label}"
+    where = f"secrets {key_install.SECRET_ID}, {key_install.SECRET_KEY} of {ctx.scope.label}"
     if scope_exists:
         ctx.gh.public_key(ctx.scope)  # fetched once, and proves the token can read secrets
-    state = keyswap.read_state(ctx) if user_exists or scope_exists else None
+    state = key_install.read_state(ctx) if user_exists or scope_exists else None
     if state is not None:
-        keyswap.refuse_other_scope(ctx, state)
-        keyswap.refuse_unrecorded(ctx, state)
-        keyswap.refuse_foreign_secrets(
+        key_install.refuse_other_scope(ctx, state)
+        key_install.refuse_unrecorded(ctx, state)
+        key_install.refuse_foreign_secrets(
             ctx,
             state,
             take_over=force,
@@ -133,11 +133,13 @@ def plan_key(
             return plan.add(keep("access key", state.record.held, f"held in {where}"))
     action, detail = Action.CREATE, f"sealed into {where}"
     if state is not None and (state.record.pending or state.record.held):
-        action, detail = Action.UPDATE, "; ".join(keyswap.describe(state, ctx))
+        action, detail = Action.UPDATE, "; ".join(key_install.describe(state, ctx))
     if state is not None and state.foreign_secrets and not state.record.pending:
         detail += f"; takes over {', '.join(state.foreign_secrets)} (--force)"
     return plan.add(
-        Step(Change("access key", ctx.user, action, detail), partial(keyswap.ensure, ctx, state))
+        Step(
+            Change("access key", ctx.user, action, detail), partial(key_install.ensure, ctx, state)
+        )
     )
 
 
@@ -196,8 +198,8 @@ def keys_proposal(
     body = (
         f"ghbootstrap connected {setup.repo.full_name} to Amazon ECR repository "
         f"`{ecr_repository}` in {setup.aws.region} with the IAM user `{request.names.user}`, "
-        f"whose access key is sealed into the Actions secrets {keyswap.SECRET_ID} and "
-        f"{keyswap.SECRET_KEY} of {where}.\n\n"
+        f"whose access key is sealed into the Actions secrets {key_install.SECRET_ID} and "
+        f"{key_install.SECRET_KEY} of {where}.\n\n"
         f"Merging this pull request adds (or upgrades) `{files[0].path}`: each run builds the "
         "image from the repository's Dockerfile and pushes it to ECR, tagged with the "
         "commit SHA."
@@ -224,7 +226,7 @@ def run(aws: Aws, gh: GitHub, request: KeysRequest, *, dry_run: bool) -> Report:
         [planned] = plan_environments(plan, setup, [request.environment])
         environment, scope_exists = planned.name, planned.exists
     scope = Scope(setup.repo.owner, setup.repo.name, environment)
-    ctx = keyswap.KeyContext(
+    ctx = key_install.KeyContext(
         aws=aws,
         gh=gh,
         user=request.names.user,

@@ -11,9 +11,9 @@ from typing import Any
 
 from ghbootstrap import footprint
 from ghbootstrap.aws import oidc_provider, role
+from ghbootstrap.aws.eventual_consistency import PRINCIPAL_NOT_YET_VISIBLE, settle
 from ghbootstrap.aws.identity import Caller
 from ghbootstrap.aws.session import Aws, Client
-from ghbootstrap.aws.settle import PRINCIPAL_NOT_YET_VISIBLE, settle
 from ghbootstrap.delivery import Proposal, deliver
 from ghbootstrap.documents import (
     GITHUB_ISSUER,
@@ -24,7 +24,7 @@ from ghbootstrap.documents import (
     same_document,
     trust_policy,
 )
-from ghbootstrap.flows.common import (
+from ghbootstrap.flows.shared_steps import (
     VAR_ECR_REPOSITORY,
     VAR_REGION,
     VAR_ROLE_ARN,
@@ -57,7 +57,7 @@ class OidcRequest:
 
 
 def plan_provider(plan: Plan, setup: Setup, issuer: str) -> tuple[str, bool]:
-    return plan_account_provider(plan, setup.aws.iam, setup.caller, issuer, setup.ref.key)
+    return plan_account_provider(plan, setup.aws.iam, setup.caller, issuer, setup.ref.tag_value)
 
 
 def plan_account_provider(
@@ -114,7 +114,7 @@ def plan_role(
     kept = {*environments, *_still_holding(setup, earlier, environments)}
     every = [e for e in dict.fromkeys(earlier) if e in kept]
     every += [e for e in environments if e not in every]
-    tags = footprint.role_tags(setup.ref.key, fingerprint(trust), record, every)
+    tags = footprint.role_tags(setup.ref.tag_value, fingerprint(trust), record, every)
     stale = footprint.stale_tags(found.tags, tags, footprint.ROLE_RECORDS) if found else []
 
     def update() -> None:

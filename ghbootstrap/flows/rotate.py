@@ -1,4 +1,4 @@
-"""`ghbootstrap rotate`: replace the access key GitHub holds, safely (see keyswap)."""
+"""`ghbootstrap rotate`: replace the access key GitHub holds, safely (see key_install)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from ghbootstrap.aws import tags, user
 from ghbootstrap.aws.identity import whoami
 from ghbootstrap.aws.session import Aws
 from ghbootstrap.errors import GhbError
-from ghbootstrap.flows import keyswap
+from ghbootstrap.flows import key_install
 from ghbootstrap.github.api import GitHub, Scope
 from ghbootstrap.keyrecord import KeyRecord
 from ghbootstrap.plan import Action, Change, Plan, Report, Step
@@ -27,7 +27,7 @@ class RotateRequest:
 
 def _never_bootstrapped(request: RotateRequest) -> GhbError:
     return GhbError(
-        f"IAM user {request.user} holds no key ghbootstrap installed for {request.ref.key}",
+        f"IAM user {request.user} holds no key ghbootstrap installed for {request.ref.tag_value}",
         f"set it up first with `ghbootstrap keys {request.ref.full_name}` "
         "(and the same --user-name)",
     )
@@ -37,7 +37,7 @@ def run(aws: Aws, gh: GitHub, request: RotateRequest, *, dry_run: bool) -> Repor
     whoami(aws.sts)
     repo = gh.repository(request.ref)
     found = user.get_user(aws.iam, request.user)
-    if found is None or not tags.owned_by(found.tags, request.ref.key):
+    if found is None or not tags.owned_by(found.tags, request.ref.tag_value):
         raise _never_bootstrapped(request)
     if not KeyRecord.from_tags(found.tags).held:
         raise _never_bootstrapped(request)
@@ -49,7 +49,7 @@ def run(aws: Aws, gh: GitHub, request: RotateRequest, *, dry_run: bool) -> Repor
                 f"GitHub environment {request.environment} does not exist in {repo.full_name}",
                 "pass the --environment that `ghbootstrap keys` used",
             )
-    ctx = keyswap.KeyContext(
+    ctx = key_install.KeyContext(
         aws=aws,
         gh=gh,
         user=request.user,
@@ -57,10 +57,10 @@ def run(aws: Aws, gh: GitHub, request: RotateRequest, *, dry_run: bool) -> Repor
         keep_old_active=request.keep_old_active,
         propagation_timeout=request.propagation_timeout,
     )
-    state = keyswap.read_state(ctx)
-    keyswap.refuse_other_scope(ctx, state)
-    keyswap.refuse_unrecorded(ctx, state)
-    keyswap.refuse_foreign_secrets(
+    state = key_install.read_state(ctx)
+    key_install.refuse_other_scope(ctx, state)
+    key_install.refuse_unrecorded(ctx, state)
+    key_install.refuse_foreign_secrets(
         ctx,
         state,
         take_over=False,
@@ -72,9 +72,12 @@ def run(aws: Aws, gh: GitHub, request: RotateRequest, *, dry_run: bool) -> Repor
     step = plan.add(
         Step(
             Change(
-                "access key", request.user, Action.UPDATE, "; ".join(keyswap.describe(state, ctx))
+                "access key",
+                request.user,
+                Action.UPDATE,
+                "; ".join(key_install.describe(state, ctx)),
             ),
-            partial(keyswap.rotate, ctx, state),
+            partial(key_install.rotate, ctx, state),
         )
     )
     done = plan.execute(dry_run=dry_run)

@@ -82,8 +82,8 @@ class _Status:
         self.checks.append(Check(resource, name, state, detail, fix if state is not OK else ""))
 
     @property
-    def key(self) -> str:
-        return self.request.ref.key
+    def tag_value(self) -> str:
+        return self.request.ref.tag_value
 
 
 def _find_ecr(s: _Status) -> ecr.Repository | None:
@@ -102,8 +102,12 @@ def _check_ecr(s: _Status, found: ecr.Repository | None) -> str:
     settings = f"{'immutable' if found.immutable else 'mutable'} tags"
     settings += ", scan on push" if found.scan_on_push else ", no scan on push"
     users = footprint.ecr_users(found.tags)
-    if not footprint.owned_by(found.tags, s.key):
-        made = f"shared on purpose with {users[0]}" if s.key in users else "not made by ghbootstrap"
+    if not footprint.owned_by(found.tags, s.tag_value):
+        made = (
+            f"shared on purpose with {users[0]}"
+            if s.tag_value in users
+            else "not made by ghbootstrap"
+        )
         s.add("ECR repository", name, OK, f"{settings}; {made}")
     elif ecr.get_lifecycle_policy(s.aws.ecr, name) is None:
         s.add("ECR repository", name, DRIFT, "its lifecycle policy was removed", fix)
@@ -118,7 +122,7 @@ def _check_policy(s: _Status, repository_arn: str) -> str:
     found = policy.get_policy(s.aws.iam, arn)
     if found is None:
         s.add("IAM policy", name, MISSING, "does not exist", fix)
-    elif not footprint.owned_by(found.tags, s.key):
+    elif not footprint.owned_by(found.tags, s.tag_value):
         s.add("IAM policy", name, DRIFT, "exists but was not made by ghbootstrap", fix)
     elif not same_document(found.document, push_policy(repository_arn)):
         s.add("IAM policy", name, DRIFT, "no longer exactly least privilege", fix)
@@ -276,8 +280,12 @@ def run(aws: Aws, gh: GitHub, request: StatusRequest) -> Report:
     names = request.names
     found_role = role.get_role(aws.iam, names.role)
     found_user = user.get_user(aws.iam, names.user)
-    found_role = found_role if found_role and footprint.owned_by(found_role.tags, s.key) else None
-    found_user = found_user if found_user and footprint.owned_by(found_user.tags, s.key) else None
+    found_role = (
+        found_role if found_role and footprint.owned_by(found_role.tags, s.tag_value) else None
+    )
+    found_user = (
+        found_user if found_user and footprint.owned_by(found_user.tags, s.tag_value) else None
+    )
     record = _role_setup(s, found_role) if found_role else None
     footprint.same_region(record, aws.region)
     if record is not None:  # the role knows the names it was set up with

@@ -1,4 +1,4 @@
-"""The install protocol of keyswap: refusals undo at once, unknown outcomes and crashes are
+"""The install protocol of key_install: refusals undo at once, unknown outcomes and crashes are
 decided without trusting `updated_at` to move, and secrets ghbootstrap cannot show it wrote
 are never overwritten (without --force) or deleted."""
 
@@ -226,15 +226,15 @@ def test_a_run_stopped_after_storing_is_repaired_with_the_clock_frozen_or_not(
 def test_install_refuses_a_state_with_a_change_pending(
     aws: Aws, gh: GitHub, fake_github: FakeGitHub, tmp_path: Path
 ) -> None:
-    from ghbootstrap.flows import keyswap
+    from ghbootstrap.flows import key_install
     from ghbootstrap.github.api import Scope
 
     run_keys(aws, gh, tmp_path)
-    ctx = keyswap.KeyContext(aws=aws, gh=gh, user=USER, scope=Scope("Octo-Org", "Hello-World"))
-    state = keyswap.read_state(ctx)
+    ctx = key_install.KeyContext(aws=aws, gh=gh, user=USER, scope=Scope("Octo-Org", "Hello-World"))
+    state = key_install.read_state(ctx)
     pending = type(state)(state.keys, KeyRecord(pending="AKIAX"), None, None)
     with pytest.raises(GhbError, match=r"the key change to AKIAX of IAM user .* is unfinished"):
-        keyswap.install(ctx, pending)
+        key_install.install(ctx, pending)
 
 
 # -- issue 10 item 2: secrets another tool wrote -------------------------------------------

@@ -37,7 +37,7 @@ class Setup:
 
     @property
     def owner_tags(self) -> footprint.Tags:
-        return footprint.ownership(self.ref.key)
+        return footprint.ownership(self.ref.tag_value)
 
     @property
     def repo_scope(self) -> Scope:
@@ -64,9 +64,9 @@ def refuse_foreign(
     kind: str, name: str, found_tags: Mapping[str, str], setup: Setup, flag: str
 ) -> None:
     """Never take over a resource that ghbootstrap did not make for this repository."""
-    if not footprint.owned_by(found_tags, setup.ref.key):
+    if not footprint.owned_by(found_tags, setup.ref.tag_value):
         raise ConflictError(
-            f"{kind} {name} exists and was not made by ghbootstrap for {setup.ref.key}",
+            f"{kind} {name} exists and was not made by ghbootstrap for {setup.ref.tag_value}",
             f"choose another name with {flag}, or remove it yourself",
         )
 
@@ -100,14 +100,14 @@ def plan_ecr(plan: Plan, setup: Setup, *, immutable: bool) -> EcrTarget:
                     client,
                     name,
                     immutable=immutable,
-                    tag=footprint.ecr_tags([setup.ref.key], named),
+                    tag=footprint.ecr_tags([setup.ref.tag_value], named),
                 ),
             )
         )
     elif not footprint.made_by_ghbootstrap(found.tags):
         plan.add(keep("ECR repository", name, "exists, not made by ghbootstrap: reused as it is"))
         return EcrTarget(found.name, found.arn, found.uri)
-    elif not footprint.owned_by(found.tags, setup.ref.key):
+    elif not footprint.owned_by(found.tags, setup.ref.tag_value):
         _plan_shared_ecr(plan, setup, found)
         return EcrTarget(found.name, found.arn, found.uri)
     else:
@@ -149,7 +149,7 @@ def plan_ecr(plan: Plan, setup: Setup, *, immutable: bool) -> EcrTarget:
 
 
 def _plan_shared_ecr(plan: Plan, setup: Setup, found: ecr.Repository) -> None:
-    users, key, name = footprint.ecr_users(found.tags), setup.ref.key, found.name
+    users, key, name = footprint.ecr_users(found.tags), setup.ref.tag_value, found.name
     if key in users:
         plan.add(keep("ECR repository", name, f"shared on purpose: made for {users[0]}"))
         return

@@ -24,8 +24,8 @@ from functools import partial
 
 from ghbootstrap.aws import access_keys, user
 from ghbootstrap.aws.access_keys import AccessKey
+from ghbootstrap.aws.eventual_consistency import settle
 from ghbootstrap.aws.session import Aws
-from ghbootstrap.aws.settle import settle
 from ghbootstrap.errors import AwsError, ConflictError, GhbError, GitHubError
 from ghbootstrap.github.api import GitHub, Scope, SecretInfo
 from ghbootstrap.keyrecord import (
