@@ -29,7 +29,7 @@ from ghbootstrap.aws.session import Aws
 from ghbootstrap.delivery import Proposal, deliver
 from ghbootstrap.errors import GhbError, UsageError
 from ghbootstrap.flows import destroy, oidc
-from ghbootstrap.flows.common import Setup, start
+from ghbootstrap.flows.shared_steps import Setup, start
 from ghbootstrap.github.api import GitHub, Scope
 from ghbootstrap.keyrecord import KeyRecord
 from ghbootstrap.plan import Action, Change, Plan, Report
@@ -81,7 +81,7 @@ class KeySetup:
 def find_key_setup(setup: Setup, candidates: Sequence[str]) -> KeySetup | None:
     """The user of this repository with its key record, or None."""
     found = user.get_user(setup.aws.iam, setup.names.user)
-    if found is None or not footprint.owned_by(found.tags, setup.ref.key):
+    if found is None or not footprint.owned_by(found.tags, setup.ref.tag_value):
         return None
     record = KeyRecord.from_tags(found.tags)
     if not (record.held or record.scope):
@@ -115,7 +115,7 @@ def run(aws: Aws, gh: GitHub, request: MigrateRequest, *, dry_run: bool) -> Repo
     key = find_key_setup(setup, request.scopes.environments)
     if key is None:
         raise GhbError(
-            f"no access-key setup ghbootstrap made for {request.ref.key} was found (IAM user "
+            f"no access-key setup ghbootstrap made for {request.ref.tag_value} was found (IAM user "
             f"{request.names.user} with its tag and key record): nothing to migrate",
             f"set up OIDC directly with `ghbootstrap oidc {request.ref.full_name}`, or pass "
             "the --user-name the setup used",
@@ -316,7 +316,7 @@ def finish(
         raise GhbError("nothing was removed", "run again and answer y, or pass --yes")
     changes = plan.execute(dry_run=dry_run).changes
     if key is None:
-        notes.insert(0, f"nothing to do: no access-key setup of {request.ref.key} is left")
+        notes.insert(0, f"nothing to do: no access-key setup of {request.ref.tag_value} is left")
     return Report("migrate --finish", setup.repo.full_name, dry_run, changes, notes=notes)
 
 
