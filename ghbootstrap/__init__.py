@@ -1,3 +1,3 @@
 """ghbootstrap: connect a GitHub repository's Actions to AWS ECR, least privilege, idempotently."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

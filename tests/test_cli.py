@@ -39,7 +39,7 @@ def test_python_dash_m_works() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "ghbootstrap", "--version"], capture_output=True, text=True
     )
-    assert (done.returncode, done.stdout) == (0, "ghbootstrap 0.1.0\n")
+    assert (done.returncode, done.stdout) == (0, "ghbootstrap 0.2.0\n")
 
 
 def test_no_github_token_is_a_usage_error(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
