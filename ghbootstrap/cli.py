@@ -105,6 +105,18 @@ Environments = Annotated[
         "and its jobs may assume the role. Created if missing.",
     ),
 ]
+# The scopes a role admits: the same options for every command that sets them.
+Branches = Annotated[
+    Optional[list[str]],  # noqa: UP045
+    typer.Option(metavar="NAME", help="Branch whose workflows may assume the role (repeatable)."),
+]
+TagPatterns = Annotated[
+    Optional[list[str]],  # noqa: UP045
+    typer.Option(metavar="PATTERN", help="Tag name or pattern, e.g. 'v*' (repeatable)."),
+]
+PullRequests = Annotated[
+    bool, typer.Option("--pull-requests", help="Let pull request workflows assume the role.")
+]
 UserName = Annotated[
     Optional[str],  # noqa: UP045
     typer.Option(metavar="NAME", help="IAM user name [default: ghbootstrap-OWNER-REPO]."),
@@ -547,20 +559,10 @@ def oidc(
     ecr_repo: EcrRepo = None,
     policy_name: PolicyName = None,
     role_name: RoleName = None,
-    branch: Annotated[
-        Optional[list[str]],  # noqa: UP045
-        typer.Option(
-            metavar="NAME", help="Branch whose workflows may assume the role (repeatable)."
-        ),
-    ] = None,
-    tag: Annotated[
-        Optional[list[str]],  # noqa: UP045
-        typer.Option(metavar="PATTERN", help="Tag name or pattern, e.g. 'v*' (repeatable)."),
-    ] = None,
+    branch: Branches = None,
+    tag: TagPatterns = None,
     environment: Environments = None,
-    pull_requests: Annotated[
-        bool, typer.Option("--pull-requests", help="Let pull request workflows assume the role.")
-    ] = False,
+    pull_requests: PullRequests = False,
     mutable_tags: MutableTags = False,
     issuer_url: Annotated[
         str,
@@ -947,20 +949,10 @@ def migrate(
     policy_name: PolicyName = None,
     user_name: UserName = None,
     role_name: RoleName = None,
-    branch: Annotated[
-        Optional[list[str]],  # noqa: UP045
-        typer.Option(
-            metavar="NAME", help="Branch whose workflows may assume the role (repeatable)."
-        ),
-    ] = None,
-    tag: Annotated[
-        Optional[list[str]],  # noqa: UP045
-        typer.Option(metavar="PATTERN", help="Tag name or pattern, e.g. 'v*' (repeatable)."),
-    ] = None,
+    branch: Branches = None,
+    tag: TagPatterns = None,
     environment: Environments = None,
-    pull_requests: Annotated[
-        bool, typer.Option("--pull-requests", help="Let pull request workflows assume the role.")
-    ] = False,
+    pull_requests: PullRequests = False,
     finish: Annotated[
         bool,
         typer.Option(
