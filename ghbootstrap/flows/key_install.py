@@ -111,6 +111,14 @@ def read_state(ctx: KeyContext) -> KeyState:
     )
 
 
+def refuse_unsafe(ctx: KeyContext, state: KeyState, *, take_over: bool, fix: str) -> None:
+    """Before planning any key change: the scope `keys` chose, no key the record does not
+    name, and no secrets someone else wrote (unless `take_over`, with `fix` as the way)."""
+    refuse_other_scope(ctx, state)
+    refuse_unrecorded(ctx, state)
+    refuse_foreign_secrets(ctx, state, take_over=take_over, fix=fix)
+
+
 def refuse_unrecorded(ctx: KeyContext, state: KeyState) -> None:
     """A key the record does not name may be someone else's: never delete or crowd it."""
     if state.unrecorded:

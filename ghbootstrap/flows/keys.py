@@ -121,9 +121,7 @@ def plan_key(
         ctx.gh.public_key(ctx.scope)  # fetched once, and proves the token can read secrets
     state = key_install.read_state(ctx) if user_exists or scope_exists else None
     if state is not None:
-        key_install.refuse_other_scope(ctx, state)
-        key_install.refuse_unrecorded(ctx, state)
-        key_install.refuse_foreign_secrets(
+        key_install.refuse_unsafe(
             ctx,
             state,
             take_over=force,

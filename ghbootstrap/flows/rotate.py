@@ -58,9 +58,7 @@ def run(aws: Aws, gh: GitHub, request: RotateRequest, *, dry_run: bool) -> Repor
         propagation_timeout=request.propagation_timeout,
     )
     state = key_install.read_state(ctx)
-    key_install.refuse_other_scope(ctx, state)
-    key_install.refuse_unrecorded(ctx, state)
-    key_install.refuse_foreign_secrets(
+    key_install.refuse_unsafe(
         ctx,
         state,
         take_over=False,
