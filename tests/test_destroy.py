@@ -19,6 +19,7 @@ from ghbootstrap.target import Names, parse_repo
 from tests.checkouts import git_checkout
 from tests.conftest import ACCOUNT, CliResult
 from tests.fakes.github import FakeGitHub
+from tests.images import push_image
 
 REPO = "Octo-Org/Hello-World"
 REF = parse_repo("octo-org/hello-world")
@@ -114,27 +115,11 @@ def test_a_provider_ghbootstrap_did_not_make_stays(
     assert any(c.detail == "not made by ghbootstrap: kept" for c in report.changes)
 
 
-def push_image(aws: Aws) -> None:
-    manifest = {
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-        "config": {
-            "mediaType": "application/vnd.docker.container.image.v1+json",
-            "size": 1,
-            "digest": "sha256:" + "0" * 64,
-        },
-        "layers": [],
-    }
-    aws.ecr.raw.put_image(
-        repositoryName=NAMES.ecr_repository, imageManifest=json.dumps(manifest), imageTag="abc123"
-    )
-
-
 def test_a_repository_with_images_is_kept_unless_asked(
     aws: Aws, gh: GitHub, fake_github: FakeGitHub
 ) -> None:
     set_up(aws, gh)
-    push_image(aws)
+    push_image(aws.ecr.raw, NAMES.ecr_repository)
     report = tear_down(aws, gh)
     kept = next(c for c in report.changes if c.resource == "ECR repository")
     assert (kept.action.value, kept.detail) == (

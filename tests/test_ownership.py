@@ -14,6 +14,7 @@ import pytest
 
 from tests.conftest import REGION, AwsCalls, CliResult
 from tests.fakes.github import FakeGitHub
+from tests.images import push_image
 
 REPO = "Octo-Org/Hello-World"
 
@@ -27,22 +28,6 @@ def ecr_tags(name: str) -> dict[str, str]:
 def ecr_names() -> list[str]:
     ecr = boto3.client("ecr", region_name=REGION)
     return sorted(r["repositoryName"] for r in ecr.describe_repositories()["repositories"])
-
-
-def push_image(name: str) -> None:
-    manifest = {
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-        "config": {
-            "mediaType": "application/vnd.docker.container.image.v1+json",
-            "size": 1,
-            "digest": "sha256:" + "0" * 64,
-        },
-        "layers": [],
-    }
-    boto3.client("ecr", region_name=REGION).put_image(
-        repositoryName=name, imageManifest=json.dumps(manifest), imageTag="abc123"
-    )
 
 
 def role_tags(name: str) -> dict[str, str]:
@@ -94,7 +79,7 @@ def test_sharing_on_purpose_is_recorded_and_destroy_keeps_it_for_the_other(
     assert cli("oidc", "acme/my--app", *shared).out.endswith(
         "No changes: everything already matches.\n"
     )
-    push_image("acme/shared")
+    push_image(boto3.client("ecr", region_name=REGION), "acme/shared")
 
     gone = cli("destroy", "acme/my-app", "--yes", "--delete-images")
     assert gone.code == 0, gone.err
