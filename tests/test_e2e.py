@@ -7,6 +7,7 @@ import json
 import os
 import pty
 import select
+import signal
 import subprocess
 import termios
 import time
@@ -201,7 +202,11 @@ def test_open_pr_on_emulators(e2e: Stack, tmp_path: Path) -> None:
 
 def _controlling_terminal() -> None:
     """In the child: make the pseudo-terminal on stdin its controlling terminal, so a
-    typed ^C reaches it as SIGINT, as at a real terminal."""
+    typed ^C reaches it as SIGINT, as at a real terminal. An interactive shell gives its
+    foreground job SIGINT's default action; do the same, since this test may itself run
+    with SIGINT ignored (a background job of a non-interactive shell, as CI runs it), a
+    disposition every child would otherwise inherit."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
 
