@@ -798,6 +798,8 @@ def status(
                 ref, ecr_repository=ecr_repo, policy=policy_name, role=role_name, user=user_name
             ),
             environments=tuple(sorted({check_environment(e) for e in environment or ()})),
+            profile=profile,
+            github_api_url=github_api_url,
         )
 
     def run(request: StatusRequest) -> Report:

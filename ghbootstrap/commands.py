@@ -88,9 +88,21 @@ def keys_command(
     return _finish(args, force, workflow)
 
 
-def rotate_command(ref: RepoRef, region: str, user: str, environment: str | None) -> str:
+def rotate_command(
+    ref: RepoRef,
+    region: str,
+    user: str,
+    environment: str | None,
+    *,
+    profile: str | None = None,
+    github_api_url: str | None = None,
+) -> str:
     args = ["ghbootstrap", "rotate", ref.full_name, "--region", region]
+    if profile is not None:
+        args += ["--profile", profile]
     args += _names((user, Names.resolve(ref).user, "--user-name"))
+    if github_api_url is not None:
+        args += ["--github-api-url", github_api_url]
     if environment is not None:
         args += ["--environment", environment]
     return shlex.join(args)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import platform
 import pty
 import select
+import shlex
 import signal
 import subprocess
 import termios
@@ -226,6 +228,25 @@ def _read_until(master: int, wanted: bytes, seen: bytearray, timeout: float) -> 
             seen += chunk
 
 
+# read(2)'s number, to see in /proc/PID/syscall that a process waits on its terminal
+_READ_SYSCALL = {"x86_64": "0", "aarch64": "63"}[platform.machine()]
+
+
+def _wait_reading_its_terminal(pid: int) -> None:
+    """Until the child blocks in read(0, ...), as a person types after the question has
+    settled. A ^C typed sooner can land after CPython's last signal check and before its
+    read(): the handler has run, so nothing interrupts that read, and the ^C is lost."""
+    delay = 0.001
+    deadline = time.monotonic() + 60
+    while True:
+        state = Path(f"/proc/{pid}/syscall").read_text().split()
+        if state[:2] == [_READ_SYSCALL, "0x0"]:
+            return
+        assert time.monotonic() < deadline, state
+        time.sleep(delay)
+        delay = min(delay * 2, 0.1)
+
+
 def _answer_at_a_terminal(e2e: Stack, keys: bytes) -> tuple[int, str]:
     """Run `destroy` on a pseudo-terminal, wait for its question, type `keys`."""
     master, slave = pty.openpty()
@@ -242,6 +263,7 @@ def _answer_at_a_terminal(e2e: Stack, keys: bytes) -> tuple[int, str]:
     seen = bytearray()
     try:
         _read_until(master, b"[y/N]: ", seen, timeout=60)
+        _wait_reading_its_terminal(child.pid)
         os.write(master, keys)
         _read_until(master, b"\x00never", seen, timeout=60)  # read to the end
         code = child.wait(timeout=60)
@@ -309,3 +331,43 @@ def test_apply_a_file_through_the_installed_script(e2e: Stack, tmp_path: Path) -
     again = e2e.run("apply", "fleet.toml", cwd=tmp_path)
     assert again.returncode == 0, again.stderr
     assert again.stdout.endswith("2 repositories: 2 unchanged.\n")
+
+
+def test_status_repairs_reach_the_account_and_github_the_user_named(
+    e2e: Stack, tmp_path: Path
+) -> None:
+    """No default credentials, region or GitHub URL: only --profile and --github-api-url
+    reach them. Every repair status prints must carry both, and run as printed."""
+    credentials = tmp_path / "credentials"
+    credentials.write_text("[ci]\naws_access_key_id = testing\naws_secret_access_key = testing\n")
+    env = e2e.env(AWS_SHARED_CREDENTIALS_FILE=str(credentials))
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION"):
+        del env[name]
+    del env["GITHUB_API_URL"]
+    where = ["--profile", "ci", "--region", "eu-west-1", "--github-api-url", e2e.github_url]
+
+    def run(*argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(SCRIPT), *argv], capture_output=True, text=True, env=env, cwd=tmp_path,
+            timeout=120, check=False,
+        )  # fmt: skip
+
+    setup = run("keys", "octo-org/hello-world", *where, "--environment", "prod", "--no-workflow")
+    assert setup.returncode == 0, setup.stderr
+    prod = e2e.github.scope("Octo-Org/Hello-World", "prod")
+    prod.variables.pop("ECR_REPOSITORY")
+    prod.secrets.pop("AWS_SECRET_ACCESS_KEY")
+    status = run("status", "octo-org/hello-world", *where, "--json")
+    assert status.returncode == 3, status.stderr
+    fixes = sorted({c["fix"] for c in json.loads(status.stdout)["checks"] if c["fix"]})
+    assert fixes == [
+        "ghbootstrap keys octo-org/hello-world --region eu-west-1 --profile ci "
+        f"--github-api-url {e2e.github_url} --environment prod --no-workflow",
+        "ghbootstrap rotate octo-org/hello-world --region eu-west-1 --profile ci "
+        f"--github-api-url {e2e.github_url} --environment prod",
+    ]
+    for fix in reversed(fixes):  # the key first, then the variable
+        ran = run(*shlex.split(fix)[1:])
+        assert ran.returncode == 0, (fix, ran.stderr)
+    again = run("status", "octo-org/hello-world", *where)
+    assert again.returncode == 0, again.stdout

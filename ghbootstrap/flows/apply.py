@@ -198,7 +198,11 @@ def check(
 
     def work(entry: Entry) -> Report:
         request = status.StatusRequest(
-            ref=entry.ref, names=entry.names, environments=entry.scopes.environments
+            ref=entry.ref,
+            names=entry.names,
+            environments=entry.scopes.environments,
+            profile=entry.profile,
+            github_api_url=github_api_url,
         )
         return status.run(clients.aws(entry), clients.github(), request)
 

@@ -57,6 +57,9 @@ class StatusRequest:
     names: Names
     environments: tuple[str, ...] = ()
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    # as the user gave them: the printed repairs reach the same account and GitHub
+    profile: str | None = None
+    github_api_url: str | None = None
 
 
 @dataclass
@@ -294,7 +297,14 @@ def run(aws: Aws, gh: GitHub, request: StatusRequest) -> Report:
     environment = None
     if found_user is not None:
         environment = _secrets_environment(s, KeyRecord.from_tags(found_user.tags))
-        s.fix_rotate = rotate_command(request.ref, aws.region, names.user, environment)
+        s.fix_rotate = rotate_command(
+            request.ref,
+            aws.region,
+            names.user,
+            environment,
+            profile=request.profile,
+            github_api_url=request.github_api_url,
+        )
     _set_fixes(s, keys_path=found_user is not None and found_role is None, env=environment)
     if found_role is not None:
         _set_fixes(s, keys_path=False, env=None, record=record)
@@ -366,9 +376,19 @@ def _set_fixes(
     """The repair commands for what follows: `keys` for the user's resources, `oidc` (as
     the role records it was last run) for everything else."""
     ref, region, names = s.request.ref, s.aws.region, s.names
+    profile, github_api_url = s.request.profile, s.request.github_api_url
     if keys_path:
         s.fix, s.fix_forced = (
-            keys_command(ref, region, names, env, mutable_tags=s.mutable_tags, force=force)
+            keys_command(
+                ref,
+                region,
+                names,
+                env,
+                mutable_tags=s.mutable_tags,
+                force=force,
+                profile=profile,
+                github_api_url=github_api_url,
+            )
             for force in (False, True)
         )
         s.forced[s.fix] = s.fix_forced
@@ -376,7 +396,10 @@ def _set_fixes(
     setup = record or OidcSetup(
         region, names.ecr_repository, names.policy, names.role, mutable_tags=s.mutable_tags
     )
-    s.fix, s.fix_forced = (oidc_command(ref, setup, force=force) for force in (False, True))
+    s.fix, s.fix_forced = (
+        oidc_command(ref, setup, force=force, profile=profile, github_api_url=github_api_url)
+        for force in (False, True)
+    )
     s.forced[s.fix] = s.fix_forced
 
 
