@@ -728,6 +728,8 @@ def rotate(
             environment=_one_environment(environment, "rotate"),
             keep_old_active=keep_old_active,
             propagation_timeout=propagation_timeout,
+            profile=profile,
+            github_api_url=github_api_url,
         )
 
     def run(request: RotateRequest) -> Report:

@@ -7,7 +7,10 @@ flow's constants.
   OWNER/REPO. The role also carries `ghbootstrap:trust` (fingerprint of the trust last
   applied), `ghbootstrap:scopes` (the region, names and scopes `oidc` was last given, so
   any command can rebuild that exact command) and `ghbootstrap:environments` (every
-  environment ever given variables, so `status` checks and `destroy` cleans each). An OIDC
+  environment ever given variables, so `status` checks and `destroy` cleans each). The
+  user `keys` makes carries `ghbootstrap:setup` (the region, ECR repository, policy and
+  tag mutability `keys` was last given; not `ghbootstrap:key-...`, which CI's
+  self-rotation may tag, so CI cannot rewrite it and rotation never needs to). An OIDC
   provider it made carries `ghbootstrap:created`. An ECR repository made with an explicit
   `--ecr-repo` carries `ghbootstrap:named`; `ghbootstrap:shared` lists the other
   repositories that use it on purpose.
@@ -42,6 +45,7 @@ TAG_REPOSITORY = "ghbootstrap:repository"
 TAG_TRUST = "ghbootstrap:trust"
 TAG_SCOPES = "ghbootstrap:scopes"
 TAG_ENVIRONMENTS = "ghbootstrap:environments"
+TAG_KEYS_SETUP = "ghbootstrap:setup"  # never `ghbootstrap:key-*`: CI may tag only those
 TAG_CREATED = "ghbootstrap:created"
 TAG_NAMED = "ghbootstrap:named"
 TAG_SHARED = "ghbootstrap:shared"
@@ -173,16 +177,16 @@ class OidcSetup:
     def to_tags(self) -> Tags:
         return write_record(TAG_SCOPES, self.items(), "names and scopes of this setup")
 
+    @property
+    def holder(self) -> str:
+        return f"IAM role {self.role}"
+
     @classmethod
     def from_tags(cls, tags: Mapping[str, str], role: str) -> OidcSetup | None:
         """None when the role carries no record (made by an older ghbootstrap)."""
-        items = read_record(tags, TAG_SCOPES)
-        if not items:
+        values = _record_values(tags, TAG_SCOPES)
+        if not values:
             return None
-        values: dict[str, list[str]] = {}
-        for item in items:
-            name, _, value = item.partition(_EQUALS)
-            values.setdefault(name, []).append(value)
 
         def one(name: str, default: str = "") -> str:
             return values.get(name, [default])[0]
@@ -204,12 +208,74 @@ class OidcSetup:
         )
 
 
-def same_region(setup: OidcSetup | None, region: str) -> None:
-    """A role is global but its setup is regional: reading or removing it from another
-    region would judge or delete the wrong things."""
+def _record_values(tags: Mapping[str, str], key: str) -> dict[str, list[str]]:
+    """A record's `name=value` items (and bare flags, as `name: [""]`), by name."""
+    values: dict[str, list[str]] = {}
+    for item in read_record(tags, key):
+        name, _, value = item.partition(_EQUALS)
+        values.setdefault(name, []).append(value)
+    return values
+
+
+# -- the key user's record -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KeysSetup:
+    """What `keys` was last given, beside the key record (which holds the environment)."""
+
+    region: str
+    ecr_repository: str
+    policy: str
+    user: str
+    mutable_tags: bool = False
+    ecr_named: bool = False
+
+    def items(self) -> list[str]:
+        items = [f"region={self.region}", f"ecr={self.ecr_repository}", f"policy={self.policy}"]
+        if self.ecr_named:
+            items.append("ecr-named")
+        if self.mutable_tags:
+            items.append("mutable-tags")
+        return items
+
+    def to_tags(self) -> Tags:
+        return write_record(TAG_KEYS_SETUP, self.items(), "names of this setup")
+
+    @property
+    def holder(self) -> str:
+        return f"IAM user {self.user}"
+
+    @classmethod
+    def from_tags(cls, tags: Mapping[str, str], user: str) -> KeysSetup | None:
+        """None when the user carries no record (made by an older ghbootstrap)."""
+        values = _record_values(tags, TAG_KEYS_SETUP)
+        if not values:
+            return None
+        return cls(
+            region=values.get("region", [""])[0],
+            ecr_repository=values.get("ecr", [""])[0],
+            policy=values.get("policy", [""])[0],
+            user=user,
+            mutable_tags="mutable-tags" in values,
+            ecr_named="ecr-named" in values,
+        )
+
+
+def user_record(tags: Mapping[str, str]) -> Tags:
+    """The tags of the user's setup record, as found (compared with what `keys` wants)."""
+    return {k: v for k, v in tags.items() if is_record_tag(k, TAG_KEYS_SETUP)}
+
+
+USER_RECORDS = (TAG_KEYS_SETUP,)
+
+
+def same_region(setup: OidcSetup | KeysSetup | None, region: str) -> None:
+    """A role or user is global but its setup is regional: reading or removing it from
+    another region would judge or delete the wrong things."""
     if setup is not None and setup.region and setup.region != region:
         raise UsageError(
-            f"IAM role {setup.role} was set up for region {setup.region}, not {region}",
+            f"{setup.holder} was set up for region {setup.region}, not {region}",
             f"pass --region {setup.region}",
         )
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +32,13 @@ def create_user(iam: Client, name: str, tag: tags.Tags) -> None:
 
 
 def tag_user(iam: Client, name: str, tag: tags.Tags) -> None:
+    iam.tag_user(UserName=name, Tags=tags.to_list(tag))
+
+
+def set_tags(iam: Client, name: str, tag: tags.Tags, remove: Sequence[str] = ()) -> None:
+    """Write `tag` and drop the tags named in `remove` (records that got shorter)."""
+    if remove:
+        iam.untag_user(UserName=name, TagKeys=list(remove))
     iam.tag_user(UserName=name, Tags=tags.to_list(tag))
 
 

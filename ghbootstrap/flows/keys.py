@@ -12,12 +12,14 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
+from ghbootstrap import footprint
 from ghbootstrap.aws import user
 from ghbootstrap.aws.eventual_consistency import settle
 from ghbootstrap.aws.session import Aws
 from ghbootstrap.delivery import Proposal, deliver
 from ghbootstrap.documents import self_rotation_policy
 from ghbootstrap.flows import key_install
+from ghbootstrap.footprint import KeysSetup
 from ghbootstrap.flows.shared_steps import (
     VAR_ECR_REPOSITORY,
     VAR_REGION,
@@ -58,21 +60,34 @@ class KeysRequest:
     propagation_timeout: float = 120.0
 
 
-def plan_user(plan: Plan, setup: Setup) -> bool:
-    """Create the CI user if missing. Returns whether it exists already."""
+def plan_user(plan: Plan, setup: Setup, record: KeysSetup) -> bool:
+    """Create the CI user if missing, with the record of what `keys` was given (so later
+    commands can repeat it); bring the record in line. Returns whether the user exists."""
     iam, name = setup.aws.iam, setup.names.user
     found = user.get_user(iam, name)
-    if found is not None:
-        refuse_foreign("IAM user", name, found.tags, setup, "--user-name")
-        plan.add(keep("IAM user", name))
-        return True
+    wanted = record.to_tags()
+    if found is None:
+        plan.add(
+            Step(
+                Change("IAM user", name, Action.CREATE, "no console login"),
+                partial(user.create_user, iam, name, {**setup.owner_tags, **wanted}),
+            )
+        )
+        return False
+    refuse_foreign("IAM user", name, found.tags, setup, "--user-name")
+    stale = footprint.stale_tags(found.tags, wanted, footprint.USER_RECORDS)
     plan.add(
-        Step(
-            Change("IAM user", name, Action.CREATE, "no console login"),
-            partial(user.create_user, iam, name, setup.owner_tags),
+        reconcile(
+            "IAM user",
+            name,
+            footprint.user_record(found.tags),
+            wanted,
+            create=lambda: None,
+            update=partial(user.set_tags, iam, name, wanted, stale),
+            update_detail="records the region and names this setup was given",
         )
     )
-    return False
+    return True
 
 
 def plan_user_policies(plan: Plan, setup: Setup, policy_arn: str, *, self_rotation: bool) -> None:
@@ -217,7 +232,15 @@ def run(aws: Aws, gh: GitHub, request: KeysRequest, *, dry_run: bool) -> Report:
     plan = Plan()
     ecr_target = plan_ecr(plan, setup, immutable=request.immutable_tags)
     policy_arn = plan_push_policy(plan, setup, ecr_target.arn)
-    user_exists = plan_user(plan, setup)
+    record = KeysSetup(
+        region=aws.region,
+        ecr_repository=ecr_target.name,
+        policy=request.names.policy,
+        user=request.names.user,
+        mutable_tags=not request.immutable_tags,
+        ecr_named=request.names.ecr_named,
+    )
+    user_exists = plan_user(plan, setup, record)
     plan_user_policies(plan, setup, policy_arn, self_rotation=bool(request.rotation_schedule))
     environment, scope_exists = None, True
     if request.environment:

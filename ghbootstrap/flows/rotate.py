@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 
 from ghbootstrap.aws import tags, user
 from ghbootstrap.aws.identity import whoami
 from ghbootstrap.aws.session import Aws
+from ghbootstrap.commands import keys_command
 from ghbootstrap.errors import GhbError
 from ghbootstrap.flows import key_install
 from ghbootstrap.github.api import GitHub, Scope
+from ghbootstrap.footprint import KeysSetup
 from ghbootstrap.keyrecord import KeyRecord
 from ghbootstrap.plan import Action, Change, Plan, Report, Step
-from ghbootstrap.target import RepoRef
+from ghbootstrap.target import Names, RepoRef
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,9 @@ class RotateRequest:
     environment: str | None = None
     keep_old_active: bool = False
     propagation_timeout: float = 120.0
+    # as the user gave them: a printed command reaches the same account and GitHub
+    profile: str | None = None
+    github_api_url: str | None = None
 
 
 def _never_bootstrapped(request: RotateRequest) -> GhbError:
@@ -31,6 +36,35 @@ def _never_bootstrapped(request: RotateRequest) -> GhbError:
         f"set it up first with `ghbootstrap keys {request.ref.full_name}` "
         "(and the same --user-name)",
     )
+
+
+def _take_over(aws: Aws, request: RotateRequest, found: user.User, environment: str | None) -> str:
+    """How to let ghbootstrap take over secrets it did not write: `keys` as the user's
+    record says it was last run, with --force."""
+    setup = KeysSetup.from_tags(found.tags, found.name)
+    if setup is None:  # a user made before the record: only its maker knows the names
+        return (
+            "if ghbootstrap should take them over, run `ghbootstrap keys` again with the "
+            "options the setup used and --force"
+        )
+    defaults = Names.resolve(request.ref, user=request.user)
+    names = replace(
+        defaults,
+        ecr_repository=setup.ecr_repository,
+        policy=setup.policy,
+        ecr_named=setup.ecr_named,
+    )
+    command = keys_command(
+        request.ref,
+        setup.region or aws.region,  # the setup's, whichever region rotate was given
+        names,
+        environment,
+        mutable_tags=setup.mutable_tags,
+        force=True,
+        profile=request.profile,
+        github_api_url=request.github_api_url,
+    )
+    return f"if ghbootstrap should take over what is there, run `{command}`"
 
 
 def run(aws: Aws, gh: GitHub, request: RotateRequest, *, dry_run: bool) -> Report:
@@ -59,11 +93,7 @@ def run(aws: Aws, gh: GitHub, request: RotateRequest, *, dry_run: bool) -> Repor
     )
     state = key_install.read_state(ctx)
     key_install.refuse_unsafe(
-        ctx,
-        state,
-        take_over=False,
-        fix="if ghbootstrap should take them over, run `ghbootstrap keys` again with the "
-        "options the setup used and --force",
+        ctx, state, take_over=False, fix=_take_over(aws, request, found, environment)
     )
 
     plan = Plan()

@@ -34,6 +34,7 @@ from ghbootstrap.footprint import (
     VAR_REGION,
     VAR_ROLE_ARN,
     KeyRecord,
+    KeysSetup,
     OidcSetup,
 )
 from ghbootstrap.github.api import GitHub, Scope
@@ -76,6 +77,7 @@ class _Status:
     fix_forced: str = ""  # ... taking over variables that hold other values
     fix_rotate: str = ""
     mutable_tags: bool = False
+    keys_names: Names | None = None  # as the user's record has them, when it has one
     forced: dict[str, str] = field(default_factory=dict)  # fix -> the same with --force
 
     def __post_init__(self) -> None:
@@ -291,9 +293,21 @@ def run(aws: Aws, gh: GitHub, request: StatusRequest) -> Report:
     )
     record = _role_setup(s, found_role) if found_role else None
     footprint.same_region(record, aws.region)
+    keys_setup = KeysSetup.from_tags(found_user.tags, found_user.name) if found_user else None
+    footprint.same_region(keys_setup, aws.region)
+    if keys_setup is not None:  # the user knows the names `keys` was given
+        s.keys_names = replace(
+            names,
+            ecr_repository=keys_setup.ecr_repository,
+            policy=keys_setup.policy,
+            ecr_named=keys_setup.ecr_named,
+        )
+        s.names = s.keys_names
     if record is not None:  # the role knows the names it was set up with
         s.names = replace(names, ecr_repository=record.ecr_repository, policy=record.policy)
     found_ecr = _find_ecr(s)
+    if keys_setup is not None:  # as `keys` was given, whatever the repository says now
+        s.mutable_tags = keys_setup.mutable_tags
     environment = None
     if found_user is not None:
         environment = _secrets_environment(s, KeyRecord.from_tags(found_user.tags))
@@ -382,7 +396,7 @@ def _set_fixes(
             keys_command(
                 ref,
                 region,
-                names,
+                s.keys_names or names,
                 env,
                 mutable_tags=s.mutable_tags,
                 force=force,
