@@ -11,7 +11,7 @@ from typing import Any
 
 import boto3
 
-from tests.conftest import ACCOUNT, CliResult
+from tests.conftest import CliResult
 from tests.fakes.github import FakeGitHub
 
 REPO = "Octo-Org/Hello-World"

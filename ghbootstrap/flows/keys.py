@@ -19,7 +19,6 @@ from ghbootstrap.aws.session import Aws
 from ghbootstrap.delivery import Proposal, deliver
 from ghbootstrap.documents import self_rotation_policy
 from ghbootstrap.flows import key_install
-from ghbootstrap.footprint import KeysSetup
 from ghbootstrap.flows.shared_steps import (
     VAR_ECR_REPOSITORY,
     VAR_REGION,
@@ -31,6 +30,7 @@ from ghbootstrap.flows.shared_steps import (
     refuse_foreign,
     start,
 )
+from ghbootstrap.footprint import KeysSetup
 from ghbootstrap.github.api import GitHub, Scope
 from ghbootstrap.plan import Action, Change, Plan, Report, Step, keep, reconcile
 from ghbootstrap.subjects import Scopes

@@ -11,8 +11,8 @@ from ghbootstrap.aws.session import Aws
 from ghbootstrap.commands import keys_command
 from ghbootstrap.errors import GhbError
 from ghbootstrap.flows import key_install
-from ghbootstrap.github.api import GitHub, Scope
 from ghbootstrap.footprint import KeysSetup
+from ghbootstrap.github.api import GitHub, Scope
 from ghbootstrap.keyrecord import KeyRecord
 from ghbootstrap.plan import Action, Change, Plan, Report, Step
 from ghbootstrap.target import Names, RepoRef
