@@ -1016,6 +1016,11 @@ def migrate(
             force=force,
             profile=profile,
             github_api_url=github_api_url,
+            given=frozenset(
+                flag
+                for flag, value in (("--ecr-repo", ecr_repo), ("--policy-name", policy_name))
+                if value is not None
+            ),
         )
 
     def run(request: MigrateRequest | FinishRequest) -> Report:

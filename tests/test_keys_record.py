@@ -11,7 +11,7 @@ from typing import Any
 
 import boto3
 
-from tests.conftest import CliResult
+from tests.conftest import ACCOUNT, CliResult
 from tests.fakes.github import FakeGitHub
 
 REPO = "Octo-Org/Hello-World"
@@ -101,3 +101,127 @@ def test_rotate_refusing_foreign_secrets_prints_the_keys_command_that_takes_them
     assert fake_github.secret(REPO, "AWS_ACCESS_KEY_ID", "prod (eu)") == held
     assert cli("status", TARGET, "--region", REGION, *env).code == 0
     assert cli("rotate", TARGET, "--region", REGION, *env).code == 0  # ghbootstrap's now
+
+
+def test_migrate_takes_the_names_from_the_record_and_its_finish_runs_as_printed(
+    cli: Callable[..., CliResult], moto: None, fake_github: FakeGitHub
+) -> None:
+    assert cli(*SETUP, "--no-workflow").code == 0
+    before = aws_state()
+    first = cli("migrate", TARGET, "--region", REGION, "--open-pr", "--json")
+    assert first.code == 0, first.err
+    finish = (
+        "ghbootstrap migrate octo-org/hello-world --finish --region eu-west-1 "
+        "--policy-name Push+Policy --ecr-repo team/img"
+    )
+    assert json.loads(first.out)["notes"][-1] == (
+        f"then remove the key, its secrets and the user: {finish}"
+    )
+    assert aws_state() == before  # no second repository or policy
+    role = "ghbootstrap-octo-org-hello-world"
+    iam = boto3.client("iam", region_name=REGION)
+    attached = iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]
+    assert [a["PolicyArn"] for a in attached] == [f"arn:aws:iam::{ACCOUNT}:policy/{POLICY}"]
+    assert fake_github.variables(REPO)["ECR_REPOSITORY"] == ECR
+
+    fake_github.merge(REPO, 1)
+    done = cli(*shlex.split(finish)[1:], "--yes")
+    assert done.code == 0, done.err
+    assert iam.list_users()["Users"] == []
+    ecr = boto3.client("ecr", region_name=REGION)
+    assert [r["repositoryName"] for r in ecr.describe_repositories()["repositories"]] == [ECR]
+    assert [p["PolicyName"] for p in iam.list_policies(Scope="Local")["Policies"]] == [POLICY]
+    assert cli("status", TARGET, "--region", REGION).code == 0
+
+
+def test_migrate_refuses_a_name_that_contradicts_the_record(
+    cli: Callable[..., CliResult], moto: None, fake_github: FakeGitHub
+) -> None:
+    assert cli(*SETUP, "--no-workflow").code == 0
+    before, writes = aws_state(), len(fake_github.writes())
+    refused = cli("migrate", TARGET, "--region", REGION, "--ecr-repo", "other", "--no-workflow")
+    assert (refused.code, refused.out) == (2, "")
+    assert refused.err == (
+        f"error: --ecr-repo other is not what IAM user {USER} was set up with (team/img): "
+        "leave --ecr-repo out, or pass --ecr-repo team/img\n"
+    )
+    assert aws_state() == before
+    assert fake_github.writes()[writes:] == []
+    assert boto3.client("iam", region_name=REGION).list_roles()["Roles"] == []
+
+
+def test_a_rerun_writes_nothing_and_a_user_without_the_record_gets_it(
+    cli: Callable[..., CliResult], moto: None, fake_github: FakeGitHub
+) -> None:
+    setup = [*SETUP, "--mutable-tags", "--no-workflow"]
+    assert cli(*setup).code == 0
+    record = {k: v for k, v in user_tags().items() if k.startswith("ghbootstrap:setup")}
+    assert record == {
+        "ghbootstrap:setup": "region=eu-west-1+ecr=team/img+policy=Push@2BPolicy+ecr-named"
+        "+mutable-tags"
+    }
+    again = cli(*setup, "--json")
+    assert again.code == 0, again.err
+    assert json.loads(again.out)["changed"] is False
+
+    # As an older release left it: no record. status goes by the names it is given.
+    iam = boto3.client("iam", region_name=REGION)
+    iam.untag_user(UserName=USER, TagKeys=["ghbootstrap:setup"])
+    names = ["--ecr-repo", ECR, "--policy-name", POLICY]
+    assert cli("status", TARGET, "--region", REGION, *names).code == 0
+    dry = cli(*setup, "--dry-run", "--json")
+    changes = [c for c in json.loads(dry.out)["resources"] if c["action"] != "no change"]
+    assert [(c["resource"], c["name"], c["action"], c.get("detail")) for c in changes] == [
+        ("IAM user", USER, "update", "records the region and names this setup was given")
+    ]
+    assert cli(*setup).code == 0
+    assert {k: v for k, v in user_tags().items() if k.startswith("ghbootstrap:setup")} == record
+
+
+def test_status_from_another_region_is_refused(
+    cli: Callable[..., CliResult], moto: None, fake_github: FakeGitHub
+) -> None:
+    assert cli(*SETUP, "--no-workflow").code == 0
+    refused = cli("status", TARGET, "--region", "us-east-1")
+    assert (refused.code, refused.out) == (2, "")
+    assert refused.err == (
+        f"error: IAM user {USER} was set up for region eu-west-1, not us-east-1: "
+        "pass --region eu-west-1\n"
+    )
+
+
+def test_destroy_without_the_names_removes_the_custom_named_setup(
+    cli: Callable[..., CliResult], moto: None, fake_github: FakeGitHub
+) -> None:
+    assert cli(*SETUP, "--environment", "prod (eu)", "--no-workflow").code == 0
+    done = cli("destroy", TARGET, "--region", REGION, "--yes")
+    assert done.code == 0, done.err
+    iam = boto3.client("iam", region_name=REGION)
+    ecr = boto3.client("ecr", region_name=REGION)
+    assert iam.list_users()["Users"] == []
+    assert iam.list_policies(Scope="Local")["Policies"] == []
+    assert ecr.describe_repositories()["repositories"] == []
+    assert fake_github.variables(REPO, "prod (eu)") == {}
+    assert fake_github.secret(REPO, "AWS_ACCESS_KEY_ID", "prod (eu)") is None
+
+
+def test_the_worst_case_user_fits_iams_50_tags(
+    cli: Callable[..., CliResult], moto: None, fake_github: FakeGitHub
+) -> None:
+    """The longest names every record can hold: an environment of 255 four-byte
+    characters (12 key-scope parts), a 256-character ECR name, a 128-character policy
+    name of characters that escape to three each, and every flag."""
+    environment = "\U0001f680" * 255
+    ecr = "a" * 254 + "/b"
+    policy = "+" * 128
+    setup = ["keys", TARGET, "--region", REGION, "--ecr-repo", ecr, "--policy-name", policy]
+    setup += ["--environment", environment, "--mutable-tags", "--no-workflow"]
+    done = cli(*setup)
+    assert done.code == 0, done.err
+    tags = user_tags()
+    assert len(tags) == 23  # 1 ownership, 19 key record (12 scope parts), 3 setup record
+    assert len([k for k in tags if k.startswith("ghbootstrap:key-scope-")]) == 11
+    assert len([k for k in tags if k.startswith("ghbootstrap:setup")]) == 3
+    assert cli("rotate", TARGET, "--region", REGION, "--environment", environment).code == 0
+    status = cli("status", TARGET, "--region", REGION, "--environment", environment)
+    assert status.code == 0, status.out

@@ -33,6 +33,7 @@ from ghbootstrap.footprint import (
     VAR_REGION,
     VAR_ROLE_ARN,
     KeyRecord,
+    KeysSetup,
     OidcSetup,
 )
 from ghbootstrap.github.api import GitHub, Scope
@@ -75,7 +76,10 @@ def find(aws: Aws, caller: Caller, names: Names, key: str) -> Found:
         if named_user and ours(named_user.tags)
         else user.tagged_users(iam, ours),
     )
-    records = [OidcSetup.from_tags(r.tags, r.name) for r in found.roles]
+    records: list[OidcSetup | KeysSetup | None] = [
+        OidcSetup.from_tags(r.tags, r.name) for r in found.roles
+    ]
+    records += [KeysSetup.from_tags(u.tags, u.name) for u in found.users]
     for record in records:
         footprint.same_region(record, aws.region)
     arns = [caller.iam_arn("policy", names.policy)]
@@ -270,8 +274,10 @@ def _plan_ecr(plan: Plan, aws: Aws, found: ecr.Repository, key: str, delete_imag
 
 
 def _user_repository(aws: Aws, found: Found, u: user.User, names: Names) -> str:
-    """The ECR repository `keys` named in the user's variables: the one its push policy
-    grants, else the given (or default) name."""
+    """The ECR repository `keys` named in the user's variables: the one its record names,
+    else the one its push policy grants, else the given (or default) name."""
+    if (recorded := KeysSetup.from_tags(u.tags, u.name)) is not None:
+        return recorded.ecr_repository
     attached = user.attached_policies(aws.iam, u.name)
     for p in found.policies:
         if p.arn in attached and (repositories := _repositories_in(p.document, aws.region)):

@@ -59,6 +59,8 @@ class MigrateRequest:
     force: bool = False
     profile: str | None = None  # for the printed --finish command
     github_api_url: str | None = None
+    # the naming options given (--ecr-repo, --policy-name): the others come from the record
+    given: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,32 @@ def find_key_setup(setup: Setup, candidates: Sequence[str]) -> KeySetup | None:
 # -- phase one ------------------------------------------------------------------------------
 
 
+def recorded_names(request: MigrateRequest, found: user.User, region: str) -> Names:
+    """The ECR repository and policy `keys` was given, from the user's record (a user made
+    before the record: the names given, as before). A given name that differs is refused:
+    the role would push to another repository than CI does today."""
+    recorded = footprint.KeysSetup.from_tags(found.tags, found.name)
+    footprint.same_region(recorded, region)
+    names = request.names
+    if recorded is None:
+        return names
+    for flag, given, wanted in (
+        ("--ecr-repo", names.ecr_repository, recorded.ecr_repository),
+        ("--policy-name", names.policy, recorded.policy),
+    ):
+        if flag in request.given and given != wanted:
+            raise UsageError(
+                f"{flag} {given} is not what IAM user {found.name} was set up with ({wanted})",
+                f"leave {flag} out, or pass {flag} {wanted}",
+            )
+    return replace(
+        names,
+        ecr_repository=recorded.ecr_repository,
+        policy=recorded.policy,
+        ecr_named=recorded.ecr_named or names.ecr_named,
+    )
+
+
 def role_scopes(given: Scopes, environment: str | None, default_branch: str) -> Scopes:
     """The given scopes (none: the default branch), plus the environment the key lives
     in: the new workflow's job runs there, as the keys workflow's did."""
@@ -120,6 +148,8 @@ def run(aws: Aws, gh: GitHub, request: MigrateRequest, *, dry_run: bool) -> Repo
             f"set up OIDC directly with `ghbootstrap oidc {request.ref.full_name}`, or pass "
             "the --user-name the setup used",
         )
+    request = replace(request, names=recorded_names(request, key.user, aws.region))
+    setup = replace(setup, names=request.names)
     scopes = role_scopes(request.scopes, key.environment, setup.repo.default_branch)
     found_ecr = ecr.get_repository(aws.ecr, request.names.ecr_repository)
     oidc_request = oidc.OidcRequest(
