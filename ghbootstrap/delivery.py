@@ -151,9 +151,20 @@ class PullRequestPlan:
                 gh.delete_file(
                     repo, ours.path, branch=BRANCH, message=self.proposal.message, sha=found.sha
                 )
-        pull = self.open or gh.create_pull_request(
-            repo, BRANCH, self.proposal.title, self.proposal.body
-        )
+        try:
+            pull = self.open or gh.create_pull_request(
+                repo, BRANCH, self.proposal.title, self.proposal.body
+            )
+        except GitHubError as exc:  # the branch holds the change; a re-run opens the PR
+            fix = again = "run the command again to open the pull request"
+            if exc.fix:  # a refusal: fix it first; otherwise exc.fix says when to run again
+                fix = f"{exc.fix}, then {again}" if exc.refused else exc.fix
+            raise GitHubError(
+                f"{exc.what}; branch {BRANCH} holds the change",
+                fix,
+                status=exc.status,
+                rate_limited=exc.rate_limited,
+            ) from exc
         self.outputs["pull_request"] = pull.url
 
 

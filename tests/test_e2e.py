@@ -371,3 +371,30 @@ def test_status_repairs_reach_the_account_and_github_the_user_named(
         assert ran.returncode == 0, (fix, ran.stderr)
     again = run("status", "octo-org/hello-world", *where)
     assert again.returncode == 0, again.stdout
+
+
+def test_migrate_both_phases_through_the_installed_script(e2e: Stack, tmp_path: Path) -> None:
+    """keys → migrate (pull request) → merge → the printed `--finish`, run as printed."""
+    repo = "Octo-Org/Hello-World"
+    keys = e2e.run("keys", "octo-org/hello-world", "--open-pr", cwd=tmp_path)
+    assert keys.returncode == 0, keys.stderr
+    e2e.github.merge(repo, 1)
+    first = e2e.run("migrate", "octo-org/hello-world", "--open-pr", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert e2e.github.secret(repo, "AWS_ACCESS_KEY_ID") is not None  # CI still has its key
+    [finish] = [
+        line.split(": ", 2)[2]
+        for line in first.stdout.splitlines()
+        if line.startswith("note: then remove the key")
+    ]
+    e2e.github.merge(repo, 2)
+    done = e2e.run(*shlex.split(finish)[1:], "--yes", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    iam = e2e.client("iam")
+    assert iam.list_users()["Users"] == []
+    assert [r["RoleName"] for r in iam.list_roles()["Roles"]] == [ROLE]
+    assert e2e.github.secret(repo, "AWS_ACCESS_KEY_ID") is None
+    assert e2e.github.secret(repo, "AWS_SECRET_ACCESS_KEY") is None
+    assert e2e.github.variables(repo)["AWS_ROLE_ARN"] == iam.get_role(RoleName=ROLE)["Role"]["Arn"]
+    status = e2e.run("status", "octo-org/hello-world")
+    assert status.returncode == 0, status.stdout

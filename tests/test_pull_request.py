@@ -187,6 +187,37 @@ def test_a_fine_grained_token_fails_on_the_first_refused_write_naming_the_permis
     assert f"give the token {permission} on this repository" in result.err
 
 
+def test_a_refused_pull_request_says_the_branch_holds_the_change_and_a_rerun_opens_it(
+    cli: Cli, moto: None, fake_github: FakeGitHub, here: Path
+) -> None:
+    """Contents and Workflows write, but not Pull requests: the branch is pushed before
+    GitHub refuses the pull request. The vendored API subset has no git/delete-ref, so the
+    branch stays; the line says so, and a re-run with the permission opens the one PR."""
+    token = fake_github.tokens[fake_github.token]
+    token.permissions = token.permissions - {"pull_requests"}
+    refused = cli("oidc", "octo-org/hello-world", "--open-pr")
+    assert refused.code == 1
+    assert refused.err == (
+        "error: the GitHub token may not open a pull request in Octo-Org/Hello-World (403 "
+        "Resource not accessible by personal access token); branch ghbootstrap/ecr-build-push "
+        "holds the change: give the token Pull requests: read and write on this repository "
+        "(classic tokens: the repo scope), then run the command again to open the pull "
+        "request\n"
+    )
+    assert fake_github.repo(REPO).pulls == []
+    token.permissions = token.permissions | {"pull_requests"}
+    before = len(fake_github.writes())
+    again = cli("oidc", "octo-org/hello-world", "--open-pr")
+    assert again.code == 0, again.err
+    assert writes(fake_github, before) == [
+        "PATCH /repos/Octo-Org/Hello-World/git/refs/heads%2Fghbootstrap%2Fecr-build-push",
+        "PUT /repos/Octo-Org/Hello-World/contents/.github%2Fworkflows%2Fecr-build-push.yml",
+        "POST /repos/Octo-Org/Hello-World/pulls",
+    ]
+    assert [p.state for p in fake_github.repo(REPO).pulls] == ["open"]
+    assert "role-to-assume" in text(fake_github, BRANCH, BUILD)
+
+
 def test_the_setup_report_names_the_pull_request(
     moto: None, fake_github: FakeGitHub, here: Path
 ) -> None:
