@@ -28,9 +28,7 @@ def oidc_command(
     workflow: Sequence[str] = NO_WORKFLOW,
 ) -> str:
     defaults = Names.resolve(ref)
-    args = ["ghbootstrap", "oidc", ref.full_name, "--region", setup.region]
-    if profile is not None:
-        args += ["--profile", profile]
+    args = _start("oidc", ref, setup.region, profile)
     args += _names(
         (setup.role, defaults.role, "--role-name"),
         (setup.policy, defaults.policy, "--policy-name"),
@@ -68,9 +66,7 @@ def keys_command(
     workflow: Sequence[str] = NO_WORKFLOW,
 ) -> str:
     defaults = Names.resolve(ref)
-    args = ["ghbootstrap", "keys", ref.full_name, "--region", region]
-    if profile is not None:
-        args += ["--profile", profile]
+    args = _start("keys", ref, region, profile)
     args += _names(
         (names.user, defaults.user, "--user-name"),
         (names.policy, defaults.policy, "--policy-name"),
@@ -97,15 +93,20 @@ def rotate_command(
     profile: str | None = None,
     github_api_url: str | None = None,
 ) -> str:
-    args = ["ghbootstrap", "rotate", ref.full_name, "--region", region]
-    if profile is not None:
-        args += ["--profile", profile]
+    args = _start("rotate", ref, region, profile)
     args += _names((user, Names.resolve(ref).user, "--user-name"))
     if github_api_url is not None:
         args += ["--github-api-url", github_api_url]
     if environment is not None:
         args += ["--environment", environment]
     return shlex.join(args)
+
+
+def _start(command: str, ref: RepoRef, region: str, profile: str | None, *flags: str) -> list[str]:
+    """`ghbootstrap COMMAND OWNER/REPO [FLAGS] --region R [--profile P]`: always the region,
+    the profile when the user named one."""
+    args = ["ghbootstrap", command, ref.full_name, *flags, "--region", region]
+    return args if profile is None else [*args, "--profile", profile]
 
 
 def _names(*names: tuple[str, str, str]) -> list[str]:
@@ -130,9 +131,7 @@ def migrate_finish_command(
 ) -> str:
     """Phase two of `migrate`, with the names phase one was given."""
     defaults = Names.resolve(ref)
-    args = ["ghbootstrap", "migrate", ref.full_name, "--finish", "--region", region]
-    if profile is not None:
-        args += ["--profile", profile]
+    args = _start("migrate", ref, region, profile, "--finish")
     args += _names(
         (names.user, defaults.user, "--user-name"),
         (names.role, defaults.role, "--role-name"),
