@@ -71,9 +71,11 @@ def expect(running: Stack, code: int, *args: str, cwd: Path) -> str:
     return done.stdout
 
 
-def every_command(running: Stack, work: Path) -> None:
+def every_command(running: Stack, work: Path) -> dict[str, bytes]:
     """oidc, keys with a rotation schedule (all three templates), rotate, status, audit,
-    explain, destroy; checks the state they left on both emulators."""
+    explain, migrate's first phase, destroy; checks the state they left on both emulators.
+    Returns the workflows written: the three templates, and the build workflow migrate
+    rendered in place of the keys one."""
     running.reset()
     running.github.repos.clear()
     running.github.add_repo("Octo-Org/Hello-World")
@@ -97,10 +99,17 @@ def every_command(running: Stack, work: Path) -> None:
     active = [k["AccessKeyId"] for k in keys["AccessKeyMetadata"] if k["Status"] == "Active"]
     if active != [held]:
         raise SystemExit(f"{running.script}: GitHub holds {held}, active keys are {active}")
+    before_migrate = written(work)
+    expect(running, 0, "migrate", KEYS_REPO, cwd=work / "keys")
+    build = (work / "keys" / ".github/workflows/ecr-build-push.yml").read_text()
+    rotation = work / "keys" / ".github/workflows/rotate-aws-keys.yml"
+    if "role-to-assume: ${{ vars.AWS_ROLE_ARN }}" not in build or rotation.exists():
+        raise SystemExit(f"{running.script}: migrate did not replace the keys workflows")
     expect(running, 0, "destroy", OIDC_REPO, "--yes", cwd=work)
     expect(running, 0, "destroy", KEYS_REPO, "--yes", cwd=work)
     if running.client("iam").list_roles()["Roles"] or running.client("iam").list_users()["Users"]:
         raise SystemExit(f"{running.script}: destroy left a role or a user")
+    return {**before_migrate, "keys/ (migrated) ecr-build-push.yml": build.encode()}
 
 
 def written(work: Path) -> dict[str, bytes]:
@@ -112,19 +121,18 @@ def main(distributions: list[Path]) -> None:
         raise SystemExit("usage: python -m tests.dist_check DIST [DIST ...]")
     with tempfile.TemporaryDirectory() as scratch, stack(FakeGitHub()) as running:
         root = Path(scratch)
-        every_command(running, root / "source")
-        reference = written(root / "source")
+        reference = every_command(running, root / "source")
         for distribution in distributions:
             started = time.monotonic()
             kind = "wheel" if distribution.suffix == ".whl" else "sdist"
             running.script = install(distribution, root / f"venv-{kind}")
-            every_command(running, root / kind)
-            if written(root / kind) != reference:
+            if every_command(running, root / kind) != reference:
                 raise SystemExit(f"{distribution.name}: its workflows differ from the source's")
             print(
                 f"{distribution.name} ({distribution.stat().st_size:,} bytes): installed alone, "
-                f"ran oidc, keys, rotate, status, audit, explain and destroy, wrote the same "
-                f"{len(reference)} workflows as the source ({time.monotonic() - started:.0f} s)"
+                "ran oidc, keys, rotate, status, audit, explain, migrate and destroy, wrote the "
+                f"same {len(reference)} workflows as the source "
+                f"({time.monotonic() - started:.0f} s)"
             )
 
 
