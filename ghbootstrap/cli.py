@@ -35,8 +35,9 @@ if TYPE_CHECKING:
     from ghbootstrap.flows.rotate import RotateRequest
     from ghbootstrap.flows.status import StatusRequest
     from ghbootstrap.github.api import GitHub
-    from ghbootstrap.plan import AuditReport, Change, FleetReport, Outcome, Report
+    from ghbootstrap.plan import Change
     from ghbootstrap.render import Rendered
+    from ghbootstrap.report import AuditReport, FleetReport, Outcome, Report
 
 Request = TypeVar("Request")
 
@@ -392,8 +393,8 @@ def _run(
         raise _fail(
             f"unexpected {type(exc).__name__}: {advice}", EXIT_FAILURE, traceback=verbose
         ) from None
-    from ghbootstrap.plan import FleetReport
     from ghbootstrap.render import FORMATTERS, Format
+    from ghbootstrap.report import FleetReport
 
     typer.echo(FORMATTERS[Format.JSON if json_out else Format.TEXT](report))
     if isinstance(report, FleetReport) and report.failed:

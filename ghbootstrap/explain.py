@@ -17,9 +17,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ghbootstrap.commands import oidc_command
 from ghbootstrap.errors import UsageError
-from ghbootstrap.footprint import DEFAULT_ISSUER, OidcSetup
+from ghbootstrap.footprint import DEFAULT_ISSUER, OidcGiven
+from ghbootstrap.repairs import oidc_command
 from ghbootstrap.subjects import WILDCARDS, Scopes, encode_environment
 from ghbootstrap.target import Names, parse_repo
 from ghbootstrap.trusteval import like_regex
@@ -190,7 +190,7 @@ def oidc_fix_command(setting: Setting, scopes: Scopes) -> str:
     exactly these scopes and names. It runs from any folder."""
     ref = parse_repo(setting.repository)
     defaults = Names.resolve(ref)
-    setup = OidcSetup(
+    setup = OidcGiven(
         region=setting.region,
         ecr_repository=setting.ecr_repository or defaults.ecr_repository,
         policy=setting.policy or defaults.policy,

@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ghbootstrap.commands import keys_command, oidc_command
 from ghbootstrap.documents import GITHUB_ISSUER
 from ghbootstrap.errors import UsageError
-from ghbootstrap.footprint import OidcSetup
+from ghbootstrap.footprint import OidcGiven
+from ghbootstrap.repairs import keys_command, oidc_command
 from ghbootstrap.subjects import Scopes, check_environment
 from ghbootstrap.target import Names, RepoRef, parse_repo
 from ghbootstrap.workflow import DEFAULT_PATH, check_cron
@@ -95,7 +95,7 @@ class Entry:
         """The single command doing what this entry does (workflow choice included),
         runnable as printed: the repair of a repository that failed."""
         if self.method == OIDC:
-            setup = OidcSetup(
+            setup = OidcGiven(
                 region=region,
                 ecr_repository=self.names.ecr_repository,
                 policy=self.names.policy,

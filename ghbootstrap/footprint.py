@@ -143,7 +143,7 @@ def stale_tags(
 
 
 @dataclass(frozen=True)
-class OidcSetup:
+class OidcGiven:
     """What `oidc` was last given: enough to rebuild that exact command."""
 
     region: str
@@ -182,7 +182,7 @@ class OidcSetup:
         return f"IAM role {self.role}"
 
     @classmethod
-    def from_tags(cls, tags: Mapping[str, str], role: str) -> OidcSetup | None:
+    def from_tags(cls, tags: Mapping[str, str], role: str) -> OidcGiven | None:
         """None when the role carries no record (made by an older ghbootstrap)."""
         values = _record_values(tags, TAG_SCOPES)
         if not values:
@@ -221,7 +221,7 @@ def _record_values(tags: Mapping[str, str], key: str) -> dict[str, list[str]]:
 
 
 @dataclass(frozen=True)
-class KeysSetup:
+class KeysGiven:
     """What `keys` was last given, beside the key record (which holds the environment)."""
 
     region: str
@@ -247,7 +247,7 @@ class KeysSetup:
         return f"IAM user {self.user}"
 
     @classmethod
-    def from_tags(cls, tags: Mapping[str, str], user: str) -> KeysSetup | None:
+    def from_tags(cls, tags: Mapping[str, str], user: str) -> KeysGiven | None:
         """None when the user carries no record (made by an older ghbootstrap)."""
         values = _record_values(tags, TAG_KEYS_SETUP)
         if not values:
@@ -270,7 +270,7 @@ def user_record(tags: Mapping[str, str]) -> Tags:
 USER_RECORDS = (TAG_KEYS_SETUP,)
 
 
-def same_region(setup: OidcSetup | KeysSetup | None, region: str) -> None:
+def same_region(setup: OidcGiven | KeysGiven | None, region: str) -> None:
     """A role or user is global but its setup is regional: reading or removing it from
     another region would judge or delete the wrong things."""
     if setup is not None and setup.region and setup.region != region:
@@ -289,7 +289,7 @@ def environments_record(tags: Mapping[str, str]) -> list[str]:
 
 
 def role_tags(
-    repository_key: str, trust_fingerprint: str, setup: OidcSetup, environments: Sequence[str]
+    repository_key: str, trust_fingerprint: str, setup: OidcGiven, environments: Sequence[str]
 ) -> Tags:
     tags = {
         **ownership(repository_key),

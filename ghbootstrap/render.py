@@ -10,7 +10,8 @@ from typing import Any
 
 from ghbootstrap.documents import pretty_json as render_document
 from ghbootstrap.explain import Explanation
-from ghbootstrap.plan import Action, AuditReport, FleetReport, Outcome, Report
+from ghbootstrap.plan import Action
+from ghbootstrap.report import AuditReport, FleetReport, Outcome, Report
 
 Rendered = Report | AuditReport | Explanation | FleetReport
 

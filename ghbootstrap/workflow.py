@@ -7,7 +7,7 @@ untouched). Values are rendered as YAML double-quoted strings; values GitHub eva
 shell too, so every legal value reaches the runner exactly as given.
 Actions come from `pins.py`. Every rendering ends with a digest line, the SHA-256 of the
 lines above it: a file whose digest still matches is ghbootstrap's own, unmodified, and
-is upgraded on the next run. Files 0.1.0 wrote carry no digest; `earlier.py` renders them.
+is upgraded on the next run. Files 0.1.0 wrote carry no digest; `frozen_v0_1_0.py` renders them.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 
-from ghbootstrap import __version__, earlier
+from ghbootstrap import __version__, frozen_v0_1_0
 from ghbootstrap.errors import GhbError, UsageError
 from ghbootstrap.pins import placeholders
 from ghbootstrap.subjects import Scopes
@@ -214,7 +214,7 @@ def _unquoted(body: str) -> str:
     return text.encode("utf-16", "surrogatepass").decode("utf-16")  # json's surrogate pairs
 
 
-def scopes_of(text: str) -> Scopes | None:
+def scopes_in(text: str) -> Scopes | None:
     """The scopes one of our build workflows was rendered for, read back from its triggers
     and environment (None if it does not look like ours). Lets `status` render the same
     inputs again without knowing how the setup was made."""
@@ -257,10 +257,10 @@ def _unfiltered(pattern: str) -> str:
     return "".join(out)
 
 
-def judge(text: str, repository: str, default_branch: str) -> Origin:
+def origin_of(text: str, repository: str, default_branch: str) -> Origin:
     """What a build workflow found in a repository is, when the inputs it was made for are
     not known: the best origin over both templates, for the scopes it names."""
-    scopes = scopes_of(text)
+    scopes = scopes_in(text)
     if scopes is None:
         return Origin.EARLIER if intact(text) else Origin.CHANGED
     seen = {
@@ -276,7 +276,7 @@ def build_file(
     return WorkflowFile(
         path,
         build_workflow(template_name, repository, scopes, default_branch),
-        earlier.build_workflows(template_name, repository, scopes, default_branch),
+        frozen_v0_1_0.build_workflows(template_name, repository, scopes, default_branch),
     )
 
 
@@ -360,7 +360,7 @@ def rotation_file(
     return WorkflowFile(
         path,
         build_rotation_workflow(repository, cron, arguments, environment),
-        earlier.rotation_workflows(repository, cron, arguments, environment),
+        frozen_v0_1_0.rotation_workflows(repository, cron, arguments, environment),
     )
 
 

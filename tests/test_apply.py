@@ -500,8 +500,8 @@ def test_file_and_repository_exclude_each_other(
 def test_progress_says_when_requests_wait_on_the_rate_limit() -> None:
     import io
 
-    from ghbootstrap.plan import Outcome
     from ghbootstrap.render import Progress
+    from ghbootstrap.report import Outcome
 
     stream, waiting = io.StringIO(), [0]
     progress = Progress("apply", 3, stream, lambda: waiting[0])

@@ -13,7 +13,8 @@ from ghbootstrap.aws.session import Aws
 from ghbootstrap.errors import GhbError
 from ghbootstrap.flows import destroy, keys, oidc
 from ghbootstrap.github.api import GitHub
-from ghbootstrap.plan import Change, Report
+from ghbootstrap.plan import Change
+from ghbootstrap.report import Report
 from ghbootstrap.subjects import Scopes
 from ghbootstrap.target import Names, parse_repo
 from tests.checkouts import git_checkout

@@ -8,7 +8,7 @@ import pytest
 
 from ghbootstrap.errors import UsageError
 from ghbootstrap.footprint import (
-    OidcSetup,
+    OidcGiven,
     environments_record,
     read_record,
     role_tags,
@@ -58,7 +58,7 @@ def test_a_record_beyond_the_limit_is_refused() -> None:
 
 
 def test_the_setup_record_reads_back_the_command_it_came_from() -> None:
-    setup = OidcSetup(
+    setup = OidcGiven(
         region="eu-west-1",
         ecr_repository="team/img",
         policy="Push+Policy",
@@ -82,7 +82,7 @@ def test_the_setup_record_reads_back_the_command_it_came_from() -> None:
         "+pull-requests+ecr-named+mutable-tags+issuer=https://ghes.example.com/_services/token",
         "ghbootstrap:environments": "staging+prod@20@28eu@29",
     }
-    assert OidcSetup.from_tags(tags, "CI-Role.x") == setup
+    assert OidcGiven.from_tags(tags, "CI-Role.x") == setup
     assert environments_record(tags) == ["staging", "prod (eu)"]
 
 

@@ -227,10 +227,10 @@ def test_install_refuses_a_state_with_a_change_pending(
     aws: Aws, gh: GitHub, fake_github: FakeGitHub, tmp_path: Path
 ) -> None:
     from ghbootstrap.flows import key_install
-    from ghbootstrap.github.api import Scope
+    from ghbootstrap.github.api import Holder
 
     run_keys(aws, gh, tmp_path)
-    ctx = key_install.KeyContext(aws=aws, gh=gh, user=USER, scope=Scope("Octo-Org", "Hello-World"))
+    ctx = key_install.KeyContext(aws=aws, gh=gh, user=USER, scope=Holder("Octo-Org", "Hello-World"))
     state = key_install.read_state(ctx)
     pending = type(state)(state.keys, KeyRecord(pending="AKIAX"), None, None)
     with pytest.raises(GhbError, match=r"the key change to AKIAX of IAM user .* is unfinished"):

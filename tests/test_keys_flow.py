@@ -16,7 +16,7 @@ from ghbootstrap.errors import ConflictError, GhbError
 from ghbootstrap.flows import key_install, keys, rotate
 from ghbootstrap.github.api import GitHub
 from ghbootstrap.keyrecord import KeyRecord
-from ghbootstrap.plan import Report
+from ghbootstrap.report import Report
 from ghbootstrap.target import Names, parse_repo
 from tests.conftest import ACCOUNT, REGION, AwsCalls, moto_secret
 from tests.fakes.github import FakeGitHub

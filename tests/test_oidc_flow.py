@@ -15,7 +15,8 @@ from ghbootstrap.errors import ConflictError, UsageError
 from ghbootstrap.flows import oidc
 from ghbootstrap.flows.shared_steps import start
 from ghbootstrap.github.api import GitHub
-from ghbootstrap.plan import Action, Plan, Report
+from ghbootstrap.plan import Action, Plan
+from ghbootstrap.report import Report
 from ghbootstrap.subjects import Scopes
 from ghbootstrap.target import Names, parse_repo
 from ghbootstrap.trusteval import may_assume

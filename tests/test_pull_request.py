@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ghbootstrap.plan import Report
+from ghbootstrap.report import Report
 from tests.conftest import CliResult
 from tests.fakes.github import FakeGitHub, Token
 

@@ -14,7 +14,7 @@ from ghbootstrap.aws import role
 from ghbootstrap.aws.eventual_consistency import settle
 from ghbootstrap.aws.session import Aws
 from ghbootstrap.errors import AwsError, GitHubError
-from ghbootstrap.github.api import GitHub, Scope
+from ghbootstrap.github.api import GitHub, Holder
 from ghbootstrap.github.connect import connect
 from ghbootstrap.secret import Secret
 from ghbootstrap.target import RepoRef
@@ -68,7 +68,7 @@ def test_429_with_retry_after_is_honoured(
     fail_github(
         fake, lambda r: True, times=2, status=429, message="slow down", headers={"Retry-After": "7"}
     )
-    assert gh.variable(Scope("Octo", "Hello"), "X") is None
+    assert gh.variable(Holder("Octo", "Hello"), "X") is None
     assert sleeps == [7.0, 7.0]
     assert len(fake.requests) == 3
 
@@ -132,7 +132,7 @@ def test_server_errors_are_retried_but_not_for_post(
     before = len(fake.requests)
     fail_github(fake, lambda r: r.method == "POST", status=502)
     with pytest.raises(GitHubError, match="returned 502"):
-        gh.create_variable(Scope("Octo", "Hello"), "X", "1")  # a create may have landed
+        gh.create_variable(Holder("Octo", "Hello"), "X", "1")  # a create may have landed
     assert len(fake.requests) == before + 1
 
 

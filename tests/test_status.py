@@ -13,10 +13,10 @@ import pytest
 from ghbootstrap.aws.session import Aws
 from ghbootstrap.flows import keys, oidc, status
 from ghbootstrap.github.api import GitHub
-from ghbootstrap.plan import Report, State
+from ghbootstrap.report import Report, State
 from ghbootstrap.subjects import Scopes
 from ghbootstrap.target import Names, parse_repo
-from ghbootstrap.workflow import KEYS_TEMPLATE, OIDC_TEMPLATE, Origin, build_file, judge
+from ghbootstrap.workflow import KEYS_TEMPLATE, OIDC_TEMPLATE, Origin, build_file, origin_of
 from tests.conftest import CliResult
 from tests.fakes.github import FakeGitHub
 
@@ -284,4 +284,4 @@ def test_the_workflow_on_the_default_branch_is_reported(
 def test_status_sees_every_current_rendering_as_current(scopes: Scopes, template: str) -> None:
     """status reads the inputs back from the file: each rendering must judge current."""
     text = build_file("", template, REPO, scopes, "trunk").content
-    assert judge(text, REPO, "trunk") is Origin.CURRENT
+    assert origin_of(text, REPO, "trunk") is Origin.CURRENT

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ghbootstrap import earlier
+from ghbootstrap import frozen_v0_1_0
 from ghbootstrap.delivery import file_step
 from ghbootstrap.errors import UsageError
 from ghbootstrap.plan import Action
@@ -39,12 +39,15 @@ def v010(name: str) -> str:
 @pytest.mark.parametrize(
     ("name", "rendering"),
     [
-        ("oidc-default.yml", earlier.build_workflows(OIDC_TEMPLATE, REPO, Scopes(), "main")),
-        ("oidc-everything.yml", earlier.build_workflows(OIDC_TEMPLATE, REPO, EVERYTHING, "main")),
-        ("keys-default.yml", earlier.build_workflows(KEYS_TEMPLATE, REPO, Scopes(), "main")),
+        ("oidc-default.yml", frozen_v0_1_0.build_workflows(OIDC_TEMPLATE, REPO, Scopes(), "main")),
+        (
+            "oidc-everything.yml",
+            frozen_v0_1_0.build_workflows(OIDC_TEMPLATE, REPO, EVERYTHING, "main"),
+        ),
+        ("keys-default.yml", frozen_v0_1_0.build_workflows(KEYS_TEMPLATE, REPO, Scopes(), "main")),
         (
             "rotate-environment.yml",
-            earlier.rotation_workflows(REPO, "17 4 * * 1", ROTATE_ARGS, "prod"),
+            frozen_v0_1_0.rotation_workflows(REPO, "17 4 * * 1", ROTATE_ARGS, "prod"),
         ),
     ],
 )

@@ -23,7 +23,8 @@ from ghbootstrap.errors import GhbError
 from ghbootstrap.fleet import OIDC, PULL_REQUEST, Entry
 from ghbootstrap.flows import destroy, keys, oidc, status
 from ghbootstrap.github.api import GitHub
-from ghbootstrap.plan import Action, Change, FleetReport, Outcome, Plan, Report
+from ghbootstrap.plan import Action, Change, Plan
+from ghbootstrap.report import FleetReport, Outcome, Report
 from ghbootstrap.workflow import check_file_path
 
 log = logging.getLogger("ghbootstrap.apply")

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from ghbootstrap.aws import access_keys, role, user
 from ghbootstrap.aws.session import Aws
-from ghbootstrap.plan import AuditReport, Finding
+from ghbootstrap.report import AuditReport, Finding
 from ghbootstrap.trusteval import MEDIUM, audit_trust, github_providers
 
 _SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}

@@ -33,11 +33,12 @@ from ghbootstrap.footprint import (
     VAR_REGION,
     VAR_ROLE_ARN,
     KeyRecord,
-    KeysSetup,
-    OidcSetup,
+    KeysGiven,
+    OidcGiven,
 )
-from ghbootstrap.github.api import GitHub, Scope
-from ghbootstrap.plan import Action, Change, Plan, Report, Step, keep
+from ghbootstrap.github.api import GitHub, Holder
+from ghbootstrap.plan import Action, Change, Plan, Step, keep
+from ghbootstrap.report import Report
 from ghbootstrap.subjects import GitHubRepo
 from ghbootstrap.target import Names, RepoRef
 from ghbootstrap.trusteval import github_providers
@@ -76,10 +77,10 @@ def find(aws: Aws, caller: Caller, names: Names, key: str) -> Found:
         if named_user and ours(named_user.tags)
         else user.tagged_users(iam, ours),
     )
-    records: list[OidcSetup | KeysSetup | None] = [
-        OidcSetup.from_tags(r.tags, r.name) for r in found.roles
+    records: list[OidcGiven | KeysGiven | None] = [
+        OidcGiven.from_tags(r.tags, r.name) for r in found.roles
     ]
-    records += [KeysSetup.from_tags(u.tags, u.name) for u in found.users]
+    records += [KeysGiven.from_tags(u.tags, u.name) for u in found.users]
     for record in records:
         footprint.same_region(record, aws.region)
     arns = [caller.iam_arn("policy", names.policy)]
@@ -121,7 +122,7 @@ def delete_step(resource: str, name: str, apply: Callable[[], object], detail: s
     return Step(Change(resource, name, Action.DELETE, detail), apply)
 
 
-def _plan_variables(plan: Plan, gh: GitHub, scope: Scope, ours: dict[str, str]) -> None:
+def _plan_variables(plan: Plan, gh: GitHub, scope: Holder, ours: dict[str, str]) -> None:
     """Delete a variable only if it still holds the value ghbootstrap set."""
     for name, value in ours.items():
         found = gh.variable(scope, name)
@@ -138,9 +139,9 @@ def _plan_variables(plan: Plan, gh: GitHub, scope: Scope, ours: dict[str, str]) 
 
 def _role_variables(
     repo: GitHubRepo, found: role.Role, region: str, names: Names
-) -> dict[Scope, dict[str, str]]:
+) -> dict[Holder, dict[str, str]]:
     """Every scope the role's variables were written to, with the values written there."""
-    record = OidcSetup.from_tags(found.tags, found.name)
+    record = OidcGiven.from_tags(found.tags, found.name)
     given = record.scopes.environments if record else ()
     environments = dict.fromkeys([*given, *footprint.environments_record(found.tags)])
     values = {
@@ -148,7 +149,7 @@ def _role_variables(
         VAR_REGION: record.region if record else region,
         VAR_ECR_REPOSITORY: record.ecr_repository if record else names.ecr_repository,
     }
-    return {Scope(repo.owner, repo.name, env): values for env in [None, *environments]}
+    return {Holder(repo.owner, repo.name, env): values for env in [None, *environments]}
 
 
 def plan_policies_of(plan: Plan, aws: Aws, kind: str, name: str, api: ModuleType) -> None:
@@ -168,7 +169,7 @@ def _plan_role(plan: Plan, aws: Aws, found: role.Role) -> None:
     plan.add(delete_step("IAM role", found.name, partial(role.delete_role, aws.iam, found.name)))
 
 
-def plan_secrets(plan: Plan, gh: GitHub, scope: Scope, found: user.User) -> None:
+def plan_secrets(plan: Plan, gh: GitHub, scope: Holder, found: user.User) -> None:
     """Delete a secret only if GitHub still shows the `updated_at` it reported right after
     ghbootstrap wrote it: one rewritten since belongs to whoever rewrote it."""
     record = KeyRecord.from_tags(found.tags)
@@ -276,7 +277,7 @@ def _plan_ecr(plan: Plan, aws: Aws, found: ecr.Repository, key: str, delete_imag
 def _user_repository(aws: Aws, found: Found, u: user.User, names: Names) -> str:
     """The ECR repository `keys` named in the user's variables: the one its record names,
     else the one its push policy grants, else the given (or default) name."""
-    if (recorded := KeysSetup.from_tags(u.tags, u.name)) is not None:
+    if (recorded := KeysGiven.from_tags(u.tags, u.name)) is not None:
         return recorded.ecr_repository
     attached = user.attached_policies(aws.iam, u.name)
     for p in found.policies:
@@ -303,7 +304,7 @@ def run(
 
     plan = Plan()
     # GitHub first, so CI stops using the setup before it disappears.
-    variables: dict[Scope, dict[str, str]] = {}
+    variables: dict[Holder, dict[str, str]] = {}
     for r in found.roles:
         for scope, values in _role_variables(repo, r, aws.region, names).items():
             variables.setdefault(scope, {}).update(values)
@@ -320,7 +321,7 @@ def run(
                 )
             )
             continue
-        scope = Scope(repo.owner, repo.name, environment)
+        scope = Holder(repo.owner, repo.name, environment)
         plan_secrets(plan, gh, scope, u)
         for name, value in base.items():
             variables.setdefault(scope, {}).setdefault(name, value)

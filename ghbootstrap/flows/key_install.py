@@ -27,7 +27,7 @@ from ghbootstrap.aws.access_keys import AccessKey
 from ghbootstrap.aws.eventual_consistency import settle
 from ghbootstrap.aws.session import Aws
 from ghbootstrap.errors import AwsError, ConflictError, GhbError, GitHubError
-from ghbootstrap.github.api import GitHub, Scope, SecretInfo
+from ghbootstrap.github.api import GitHub, Holder, SecretInfo
 from ghbootstrap.keyrecord import (
     NO_SECRET,
     STAGE_CREATED,
@@ -50,7 +50,7 @@ class KeyContext:
     aws: Aws
     gh: GitHub
     user: str
-    scope: Scope
+    scope: Holder
     keep_old_active: bool = False
     propagation_timeout: float = 120.0
 

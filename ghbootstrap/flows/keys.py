@@ -22,7 +22,7 @@ from ghbootstrap.flows import key_install
 from ghbootstrap.flows.shared_steps import (
     VAR_ECR_REPOSITORY,
     VAR_REGION,
-    Setup,
+    Start,
     plan_ecr,
     plan_environments,
     plan_push_policy,
@@ -30,9 +30,10 @@ from ghbootstrap.flows.shared_steps import (
     refuse_foreign,
     start,
 )
-from ghbootstrap.footprint import KeysSetup
-from ghbootstrap.github.api import GitHub, Scope
-from ghbootstrap.plan import Action, Change, Plan, Report, Step, keep, reconcile
+from ghbootstrap.footprint import KeysGiven
+from ghbootstrap.github.api import GitHub, Holder
+from ghbootstrap.plan import Action, Change, Plan, Step, keep, reconcile
+from ghbootstrap.report import Report
 from ghbootstrap.subjects import Scopes
 from ghbootstrap.target import Names, RepoRef
 from ghbootstrap.workflow import (
@@ -60,7 +61,7 @@ class KeysRequest:
     propagation_timeout: float = 120.0
 
 
-def plan_user(plan: Plan, setup: Setup, record: KeysSetup) -> bool:
+def plan_user(plan: Plan, setup: Start, record: KeysGiven) -> bool:
     """Create the CI user if missing, with the record of what `keys` was given (so later
     commands can repeat it); bring the record in line. Returns whether the user exists."""
     iam, name = setup.aws.iam, setup.names.user
@@ -90,7 +91,7 @@ def plan_user(plan: Plan, setup: Setup, record: KeysSetup) -> bool:
     return True
 
 
-def plan_user_policies(plan: Plan, setup: Setup, policy_arn: str, *, self_rotation: bool) -> None:
+def plan_user_policies(plan: Plan, setup: Start, policy_arn: str, *, self_rotation: bool) -> None:
     iam, name = setup.aws.iam, setup.names.user
     attached = policy_arn in user.attached_policies(iam, name)
     plan.add(
@@ -165,7 +166,7 @@ def rotation_arguments(request: KeysRequest, region: str) -> list[str]:
 
 
 def plan_workflows(
-    plan: Plan, setup: Setup, request: KeysRequest, environment: str | None, ecr_repository: str
+    plan: Plan, setup: Start, request: KeysRequest, environment: str | None, ecr_repository: str
 ) -> dict[str, str]:
     if request.workflow_path is None:
         return {}
@@ -201,7 +202,7 @@ def plan_workflows(
 
 
 def keys_proposal(
-    setup: Setup,
+    setup: Start,
     request: KeysRequest,
     environment: str | None,
     ecr_repository: str,
@@ -232,7 +233,7 @@ def run(aws: Aws, gh: GitHub, request: KeysRequest, *, dry_run: bool) -> Report:
     plan = Plan()
     ecr_target = plan_ecr(plan, setup, immutable=request.immutable_tags)
     policy_arn = plan_push_policy(plan, setup, ecr_target.arn)
-    record = KeysSetup(
+    record = KeysGiven(
         region=aws.region,
         ecr_repository=ecr_target.name,
         policy=request.names.policy,
@@ -246,7 +247,7 @@ def run(aws: Aws, gh: GitHub, request: KeysRequest, *, dry_run: bool) -> Report:
     if request.environment:
         [planned] = plan_environments(plan, setup, [request.environment])
         environment, scope_exists = planned.name, planned.exists
-    scope = Scope(setup.repo.owner, setup.repo.name, environment)
+    scope = Holder(setup.repo.owner, setup.repo.name, environment)
     ctx = key_install.KeyContext(
         aws=aws,
         gh=gh,

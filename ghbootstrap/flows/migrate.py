@@ -23,16 +23,17 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path, PurePosixPath
 
-from ghbootstrap import commands, earlier, footprint
+from ghbootstrap import footprint, frozen_v0_1_0, repairs
 from ghbootstrap.aws import access_keys, ecr, role, user
 from ghbootstrap.aws.session import Aws
 from ghbootstrap.delivery import Proposal, deliver
 from ghbootstrap.errors import GhbError, UsageError
 from ghbootstrap.flows import destroy, oidc
-from ghbootstrap.flows.shared_steps import Setup, start
-from ghbootstrap.github.api import GitHub, Scope
+from ghbootstrap.flows.shared_steps import Start, start
+from ghbootstrap.github.api import GitHub, Holder
 from ghbootstrap.keyrecord import KeyRecord
-from ghbootstrap.plan import Action, Change, Plan, Report
+from ghbootstrap.plan import Action, Change, Plan
+from ghbootstrap.report import Report
 from ghbootstrap.subjects import Scopes
 from ghbootstrap.target import Names, RepoRef
 from ghbootstrap.workflow import (
@@ -80,7 +81,7 @@ class KeySetup:
     environment: str | None
 
 
-def find_key_setup(setup: Setup, candidates: Sequence[str]) -> KeySetup | None:
+def find_key_setup(setup: Start, candidates: Sequence[str]) -> KeySetup | None:
     """The user of this repository with its key record, or None."""
     found = user.get_user(setup.aws.iam, setup.names.user)
     if found is None or not footprint.owned_by(found.tags, setup.ref.tag_value):
@@ -105,7 +106,7 @@ def recorded_names(request: MigrateRequest, found: user.User, region: str) -> Na
     """The ECR repository and policy `keys` was given, from the user's record (a user made
     before the record: the names given, as before). A given name that differs is refused:
     the role would push to another repository than CI does today."""
-    recorded = footprint.KeysSetup.from_tags(found.tags, found.name)
+    recorded = footprint.KeysGiven.from_tags(found.tags, found.name)
     footprint.same_region(recorded, region)
     names = request.names
     if recorded is None:
@@ -175,7 +176,7 @@ def run(aws: Aws, gh: GitHub, request: MigrateRequest, *, dry_run: bool) -> Repo
 
 def _plan_workflows(
     plan: Plan,
-    setup: Setup,
+    setup: Start,
     request: MigrateRequest,
     scopes: Scopes,
     key: KeySetup,
@@ -195,7 +196,9 @@ def _plan_workflows(
     build = replace(
         build,
         earlier=build.earlier
-        + earlier.build_workflows(KEYS_TEMPLATE, repo.full_name, keys_scopes, repo.default_branch),
+        + frozen_v0_1_0.build_workflows(
+            KEYS_TEMPLATE, repo.full_name, keys_scopes, repo.default_branch
+        ),
     )
     rotation_path = where(request.workflow_path.with_name(ROTATE_FILENAME))
     if request.open_pr:
@@ -233,7 +236,7 @@ def _plan_workflows(
 _CRON = re.compile(r"^\s*- cron:\s*(\"(?:[^\"\\]|\\.)*\")\s*$", re.MULTILINE)
 
 
-def _rotation_ours(path: str, setup: Setup, key: KeySetup, found: str) -> WorkflowFile:
+def _rotation_ours(path: str, setup: Start, key: KeySetup, found: str) -> WorkflowFile:
     """What ghbootstrap wrote as the rotation workflow for this setup, any release, on the
     schedule the found file names (the schedule is not recorded anywhere else)."""
     match = _CRON.search(found)
@@ -242,14 +245,14 @@ def _rotation_ours(path: str, setup: Setup, key: KeySetup, found: str) -> Workfl
     env_args = ["--environment", key.environment] if key.environment else []
     current = [*user_args, "--region", setup.aws.region, *env_args]
     ours = rotation_file(path, setup.repo.full_name, cron, current, key.environment)
-    older = earlier.rotation_workflows(
+    older = frozen_v0_1_0.rotation_workflows(
         setup.repo.full_name, cron, [*user_args, *env_args], key.environment
     )
     return replace(ours, earlier=ours.earlier + older)
 
 
 def finish_command(request: MigrateRequest, region: str) -> str:
-    return commands.migrate_finish_command(
+    return repairs.migrate_finish_command(
         request.ref,
         region,
         request.names,
@@ -260,7 +263,7 @@ def finish_command(request: MigrateRequest, region: str) -> str:
 
 
 def _next_steps(
-    setup: Setup, request: MigrateRequest, delivered: dict[str, str], changes: list[Change]
+    setup: Start, request: MigrateRequest, delivered: dict[str, str], changes: list[Change]
 ) -> list[str]:
     branch = setup.repo.default_branch
     proposing = any(c.resource == "pull request" and c.action is not Action.KEEP for c in changes)
@@ -292,7 +295,7 @@ def _next_steps(
 # -- phase two ------------------------------------------------------------------------------
 
 
-def live_problem(gh: GitHub, setup: Setup, workflow_path: str) -> str:
+def live_problem(gh: GitHub, setup: Start, workflow_path: str) -> str:
     """Why the default branch does not run on the role yet ('' when it does)."""
     repo, branch = setup.repo, setup.repo.default_branch
     build = gh.file(repo, workflow_path, branch)
@@ -329,7 +332,7 @@ def finish(
     plan = Plan()
     notes: list[str] = []
     if key is not None:
-        scope = Scope(setup.repo.owner, setup.repo.name, key.environment)
+        scope = Holder(setup.repo.owner, setup.repo.name, key.environment)
         destroy.plan_secrets(plan, gh, scope, key.user)
         for access_key in access_keys.list_keys(aws.iam, key.user.name):
             remove = partial(access_keys.delete_key, aws.iam, key.user.name, access_key.id)
@@ -350,11 +353,11 @@ def finish(
     return Report("migrate --finish", setup.repo.full_name, dry_run, changes, notes=notes)
 
 
-def _token_notes(gh: GitHub, setup: Setup, scope: Scope) -> list[str]:
+def _token_notes(gh: GitHub, setup: Start, scope: Holder) -> list[str]:
     """The rotation workflow's token is no longer needed; ghbootstrap did not make it, so
     it is only named, not deleted."""
     notes = []
-    for where in dict.fromkeys([scope, setup.repo_scope]):
+    for where in dict.fromkeys([scope, setup.repo_holder]):
         if gh.secret(where, ROTATION_TOKEN) is not None:
             notes.append(
                 f"the secret {ROTATION_TOKEN} ({where.label}) is no longer needed: delete it, "

@@ -28,7 +28,7 @@ from ghbootstrap.flows.shared_steps import (
     VAR_ECR_REPOSITORY,
     VAR_REGION,
     VAR_ROLE_ARN,
-    Setup,
+    Start,
     plan_ecr,
     plan_environments,
     plan_push_policy,
@@ -36,8 +36,9 @@ from ghbootstrap.flows.shared_steps import (
     refuse_foreign,
     start,
 )
-from ghbootstrap.github.api import GitHub, Scope
-from ghbootstrap.plan import Action, Change, Plan, Report, Step, keep, reconcile
+from ghbootstrap.github.api import GitHub, Holder
+from ghbootstrap.plan import Action, Change, Plan, Step, keep, reconcile
+from ghbootstrap.report import Report
 from ghbootstrap.subjects import Scopes, build_subjects, subject_prefix
 from ghbootstrap.target import Names, RepoRef
 from ghbootstrap.trusteval import admitted_subjects
@@ -56,7 +57,7 @@ class OidcRequest:
     open_pr: bool = False
 
 
-def plan_provider(plan: Plan, setup: Setup, issuer: str) -> tuple[str, bool]:
+def plan_provider(plan: Plan, setup: Start, issuer: str) -> tuple[str, bool]:
     return plan_account_provider(plan, setup.aws.iam, setup.caller, issuer, setup.ref.tag_value)
 
 
@@ -95,9 +96,9 @@ def plan_account_provider(
 
 def plan_role(
     plan: Plan,
-    setup: Setup,
+    setup: Start,
     trust: dict[str, Any],
-    record: footprint.OidcSetup,
+    record: footprint.OidcGiven,
     environments: Sequence[str],
     *,
     new_provider: bool,
@@ -150,7 +151,7 @@ def plan_role(
     return setup.caller.iam_arn("role", name)
 
 
-def _still_holding(setup: Setup, earlier: Sequence[str], now: Sequence[str]) -> list[str]:
+def _still_holding(setup: Start, earlier: Sequence[str], now: Sequence[str]) -> list[str]:
     """The environments an earlier run configured and this one does not, whose variable
     still names this role: they stay on record until `destroy` cleans them. The others
     drop off, so the record cannot grow without end."""
@@ -159,7 +160,7 @@ def _still_holding(setup: Setup, earlier: Sequence[str], now: Sequence[str]) -> 
         env
         for env in dict.fromkeys(earlier)
         if env not in now
-        and setup.gh.variable(Scope(setup.repo.owner, setup.repo.name, env), VAR_ROLE_ARN) == arn
+        and setup.gh.variable(Holder(setup.repo.owner, setup.repo.name, env), VAR_ROLE_ARN) == arn
     ]
 
 
@@ -175,7 +176,7 @@ def _role_detail(found: role.Role | None, trust: dict[str, Any]) -> str:
     return "trust policy differs"
 
 
-def plan_attachment(plan: Plan, setup: Setup, policy_arn: str) -> None:
+def plan_attachment(plan: Plan, setup: Start, policy_arn: str) -> None:
     iam, name = setup.aws.iam, setup.names.role
     attached = policy_arn in role.attached_policies(iam, name)
     plan.add(
@@ -199,7 +200,7 @@ class Planned:
 
 
 def plan_setup(
-    plan: Plan, setup: Setup, request: OidcRequest, provider: tuple[str, bool] | None = None
+    plan: Plan, setup: Start, request: OidcRequest, provider: tuple[str, bool] | None = None
 ) -> Planned:
     """Everything `oidc` sets up but the workflow: read, compared, planned (not applied).
     `migrate` plans its role through this too. `provider`: the account's provider ARN and
@@ -216,7 +217,7 @@ def plan_setup(
         provider_arn, new_provider = provider
     trust = trust_policy(provider_arn, request.issuer, subjects)
     environments = [e.name for e in plan_environments(plan, setup, request.scopes.environments)]
-    record = footprint.OidcSetup(
+    record = footprint.OidcGiven(
         region=aws.region,
         ecr_repository=ecr_target.name,
         policy=request.names.policy,
@@ -231,7 +232,7 @@ def plan_setup(
     plan_variables(
         plan,
         setup,
-        [setup.repo_scope, *setup.scopes(environments)],
+        [setup.repo_holder, *setup.scopes(environments)],
         {
             VAR_ROLE_ARN: role_arn,
             VAR_REGION: aws.region,
@@ -287,7 +288,7 @@ def run(
     )
 
 
-def oidc_proposal(setup: Setup, ecr_repository: str, role_arn: str, path: str) -> Proposal:
+def oidc_proposal(setup: Start, ecr_repository: str, role_arn: str, path: str) -> Proposal:
     return Proposal(
         title="Build and push images to Amazon ECR (ghbootstrap)",
         body=(

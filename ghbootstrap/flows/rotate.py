@@ -8,13 +8,14 @@ from functools import partial
 from ghbootstrap.aws import tags, user
 from ghbootstrap.aws.identity import whoami
 from ghbootstrap.aws.session import Aws
-from ghbootstrap.commands import keys_command
 from ghbootstrap.errors import GhbError
 from ghbootstrap.flows import key_install
-from ghbootstrap.footprint import KeysSetup
-from ghbootstrap.github.api import GitHub, Scope
+from ghbootstrap.footprint import KeysGiven
+from ghbootstrap.github.api import GitHub, Holder
 from ghbootstrap.keyrecord import KeyRecord
-from ghbootstrap.plan import Action, Change, Plan, Report, Step
+from ghbootstrap.plan import Action, Change, Plan, Step
+from ghbootstrap.repairs import keys_command
+from ghbootstrap.report import Report
 from ghbootstrap.target import Names, RepoRef
 
 
@@ -41,7 +42,7 @@ def _never_bootstrapped(request: RotateRequest) -> GhbError:
 def _take_over(aws: Aws, request: RotateRequest, found: user.User, environment: str | None) -> str:
     """How to let ghbootstrap take over secrets it did not write: `keys` as the user's
     record says it was last run, with --force."""
-    setup = KeysSetup.from_tags(found.tags, found.name)
+    setup = KeysGiven.from_tags(found.tags, found.name)
     if setup is None:  # a user made before the record: only its maker knows the names
         return (
             "if ghbootstrap should take them over, run `ghbootstrap keys` again with the "
@@ -87,7 +88,7 @@ def run(aws: Aws, gh: GitHub, request: RotateRequest, *, dry_run: bool) -> Repor
         aws=aws,
         gh=gh,
         user=request.user,
-        scope=Scope(repo.owner, repo.name, environment),
+        scope=Holder(repo.owner, repo.name, environment),
         keep_old_active=request.keep_old_active,
         propagation_timeout=request.propagation_timeout,
     )

@@ -14,7 +14,7 @@ from ghbootstrap.aws.session import Aws
 from ghbootstrap.documents import ecr_repository_arn, lifecycle_policy, push_policy
 from ghbootstrap.errors import ConflictError, GitHubError
 from ghbootstrap.footprint import VAR_ECR_REPOSITORY, VAR_REGION, VAR_ROLE_ARN
-from ghbootstrap.github.api import GitHub, Scope
+from ghbootstrap.github.api import GitHub, Holder
 from ghbootstrap.plan import Action, Change, Plan, Step, keep, reconcile
 from ghbootstrap.subjects import GitHubRepo
 from ghbootstrap.target import Names, RepoRef
@@ -25,7 +25,7 @@ _DNS_SUFFIX = {"aws-cn": "amazonaws.com.cn"}
 
 
 @dataclass(frozen=True)
-class Setup:
+class Start:
     """Where a command starts: who the caller is, and the repository as GitHub names it."""
 
     aws: Aws
@@ -40,14 +40,14 @@ class Setup:
         return footprint.ownership(self.ref.tag_value)
 
     @property
-    def repo_scope(self) -> Scope:
-        return Scope(self.repo.owner, self.repo.name)
+    def repo_holder(self) -> Holder:
+        return Holder(self.repo.owner, self.repo.name)
 
-    def scopes(self, environments: Sequence[str]) -> list[Scope]:
-        return [Scope(self.repo.owner, self.repo.name, env) for env in environments]
+    def scopes(self, environments: Sequence[str]) -> list[Holder]:
+        return [Holder(self.repo.owner, self.repo.name, env) for env in environments]
 
 
-def start(aws: Aws, gh: GitHub, ref: RepoRef, names: Names) -> Setup:
+def start(aws: Aws, gh: GitHub, ref: RepoRef, names: Names) -> Start:
     """Check both sides up front: who we are on AWS, and what GitHub lets us do."""
     caller = whoami(aws.sts)
     repo = gh.repository(ref)
@@ -57,11 +57,11 @@ def start(aws: Aws, gh: GitHub, ref: RepoRef, names: Names) -> Setup:
             "writing Actions variables and secrets needs write access to the repository",
             status=403,
         )
-    return Setup(aws, gh, ref, names, caller, repo)
+    return Start(aws, gh, ref, names, caller, repo)
 
 
 def refuse_foreign(
-    kind: str, name: str, found_tags: Mapping[str, str], setup: Setup, flag: str
+    kind: str, name: str, found_tags: Mapping[str, str], setup: Start, flag: str
 ) -> None:
     """Never take over a resource that ghbootstrap did not make for this repository."""
     if not footprint.owned_by(found_tags, setup.ref.tag_value):
@@ -78,7 +78,7 @@ class EcrTarget:
     uri: str
 
 
-def plan_ecr(plan: Plan, setup: Setup, *, immutable: bool) -> EcrTarget:
+def plan_ecr(plan: Plan, setup: Start, *, immutable: bool) -> EcrTarget:
     """Create the repository, or reuse it; settings are kept in line only if we made it.
     One ghbootstrap made for another repository is shared only when both name it with
     --ecr-repo, and the sharing is recorded on it (so `destroy` keeps it for the other)."""
@@ -148,7 +148,7 @@ def plan_ecr(plan: Plan, setup: Setup, *, immutable: bool) -> EcrTarget:
     return target
 
 
-def _plan_shared_ecr(plan: Plan, setup: Setup, found: ecr.Repository) -> None:
+def _plan_shared_ecr(plan: Plan, setup: Start, found: ecr.Repository) -> None:
     users, key, name = footprint.ecr_users(found.tags), setup.ref.tag_value, found.name
     if key in users:
         plan.add(keep("ECR repository", name, f"shared on purpose: made for {users[0]}"))
@@ -173,7 +173,7 @@ def _create_change(name: str, immutable: bool) -> Change:
     return Change("ECR repository", name, Action.CREATE, f"{settings}, scan on push, AES256")
 
 
-def plan_push_policy(plan: Plan, setup: Setup, repository_arn: str) -> str:
+def plan_push_policy(plan: Plan, setup: Start, repository_arn: str) -> str:
     iam, name = setup.aws.iam, setup.names.policy
     arn = setup.caller.iam_arn("policy", name)
     found = policy.get_policy(iam, arn)
@@ -209,7 +209,7 @@ class PlannedEnvironment:
 
 
 def plan_environments(
-    plan: Plan, setup: Setup, environments: Sequence[str]
+    plan: Plan, setup: Start, environments: Sequence[str]
 ) -> list[PlannedEnvironment]:
     """Create missing GitHub environments; say how GitHub spells each, and which exist."""
     planned = []
@@ -237,8 +237,8 @@ def plan_environments(
 
 def plan_variables(
     plan: Plan,
-    setup: Setup,
-    scopes: Sequence[Scope],
+    setup: Start,
+    scopes: Sequence[Holder],
     values: Mapping[str, str],
     *,
     force: bool = False,

@@ -3,7 +3,7 @@
 Found by the naming options and the tags the setup commands left (ghbootstrap.footprint):
 the role's trust fingerprint, its record of the setup and of every environment given
 variables, the user's key record. Every check that is not `ok` carries the complete
-command that repairs it (ghbootstrap.commands); any such check makes the exit code 3.
+command that repairs it (ghbootstrap.repairs); any such check makes the exit code 3.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from ghbootstrap import footprint
 from ghbootstrap.aws import access_keys, ecr, oidc_provider, policy, role, user
 from ghbootstrap.aws.identity import Caller, whoami
 from ghbootstrap.aws.session import Aws
-from ghbootstrap.commands import keys_command, oidc_command, rotate_command
 from ghbootstrap.documents import (
     STS_AUDIENCE,
     ecr_repository_arn,
@@ -34,11 +33,12 @@ from ghbootstrap.footprint import (
     VAR_REGION,
     VAR_ROLE_ARN,
     KeyRecord,
-    KeysSetup,
-    OidcSetup,
+    KeysGiven,
+    OidcGiven,
 )
-from ghbootstrap.github.api import GitHub, Scope
-from ghbootstrap.plan import Check, Report, State
+from ghbootstrap.github.api import GitHub, Holder
+from ghbootstrap.repairs import keys_command, oidc_command, rotate_command
+from ghbootstrap.report import Check, Report, State
 from ghbootstrap.subjects import GitHubRepo, Scopes
 from ghbootstrap.target import Names, RepoRef
 from ghbootstrap.trusteval import (
@@ -47,7 +47,7 @@ from ghbootstrap.trusteval import (
     github_issuer,
     github_providers,
 )
-from ghbootstrap.workflow import DEFAULT_PATH, Origin, judge
+from ghbootstrap.workflow import DEFAULT_PATH, Origin, origin_of
 
 OK, DRIFT, MISSING = State.OK, State.DRIFT, State.MISSING
 
@@ -221,7 +221,7 @@ def _key_state(s: _Status, key: access_keys.AccessKey, record: KeyRecord) -> tup
     return OK, detail, ""
 
 
-def _check_variables(s: _Status, scope: Scope, wanted: dict[str, str]) -> None:
+def _check_variables(s: _Status, scope: Holder, wanted: dict[str, str]) -> None:
     for name, value in wanted.items():
         found = s.gh.variable(scope, name)
         label = f"{name} ({scope.label})"
@@ -233,7 +233,7 @@ def _check_variables(s: _Status, scope: Scope, wanted: dict[str, str]) -> None:
             s.add("GitHub variable", label, OK, value)
 
 
-def _check_earlier_variables(s: _Status, scope: Scope, wanted: dict[str, str]) -> None:
+def _check_earlier_variables(s: _Status, scope: Holder, wanted: dict[str, str]) -> None:
     """An environment the role no longer admits: its variables are only reported (the
     repair would not write them again); `destroy` removes those that hold our values."""
     for name, value in wanted.items():
@@ -243,7 +243,7 @@ def _check_earlier_variables(s: _Status, scope: Scope, wanted: dict[str, str]) -
             s.add("GitHub variable", f"{name} ({scope.label})", OK, detail)
 
 
-def _check_secrets(s: _Status, scope: Scope, record: KeyRecord) -> None:
+def _check_secrets(s: _Status, scope: Holder, record: KeyRecord) -> None:
     written = {SECRET_ID: record.id_written, SECRET_KEY: record.secret_written}
     for name in (SECRET_ID, SECRET_KEY):
         found = s.gh.secret(scope, name)
@@ -267,7 +267,7 @@ def _check_workflow(s: _Status, fix: str) -> None:
     if found is None:
         s.add("workflow", label, OK, "not on the default branch (none with --no-workflow)")
         return
-    seen = judge(found.text, s.repo.full_name, branch)
+    seen = origin_of(found.text, s.repo.full_name, branch)
     if seen is Origin.EARLIER:
         s.add("workflow", label, DRIFT, f"{seen.value}: upgrade it", _with_open_pr(fix))
     else:
@@ -293,7 +293,7 @@ def run(aws: Aws, gh: GitHub, request: StatusRequest) -> Report:
     )
     record = _role_setup(s, found_role) if found_role else None
     footprint.same_region(record, aws.region)
-    keys_setup = KeysSetup.from_tags(found_user.tags, found_user.name) if found_user else None
+    keys_setup = KeysGiven.from_tags(found_user.tags, found_user.name) if found_user else None
     footprint.same_region(keys_setup, aws.region)
     if keys_setup is not None:  # the user knows the names `keys` was given
         s.keys_names = replace(
@@ -335,14 +335,14 @@ def run(aws: Aws, gh: GitHub, request: StatusRequest) -> Report:
         given = record.scopes.environments if record else ()
         current = _unique([None, *given, *request.environments])
         for env in current:
-            _check_variables(s, Scope(s.repo.owner, s.repo.name, env), wanted)
+            _check_variables(s, Holder(s.repo.owner, s.repo.name, env), wanted)
         for env in footprint.environments_record(found_role.tags):
             if env not in current:
-                _check_earlier_variables(s, Scope(s.repo.owner, s.repo.name, env), wanted)
+                _check_earlier_variables(s, Holder(s.repo.owner, s.repo.name, env), wanted)
     if found_user is not None:
         _set_fixes(s, keys_path=True, env=environment)
         _check_user(s, found_user, policy_arn)
-        scope = Scope(s.repo.owner, s.repo.name, environment)
+        scope = Holder(s.repo.owner, s.repo.name, environment)
         _check_variables(s, scope, base)
         _check_secrets(s, scope, KeyRecord.from_tags(found_user.tags))
     if found_role is not None:  # the build workflow is the role's: upgraded by `oidc`
@@ -352,11 +352,11 @@ def run(aws: Aws, gh: GitHub, request: StatusRequest) -> Report:
     return Report("status", s.repo.full_name, dry_run=False, checks=checks)
 
 
-def _role_setup(s: _Status, found: role.Role) -> OidcSetup:
+def _role_setup(s: _Status, found: role.Role) -> OidcGiven:
     """What `oidc` was last given, from the role's record; a role made before the record
     existed gets its scopes read back from its trust (exactly those applied while the
     fingerprint matches)."""
-    recorded = OidcSetup.from_tags(found.tags, found.name)
+    recorded = OidcGiven.from_tags(found.tags, found.name)
     if recorded is not None:
         return recorded
     branches, tags, environments, pull_requests = [], [], [], False
@@ -372,7 +372,7 @@ def _role_setup(s: _Status, found: role.Role) -> OidcSetup:
             pull_requests = True
     names = s.request.names
     repository = ecr.get_repository(s.aws.ecr, names.ecr_repository)
-    return OidcSetup(
+    return OidcGiven(
         region=s.aws.region,
         ecr_repository=names.ecr_repository,
         policy=names.policy,
@@ -385,7 +385,7 @@ def _role_setup(s: _Status, found: role.Role) -> OidcSetup:
 
 
 def _set_fixes(
-    s: _Status, *, keys_path: bool, env: str | None, record: OidcSetup | None = None
+    s: _Status, *, keys_path: bool, env: str | None, record: OidcGiven | None = None
 ) -> None:
     """The repair commands for what follows: `keys` for the user's resources, `oidc` (as
     the role records it was last run) for everything else."""
@@ -407,7 +407,7 @@ def _set_fixes(
         )
         s.forced[s.fix] = s.fix_forced
         return
-    setup = record or OidcSetup(
+    setup = record or OidcGiven(
         region, names.ecr_repository, names.policy, names.role, mutable_tags=s.mutable_tags
     )
     s.fix, s.fix_forced = (

@@ -33,7 +33,7 @@ def _q(segment: str) -> str:
 
 
 @dataclass(frozen=True)
-class Scope:
+class Holder:
     """Where Actions variables and secrets live: a repository, or one of its environments."""
 
     owner: str
@@ -142,7 +142,7 @@ class GitHub:
     def __init__(self, requester: Any, api_url: str) -> None:
         self._requester = requester
         self.api_url = api_url
-        self._keys: dict[Scope, PublicKey] = {}
+        self._keys: dict[Holder, PublicKey] = {}
         self.classic_scopes: frozenset[str] | None = None
 
     # -- plumbing ---------------------------------------------------------------------
@@ -286,13 +286,13 @@ class GitHub:
 
     # -- variables ----------------------------------------------------------------------
 
-    def variable(self, scope: Scope, name: str) -> str | None:
+    def variable(self, scope: Holder, name: str) -> str | None:
         data = self._read(
             f"{scope.base}/variables/{_q(name)}", f"read variable {name} of {scope.label}"
         )
         return None if data is None else str(data["value"])
 
-    def create_variable(self, scope: Scope, name: str, value: str) -> None:
+    def create_variable(self, scope: Holder, name: str, value: str) -> None:
         self._call(
             "POST",
             f"{scope.base}/variables",
@@ -300,7 +300,7 @@ class GitHub:
             body={"name": name, "value": value},
         )
 
-    def update_variable(self, scope: Scope, name: str, value: str) -> None:
+    def update_variable(self, scope: Holder, name: str, value: str) -> None:
         self._call(
             "PATCH",
             f"{scope.base}/variables/{_q(name)}",
@@ -308,7 +308,7 @@ class GitHub:
             body={"name": name, "value": value},
         )
 
-    def delete_variable(self, scope: Scope, name: str) -> None:
+    def delete_variable(self, scope: Holder, name: str) -> None:
         self._call(
             "DELETE",
             f"{scope.base}/variables/{_q(name)}",
@@ -317,7 +317,7 @@ class GitHub:
 
     # -- secrets ------------------------------------------------------------------------
 
-    def public_key(self, scope: Scope) -> PublicKey:
+    def public_key(self, scope: Holder) -> PublicKey:
         """The scope's sealing key, fetched once per scope and run."""
         if scope not in self._keys:
             data = self._call(
@@ -326,13 +326,13 @@ class GitHub:
             self._keys[scope] = PublicKey(key_id=str(data["key_id"]), key=str(data["key"]))
         return self._keys[scope]
 
-    def secret(self, scope: Scope, name: str) -> SecretInfo | None:
+    def secret(self, scope: Holder, name: str) -> SecretInfo | None:
         data = self._read(
             f"{scope.base}/secrets/{_q(name)}", f"read secret {name} of {scope.label}"
         )
         return None if data is None else SecretInfo(name, str(data.get("updated_at", "")))
 
-    def put_secret(self, scope: Scope, name: str, value: Secret) -> None:
+    def put_secret(self, scope: Holder, name: str, value: Secret) -> None:
         key = self.public_key(scope)
         self._call(
             "PUT",
@@ -341,7 +341,7 @@ class GitHub:
             body={"encrypted_value": seal(key.key, value), "key_id": key.key_id},
         )
 
-    def delete_secret(self, scope: Scope, name: str) -> None:
+    def delete_secret(self, scope: Holder, name: str) -> None:
         self._call(
             "DELETE",
             f"{scope.base}/secrets/{_q(name)}",

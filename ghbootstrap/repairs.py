@@ -11,7 +11,7 @@ from __future__ import annotations
 import shlex
 from collections.abc import Sequence
 
-from ghbootstrap.footprint import DEFAULT_ISSUER, OidcSetup
+from ghbootstrap.footprint import DEFAULT_ISSUER, OidcGiven
 from ghbootstrap.target import Names, RepoRef
 from ghbootstrap.workflow import DEFAULT_PATH as DEFAULT_WORKFLOW_PATH
 
@@ -20,7 +20,7 @@ NO_WORKFLOW = ("--no-workflow",)
 
 def oidc_command(
     ref: RepoRef,
-    setup: OidcSetup,
+    setup: OidcGiven,
     *,
     force: bool = False,
     profile: str | None = None,
