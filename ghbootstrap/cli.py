@@ -998,8 +998,10 @@ def migrate(
         )
         if finish:
             _require_answer(yes=yes, dry_run=dry_run, command="migrate --finish")
-            where = in_repository(workflow_path or DEFAULT_WORKFLOW, "--workflow-path")
-            return FinishRequest(ref=ref, names=names, workflow_path=where.as_posix())
+            where = in_repository(workflow_path, "--workflow-path") if workflow_path else None
+            return FinishRequest(
+                ref=ref, names=names, workflow_path=where.as_posix() if where else None
+            )
         if yes:
             raise UsageError("--yes needs --finish", "add --finish, or leave --yes out")
         scopes = Scopes.parse(branch or (), tag or (), environment or (), pull_requests)

@@ -21,7 +21,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from ghbootstrap import footprint, frozen_v0_1_0, repairs
 from ghbootstrap.aws import access_keys, ecr, role, user
@@ -29,6 +29,7 @@ from ghbootstrap.aws.session import Aws
 from ghbootstrap.delivery import Proposal, deliver
 from ghbootstrap.errors import GhbError, UsageError
 from ghbootstrap.flows import destroy, oidc
+from ghbootstrap.flows.replacement import Replacement, prove
 from ghbootstrap.flows.shared_steps import Start, start
 from ghbootstrap.github.api import GitHub, Holder
 from ghbootstrap.keyrecord import KeyRecord
@@ -68,7 +69,7 @@ class MigrateRequest:
 class FinishRequest:
     ref: RepoRef
     names: Names
-    workflow_path: str = DEFAULT_PATH  # where the build workflow sits in the repository
+    workflow_path: str | None = None  # in the repository; None: the one `keys` recorded
 
 
 @dataclass(frozen=True)
@@ -294,62 +295,58 @@ def _next_steps(
 
 # -- phase two ------------------------------------------------------------------------------
 
+_NOT_PROVEN = (
+    "ghbootstrap removes the key only once the default branch runs on the role alone: "
+    "complete phase one (`ghbootstrap migrate` without --finish), merge its change and let "
+    "it run, change each workflow named so it no longer reads the key's secrets, then run "
+    "this again"
+)
 
-def live_problem(gh: GitHub, setup: Start, workflow_path: str) -> str:
-    """Why the default branch does not run on the role yet ('' when it does)."""
-    repo, branch = setup.repo, setup.repo.default_branch
-    build = gh.file(repo, workflow_path, branch)
-    if build is None:
-        return f"{workflow_path} is not on {branch}"
-    text = build.text
-    if f"secrets.{footprint.SECRET_ID}" in text:
-        return f"{workflow_path} on {branch} still reads secrets.{footprint.SECRET_ID}"
-    if f"vars.{footprint.VAR_ROLE_ARN}" not in text:
-        return f"{workflow_path} on {branch} does not read vars.{footprint.VAR_ROLE_ARN}"
-    if not re.search(r"^\s*id-token:\s*write\s*(#.*)?$", text, re.MULTILINE):
-        return f"{workflow_path} on {branch} does not ask for id-token: write"
-    rotation = str(PurePosixPath(workflow_path).with_name(ROTATE_FILENAME))
-    found = gh.file(repo, rotation, branch)
-    if found is not None and "ghbootstrap rotate" in found.text:
-        return f"ghbootstrap's key rotation workflow {rotation} is still on {branch}"
-    return ""
+
+def _replacement(request: FinishRequest, key: KeySetup) -> Replacement:
+    """The role, the push policy `keys` was given, and the build workflow: the path given,
+    else the one `keys` recorded, else the default."""
+    recorded = footprint.KeysGiven.from_tags(key.user.tags, key.user.name)
+    path = request.workflow_path or (recorded and recorded.workflow) or DEFAULT_PATH
+    return Replacement(
+        role=request.names.role,
+        policy=recorded.policy if recorded else request.names.policy,
+        workflow_path=path,
+        environment=key.environment,
+    )
 
 
 def finish(
     aws: Aws, gh: GitHub, request: FinishRequest, *, dry_run: bool, confirm: Confirm
 ) -> Report:
     setup = start(aws, gh, request.ref, request.names)
-    problem = live_problem(gh, setup, request.workflow_path)
-    if problem:
-        raise GhbError(
-            f"nothing was removed: {problem}",
-            "the workflow change must reach the default branch first: merge the pull request "
-            "(or push the commit) `ghbootstrap migrate` made, let it run, then run this again",
-        )
     found_role = role.get_role(aws.iam, request.names.role)
     candidates = footprint.environments_record(found_role.tags) if found_role else []
     key = find_key_setup(setup, candidates)
+    if key is None:
+        note = f"nothing to do: no access-key setup of {request.ref.tag_value} is left"
+        return Report("migrate --finish", setup.repo.full_name, dry_run, notes=[note])
+    proof = prove(setup, _replacement(request, key))
+    if proof.problems:
+        raise GhbError(f"nothing was removed: {'; '.join(proof.problems)}", _NOT_PROVEN)
     plan = Plan()
-    notes: list[str] = []
-    if key is not None:
-        scope = Holder(setup.repo.owner, setup.repo.name, key.environment)
-        destroy.plan_secrets(plan, gh, scope, key.user)
-        for access_key in access_keys.list_keys(aws.iam, key.user.name):
-            remove = partial(access_keys.delete_key, aws.iam, key.user.name, access_key.id)
-            plan.add(
-                destroy.delete_step("access key", access_key.id, remove, access_key.status.lower())
-            )
-        destroy.plan_policies_of(plan, aws, "user", key.user.name, user)
-        remove_user = partial(user.delete_user, aws.iam, key.user.name)
-        plan.add(destroy.delete_step("IAM user", key.user.name, remove_user))
-        notes += _token_notes(gh, setup, scope)
+    scope = Holder(setup.repo.owner, setup.repo.name, key.environment)
+    destroy.plan_secrets(plan, gh, scope, key.user)
+    for access_key in access_keys.list_keys(aws.iam, key.user.name):
+        remove = partial(access_keys.delete_key, aws.iam, key.user.name, access_key.id)
+        plan.add(
+            destroy.delete_step("access key", access_key.id, remove, access_key.status.lower())
+        )
+    destroy.plan_policies_of(plan, aws, "user", key.user.name, user)
+    remove_user = partial(user.delete_user, aws.iam, key.user.name)
+    plan.add(destroy.delete_step("IAM user", key.user.name, remove_user))
+    notes = [f"checked: {line}" for line in proof.checked]
+    notes += _token_notes(gh, setup, scope)
     changes = [s.change for s in plan.steps]
     deleting = [c for c in changes if c.action is not Action.KEEP]
     if deleting and not dry_run and not confirm(changes):
         raise GhbError("nothing was removed", "run again and answer y, or pass --yes")
     changes = plan.execute(dry_run=dry_run).changes
-    if key is None:
-        notes.insert(0, f"nothing to do: no access-key setup of {request.ref.tag_value} is left")
     return Report("migrate --finish", setup.repo.full_name, dry_run, changes, notes=notes)
 
 
