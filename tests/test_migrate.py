@@ -202,7 +202,7 @@ def test_local_files_in_an_environment(
         trust["Statement"][0]["Condition"]["StringEquals"][
             "token.actions.githubusercontent.com:sub"
         ]
-    ) == [f"repo:{REPO}:environment:prod", f"repo:{REPO}:ref:refs/heads/main"]
+    ) == [f"repo:{REPO}:environment:prod"]  # what the key served: not main outside prod
     assert fake_github.variables(REPO, "prod")["AWS_ROLE_ARN"] == ROLE_ARN
     assert github_key_works(fake_github, aws, "prod") == held
     assert f"note: next: commit {build}" in result.out

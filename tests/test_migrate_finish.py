@@ -281,7 +281,7 @@ def test_the_build_job_keeps_the_keys_environment(
         f"note: checked: IAM role {ROLE} exists, with policy {POLICY} attached",
         f"note: checked: AWS_ROLE_ARN in {REPO} environment prod names IAM role {ROLE}",
         f"note: checked: the trust admits repo:{REPO}:environment:prod, the subject {BUILD} "
-        "presents on main (statement number 1 of the trust admits it)",
+        "presents on main (statement GitHubActionsExactSubjects of the trust admits it)",
         "note: checked: no workflow on main (3 files in .github/workflows) reads the key's "
         f"secrets AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY in {REPO} environment prod",
     ]

@@ -129,15 +129,31 @@ def recorded_names(request: MigrateRequest, found: user.User, region: str) -> Na
     )
 
 
-def role_scopes(given: Scopes, environment: str | None, default_branch: str) -> Scopes:
-    """The given scopes (none: the default branch), plus the environment the key lives
-    in: the new workflow's job runs there, as the keys workflow's did."""
+def role_scopes(given: Scopes, environment: str | None) -> Scopes:
+    """The given scopes, plus the environment the key lives in: the new workflow's job runs
+    there, as the keys workflow's did. Nothing given: what the key served, and no more (in
+    an environment, that environment alone; else the default branch)."""
     if environment is None or environment in given.environments:
         return given
-    branches = given.branches if not given.is_empty() else (default_branch,)
     return Scopes.parse(
-        branches, given.tags, [*given.environments, environment], given.pull_requests
+        given.branches, given.tags, [*given.environments, environment], given.pull_requests
     )
+
+
+def refuse_other_environments(given: Scopes, key: KeySetup) -> None:
+    """The build job stays in the key's environment: the workflow runs its job in the first
+    environment it is given, and out of the key's it would lose that environment's
+    protection rules."""
+    if key.environment is None:
+        return
+    others = [e for e in given.environments if e != key.environment]
+    if others:
+        raise UsageError(
+            f"--environment {others[0]}: the key's secrets live in environment "
+            f"{key.environment}, and the build job stays there (elsewhere it would run "
+            f"without {key.environment}'s protection rules)",
+            f"leave --environment out, or pass --environment {key.environment}",
+        )
 
 
 def run(aws: Aws, gh: GitHub, request: MigrateRequest, *, dry_run: bool) -> Report:
@@ -150,9 +166,10 @@ def run(aws: Aws, gh: GitHub, request: MigrateRequest, *, dry_run: bool) -> Repo
             f"set up OIDC directly with `ghbootstrap oidc {request.ref.full_name}`, or pass "
             "the --user-name the setup used",
         )
+    refuse_other_environments(request.scopes, key)
     request = replace(request, names=recorded_names(request, key.user, aws.region))
     setup = replace(setup, names=request.names)
-    scopes = role_scopes(request.scopes, key.environment, setup.repo.default_branch)
+    scopes = role_scopes(request.scopes, key.environment)
     found_ecr = ecr.get_repository(aws.ecr, request.names.ecr_repository)
     oidc_request = oidc.OidcRequest(
         ref=request.ref,
