@@ -1010,12 +1010,16 @@ def migrate(
         )
         if path is not None:
             check_triggers(scopes)
+        local_default = path is not None and workflow_path is None and not open_pr
         return MigrateRequest(
             ref=ref,
             names=names,
             scopes=scopes,
             workflow_path=path,
             open_pr=open_pr,
+            workflow_given=workflow_path is not None,
+            # the checkout's root: the recorded build workflow's path is relative to it
+            checkout=path.parents[len(DEFAULT_WORKFLOW.parts) - 1] if local_default else None,
             force=force,
             profile=profile,
             github_api_url=github_api_url,

@@ -16,6 +16,7 @@ import pytest
 from ghbootstrap.aws.session import Aws
 from ghbootstrap.footprint import KeysGiven
 from ghbootstrap.secret import Secret
+from tests.checkouts import git_checkout
 from tests.conftest import ACCOUNT, REGION, AwsCalls, CliResult, moto_secret
 from tests.fakes.github import FakeGitHub
 
@@ -145,20 +146,49 @@ def test_the_build_workflow_keys_wrote_is_replaced_not_doubled(
     still on the default branch, signed in with."""
     path = ".github/workflows/build.yml"
     finish = migrated(cli, fake_github, "--workflow-path", path)
+    workflows = sorted(p for p in on_main(fake_github) if p.startswith(".github/workflows/"))
+    assert workflows == [path]
+    assert "role-to-assume: ${{ vars.AWS_ROLE_ARN }}" in on_main(fake_github)[path]
+    assert finish == f"ghbootstrap migrate {TYPED} --finish --region {REGION}"
     tags = {t["Key"]: t["Value"] for t in aws.iam.raw.list_user_tags(UserName=USER)["Tags"]}
     recorded = KeysGiven.from_tags(tags, USER)
     assert recorded is not None
     assert recorded.workflow == path
 
-    workflows = sorted(p for p in on_main(fake_github) if p.startswith(".github/workflows/"))
-    assert workflows == [path]
-    assert "role-to-assume: ${{ vars.AWS_ROLE_ARN }}" in on_main(fake_github)[path]
-    assert finish == f"ghbootstrap migrate {TYPED} --finish --region {REGION}"
-
     done = cli(*shlex.split(finish)[1:], "--yes")
     assert done.code == 0, done.err
     assert aws.iam.raw.list_users()["Users"] == []
     assert fake_github.secret(REPO, "AWS_ACCESS_KEY_ID") is None
+
+
+def test_the_keys_build_workflow_left_beside_the_new_one_keeps_the_key(
+    cli: Cli, aws: Aws, aws_calls: AwsCalls, fake_github: FakeGitHub, here: Path
+) -> None:
+    """The end state of the reproduction, reached by hand: the OIDC workflow at the default
+    path on the default branch, and build.yml, which `keys` wrote, still beside it."""
+    path = ".github/workflows/build.yml"
+    assert cli("keys", TYPED, "--open-pr", "--workflow-path", path).code == 0
+    fake_github.merge(REPO, 1)
+    first = cli("migrate", TYPED, "--no-workflow")
+    assert first.code == 0, first.err
+    oidc = cli("oidc", TYPED, "--dry-run", "--open-pr", "--json")
+    assert oidc.code == 0, oidc.err
+    written = next(
+        c["document"] for c in json.loads(oidc.out)["resources"] if c["resource"] == "pull request"
+    )
+    commit_on_main(fake_github, {BUILD: written.partition("\n")[2]})
+    held = key_works(fake_github, aws)
+    mark, github_mark = len(aws_calls.names), len(fake_github.writes())
+
+    done = cli("migrate", TYPED, "--finish", "--yes", "--workflow-path", BUILD)
+    assert done.code == 1, done.out
+    assert done.err == (
+        f"error: nothing was removed: {path} on main reads the key's secrets "
+        f"(AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY): {FIX}\n"
+    )
+    assert aws_calls.writes_since(mark) == []
+    assert fake_github.writes()[github_mark:] == []
+    assert key_works(fake_github, aws) == held
 
 
 def test_a_workflow_path_other_than_the_recorded_one_is_refused(
@@ -282,7 +312,7 @@ def test_the_build_job_keeps_the_keys_environment(
         f"note: checked: AWS_ROLE_ARN in {REPO} environment prod names IAM role {ROLE}",
         f"note: checked: the trust admits repo:{REPO}:environment:prod, the subject {BUILD} "
         "presents on main (statement GitHubActionsExactSubjects of the trust admits it)",
-        "note: checked: no workflow on main (3 files in .github/workflows) reads the key's "
+        "note: checked: no workflow on main (2 files in .github/workflows) reads the key's "
         f"secrets AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY in {REPO} environment prod",
     ]
     assert aws.iam.raw.list_users()["Users"] == []
@@ -328,4 +358,45 @@ def test_the_subject_follows_the_repositorys_oidc_settings(
     assert done.code == 0, done.err
     subject = f"repo:{repo.owner}@{repo.owner_id}/{repo.name}@{repo.id}:ref:refs/heads/main"
     assert f"note: checked: the trust admits {subject}, the subject {BUILD} presents" in (done.out)
+    assert aws.iam.raw.list_users()["Users"] == []
+
+
+def test_in_a_checkout_the_recorded_file_is_replaced(
+    cli: Cli, aws: Aws, fake_github: FakeGitHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Locally too: `keys --workflow-path` inside the checkout records the file's path in the
+    repository; `migrate` from the checkout replaces that file, and --finish checks it."""
+    root = git_checkout(tmp_path / "hello", REPO)
+    (root / "src").mkdir()
+    monkeypatch.chdir(root / "src")
+    made = cli("keys", TYPED, "--workflow-path", "../.github/workflows/build.yml")
+    assert made.code == 0, made.err
+    local = root / ".github/workflows/build.yml"
+    keys_file = local.read_text()
+
+    first = cli("migrate", TYPED)
+    assert first.code == 0, first.err
+    assert not (root / BUILD).exists()
+    replaced = local.read_text()
+    assert "role-to-assume: ${{ vars.AWS_ROLE_ARN }}" in replaced
+    assert f"note: next: commit {root / '.github/workflows/build.yml'} (and" in first.out
+    assert f"then remove the key, its secrets and the user: ghbootstrap migrate {TYPED} " in (
+        first.out
+    )
+    [finish] = [
+        line.split(": ", 2)[2]
+        for line in first.out.splitlines()
+        if line.startswith("note: then remove the key")
+    ]
+    assert finish == f"ghbootstrap migrate {TYPED} --finish --region {REGION}"
+
+    commit_on_main(fake_github, {".github/workflows/build.yml": keys_file})
+    early = cli(*shlex.split(finish)[1:], "--yes")
+    assert early.code == 1
+    assert early.err.startswith(
+        "error: nothing was removed: .github/workflows/build.yml on main does not read"
+    )
+    commit_on_main(fake_github, {".github/workflows/build.yml": replaced})  # pushed, and it ran
+    done = cli(*shlex.split(finish)[1:], "--yes")
+    assert done.code == 0, done.err
     assert aws.iam.raw.list_users()["Users"] == []

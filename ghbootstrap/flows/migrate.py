@@ -26,12 +26,14 @@ from pathlib import Path
 from ghbootstrap import footprint, frozen_v0_1_0, repairs
 from ghbootstrap.aws import access_keys, ecr, role, user
 from ghbootstrap.aws.session import Aws
+from ghbootstrap.checkout import path_in_checkout
 from ghbootstrap.delivery import Proposal, deliver
 from ghbootstrap.errors import GhbError, UsageError
 from ghbootstrap.flows import destroy, oidc
 from ghbootstrap.flows.replacement import Replacement, prove
 from ghbootstrap.flows.shared_steps import Start, start
 from ghbootstrap.github.api import GitHub, Holder
+from ghbootstrap.github.connect import web_host
 from ghbootstrap.keyrecord import KeyRecord
 from ghbootstrap.plan import Action, Change, Plan
 from ghbootstrap.report import Report
@@ -58,6 +60,8 @@ class MigrateRequest:
     scopes: Scopes = field(default_factory=Scopes)
     workflow_path: Path | None = None  # in the repository with open_pr; None: --no-workflow
     open_pr: bool = False
+    workflow_given: bool = False  # --workflow-path was given (else the recorded path)
+    checkout: Path | None = None  # the checkout of OWNER/REPO, locally without --workflow-path
     force: bool = False
     profile: str | None = None  # for the printed --finish command
     github_api_url: str | None = None
@@ -80,6 +84,7 @@ class KeySetup:
     user: user.User
     record: KeyRecord
     environment: str | None
+    given: footprint.KeysGiven | None = None  # what `keys` was given (None: before 0.2.0)
 
 
 def find_key_setup(setup: Start, candidates: Sequence[str]) -> KeySetup | None:
@@ -97,17 +102,19 @@ def find_key_setup(setup: Start, candidates: Sequence[str]) -> KeySetup | None:
             "secrets only by a hash",
             "pass the environment's name with --environment",
         )
-    return KeySetup(found, record, environment)
+    return KeySetup(
+        found, record, environment, footprint.KeysGiven.from_tags(found.tags, found.name)
+    )
 
 
 # -- phase one ------------------------------------------------------------------------------
 
 
-def recorded_names(request: MigrateRequest, found: user.User, region: str) -> Names:
+def recorded_names(request: MigrateRequest, key: KeySetup, region: str) -> Names:
     """The ECR repository and policy `keys` was given, from the user's record (a user made
     before the record: the names given, as before). A given name that differs is refused:
     the role would push to another repository than CI does today."""
-    recorded = footprint.KeysGiven.from_tags(found.tags, found.name)
+    recorded, found = key.given, key.user
     footprint.same_region(recorded, region)
     names = request.names
     if recorded is None:
@@ -167,7 +174,8 @@ def run(aws: Aws, gh: GitHub, request: MigrateRequest, *, dry_run: bool) -> Repo
             "the --user-name the setup used",
         )
     refuse_other_environments(request.scopes, key)
-    request = replace(request, names=recorded_names(request, key.user, aws.region))
+    request, in_repository = _build_workflow(setup, request, key)
+    request = replace(request, names=recorded_names(request, key, aws.region))
     setup = replace(setup, names=request.names)
     scopes = role_scopes(request.scopes, key.environment)
     found_ecr = ecr.get_repository(aws.ecr, request.names.ecr_repository)
@@ -188,8 +196,37 @@ def run(aws: Aws, gh: GitHub, request: MigrateRequest, *, dry_run: bool) -> Repo
         dry_run,
         changes,
         outputs={**planned.outputs, **delivered},
-        notes=_next_steps(setup, request, delivered, changes),
+        notes=_next_steps(setup, request, delivered, changes, in_repository, key),
     )
+
+
+def _build_workflow(
+    setup: Start, request: MigrateRequest, key: KeySetup
+) -> tuple[MigrateRequest, str | None]:
+    """Where the OIDC workflow goes: over the build workflow `keys` recorded (never a
+    second one beside it), and its path in the repository when known. A --workflow-path
+    that names another file of the repository is refused."""
+    path = request.workflow_path
+    wanted = key.given.workflow if key.given else None
+    if path is None:  # --no-workflow
+        return request, None
+    if wanted is not None and not request.workflow_given:
+        if request.open_pr:
+            return replace(request, workflow_path=Path(wanted)), wanted
+        if request.checkout is not None:
+            return replace(request, workflow_path=request.checkout / wanted), wanted
+    host = web_host(setup.gh.api_url)
+    found = None if request.open_pr else path_in_checkout(path, setup.ref, host)
+    in_repository = path.as_posix() if request.open_pr else (found[1] if found else None)
+    if wanted is not None and in_repository is not None and in_repository != wanted:
+        where = wanted if found is None else str(found[0] / wanted)
+        raise UsageError(
+            f"--workflow-path {path}: the key's build workflow is {wanted} (IAM user "
+            f"{key.user.name} records it), and migrate replaces it rather than adding a "
+            "second one",
+            f"leave --workflow-path out, or pass --workflow-path {where}",
+        )
+    return request, in_repository
 
 
 def _plan_workflows(
@@ -269,19 +306,13 @@ def _rotation_ours(path: str, setup: Start, key: KeySetup, found: str) -> Workfl
     return replace(ours, earlier=ours.earlier + older)
 
 
-def finish_command(request: MigrateRequest, region: str) -> str:
-    return repairs.migrate_finish_command(
-        request.ref,
-        region,
-        request.names,
-        workflow_path=request.workflow_path.as_posix() if request.workflow_path else None,
-        profile=request.profile,
-        github_api_url=request.github_api_url,
-    )
-
-
 def _next_steps(
-    setup: Start, request: MigrateRequest, delivered: dict[str, str], changes: list[Change]
+    setup: Start,
+    request: MigrateRequest,
+    delivered: dict[str, str],
+    changes: list[Change],
+    in_repository: str | None,
+    key: KeySetup,
 ) -> list[str]:
     branch = setup.repo.default_branch
     proposing = any(c.resource == "pull request" and c.action is not Action.KEEP for c in changes)
@@ -301,7 +332,17 @@ def _next_steps(
             f"next: change the build workflow on {branch} to assume vars.AWS_ROLE_ARN "
             "(`ghbootstrap oidc --dry-run` prints the one ghbootstrap writes)"
         )
-    command = finish_command(request, setup.aws.region)
+    # --finish checks the recorded build workflow (else the default path): name the one
+    # written only when it is another, and known (a local file outside a checkout is not).
+    checked = (key.given.workflow if key.given else None) or DEFAULT_PATH
+    command = repairs.migrate_finish_command(
+        request.ref,
+        setup.aws.region,
+        request.names,
+        workflow_path=in_repository if in_repository != checked else None,
+        profile=request.profile,
+        github_api_url=request.github_api_url,
+    )
     return [
         first,
         f"then let it run once on {branch}: it signs in with the role (the access key, its "
@@ -323,7 +364,7 @@ _NOT_PROVEN = (
 def _replacement(request: FinishRequest, key: KeySetup) -> Replacement:
     """The role, the push policy `keys` was given, and the build workflow: the path given,
     else the one `keys` recorded, else the default."""
-    recorded = footprint.KeysGiven.from_tags(key.user.tags, key.user.name)
+    recorded = key.given
     path = request.workflow_path or (recorded and recorded.workflow) or DEFAULT_PATH
     return Replacement(
         role=request.names.role,

@@ -173,7 +173,8 @@ def _check_secrets(setup: Start, environment: str | None, proof: Proof) -> None:
         proof.problems += readers
     else:
         proof.checked.append(
-            f"no workflow on {branch} ({len(paths)} files in {WORKFLOWS_DIR.rstrip('/')}) "
+            f"no workflow on {branch} ({len(paths)} file{'' if len(paths) == 1 else 's'} in "
+            f"{WORKFLOWS_DIR.rstrip('/')}) "
             f"reads the key's secrets {', '.join(KEY_SECRETS)} in {where}"
         )
 
