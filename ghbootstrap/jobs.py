@@ -135,10 +135,9 @@ def _name(value: str) -> tuple[str | None, bool]:
         name = end.group(1).replace("''", "'") if end else ""
     else:
         name = re.split(r"\s+#", value, maxsplit=1)[0].strip()
-    name = name.replace(_LITERAL_OPEN, "${{")
-    if not name or "${{" in name:
+    if not name or "${{" in name.replace(_LITERAL_OPEN, ""):
         return None, False
-    return name, True
+    return name.replace(_LITERAL_OPEN, "${{"), True
 
 
 def _unquote(key: str) -> str:
