@@ -1010,7 +1010,9 @@ def migrate(
         )
         if path is not None:
             check_triggers(scopes)
-        local_default = path is not None and workflow_path is None and not open_pr
+        checkout = None  # locally by default: the recorded workflow's path is relative to it
+        if path is not None and workflow_path is None and not open_pr:
+            checkout = path.parents[len(DEFAULT_WORKFLOW.parts) - 1]  # path is root/DEFAULT
         return MigrateRequest(
             ref=ref,
             names=names,
@@ -1018,8 +1020,7 @@ def migrate(
             workflow_path=path,
             open_pr=open_pr,
             workflow_given=workflow_path is not None,
-            # the checkout's root: the recorded build workflow's path is relative to it
-            checkout=path.parents[len(DEFAULT_WORKFLOW.parts) - 1] if local_default else None,
+            checkout=checkout,
             force=force,
             profile=profile,
             github_api_url=github_api_url,

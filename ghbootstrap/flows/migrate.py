@@ -4,14 +4,15 @@ Two phases, because only GitHub knows when the new workflow is live:
 
 - `run` (phase one) adds and removes nothing CI uses today: it plans what `oidc` plans
   (through `oidc.plan_setup`: the same ECR repository and push policy, the provider, the
-  role, AWS_ROLE_ARN where the key's secrets are), and replaces ghbootstrap's own build
-  workflow with the OIDC one and deletes its own rotation workflow, locally or in one
-  pull request. The user, its key, the secrets and the variables stay.
-- `finish` (phase two) first reads the default branch through the contents API: only once
-  its build workflow assumes the role, and ghbootstrap's rotation workflow is gone, does it
-  remove the secrets (only while they hold the key the record names), every access key,
-  the user's policies and the user. The ECR repository, the policy, the role, the provider
-  and the variables stay.
+  role admitting what the key served, AWS_ROLE_ARN where the key's secrets are), and
+  replaces ghbootstrap's own build workflow (at the path `keys` recorded, the job in the
+  key's environment) with the OIDC one and deletes its own rotation workflow, locally or in
+  one pull request. The user, its key, the secrets and the variables stay.
+- `finish` (phase two) first proves the replacement (`replacement.prove`: the role and its
+  policy, the variable, the trust admitting what the default branch's build job presents,
+  no workflow there reading the key's secrets); only then does it remove the secrets (only
+  while they hold the key the record names), every access key, the user's policies and
+  the user. The ECR repository, the policy, the role, the provider and the variables stay.
 """
 
 from __future__ import annotations
