@@ -15,10 +15,10 @@ import pytest
 
 from ghbootstrap.aws.session import Aws
 from ghbootstrap.footprint import KeysGiven
-from ghbootstrap.secret import Secret
 from tests.checkouts import git_checkout
-from tests.conftest import ACCOUNT, REGION, AwsCalls, CliResult, moto_secret
+from tests.conftest import ACCOUNT, REGION, AwsCalls, CliResult
 from tests.fakes.github import FakeGitHub
+from tests.test_migrate import github_key_works
 
 Cli = Callable[..., CliResult]
 REPO = "Octo-Org/Hello-World"
@@ -30,6 +30,7 @@ POLICY_ARN = f"arn:aws:iam::{ACCOUNT}:policy/{POLICY}"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/{ROLE}"
 BUILD = ".github/workflows/ecr-build-push.yml"
 SUB = "token.actions.githubusercontent.com:sub"
+PROD = {"environment": "prod"}  # where the key's secrets live, for `unchanged`
 FIX = (
     "ghbootstrap removes the key only once the default branch runs on the role alone: "
     "complete phase one (`ghbootstrap migrate` without --finish), merge its change and let "
@@ -62,17 +63,34 @@ def here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def key_works(fake: FakeGitHub, aws: Aws, environment: str | None = None) -> str:
-    """GitHub holds an active key of the user and its secret, and it signs in."""
-    key_id = fake.secret(REPO, "AWS_ACCESS_KEY_ID", environment)
-    secret = fake.secret(REPO, "AWS_SECRET_ACCESS_KEY", environment)
-    assert key_id is not None
-    assert secret == moto_secret(USER, key_id)
-    keys = aws.iam.raw.list_access_keys(UserName=USER)["AccessKeyMetadata"]
-    assert {k["AccessKeyId"]: k["Status"] for k in keys}[key_id] == "Active"
-    arn = aws.sts_as(key_id, Secret(secret)).get_caller_identity()["Arn"]
-    assert arn == f"arn:aws:iam::{ACCOUNT}:user/{USER}"
-    return key_id
+@pytest.fixture
+def unchanged(
+    cli: Cli, aws: Aws, aws_calls: AwsCalls, fake_github: FakeGitHub
+) -> Callable[..., CliResult]:
+    """Runs a command that must change nothing: its exit code as expected, no AWS or GitHub
+    write, and the key GitHub holds still signs in."""
+
+    def run(*args: str, code: int = 1, environment: str | None = None) -> CliResult:
+        held = github_key_works(fake_github, aws, environment)
+        mark, github_mark = len(aws_calls.names), len(fake_github.writes())
+        result = cli(*args)
+        assert result.code == code, result.out + result.err
+        assert aws_calls.writes_since(mark) == []
+        assert fake_github.writes()[github_mark:] == []
+        assert github_key_works(fake_github, aws, environment) == held
+        return result
+
+    return run
+
+
+def printed_finish(out: str) -> list[str]:
+    """The --finish command phase one printed, as arguments."""
+    [finish] = [
+        line.split(": ", 2)[2]
+        for line in out.splitlines()
+        if line.startswith("note: then remove the key")
+    ]
+    return shlex.split(finish)[1:]
 
 
 def on_main(fake: FakeGitHub) -> dict[str, str]:
@@ -91,7 +109,7 @@ def commit_on_main(fake: FakeGitHub, changes: dict[str, str | None]) -> None:
     repo.commit(repo.default_branch, files)
 
 
-def migrated(cli: Cli, fake: FakeGitHub, *keys_args: str) -> str:
+def migrated(cli: Cli, fake: FakeGitHub, *keys_args: str) -> list[str]:
     """keys and migrate's phase one, both merged; returns the printed --finish command."""
     keys = cli("keys", TYPED, "--open-pr", *keys_args)
     assert keys.code == 0, keys.err
@@ -99,12 +117,7 @@ def migrated(cli: Cli, fake: FakeGitHub, *keys_args: str) -> str:
     first = cli("migrate", TYPED, "--open-pr")
     assert first.code == 0, first.err
     fake.merge(REPO, 2)
-    [finish] = [
-        line.split(": ", 2)[2]
-        for line in first.out.splitlines()
-        if line.startswith("note: then remove the key")
-    ]
-    return finish
+    return printed_finish(first.out)
 
 
 def trust_subjects() -> list[str]:
@@ -116,25 +129,18 @@ def trust_subjects() -> list[str]:
 
 
 def test_no_role_and_no_variable_removes_nothing(
-    cli: Cli, aws: Aws, aws_calls: AwsCalls, fake_github: FakeGitHub, here: Path
+    cli: Cli, aws: Aws, fake_github: FakeGitHub, here: Path, unchanged: Cli
 ) -> None:
     """Reproduced on 0.2.0: a hand-written workflow naming vars.AWS_ROLE_ARN was enough to
     delete the key, its secrets and the user, with no role and no variable behind it."""
     assert cli("keys", TYPED, "--open-pr").code == 0
     fake_github.merge(REPO, 1)
     commit_on_main(fake_github, {BUILD: HAND_WRITTEN})
-    held = key_works(fake_github, aws)
-    mark, github_mark = len(aws_calls.names), len(fake_github.writes())
-
-    done = cli("migrate", TYPED, "--finish", "--yes")
-    assert done.code == 1, done.out
+    done = unchanged("migrate", TYPED, "--finish", "--yes")
     assert done.err == (
         f"error: nothing was removed: IAM role {ROLE} does not exist; "
         f"AWS_ROLE_ARN is not set in {REPO}: {FIX}\n"
     )
-    assert aws_calls.writes_since(mark) == []
-    assert fake_github.writes()[github_mark:] == []
-    assert key_works(fake_github, aws) == held
     assert [u["UserName"] for u in aws.iam.raw.list_users()["Users"]] == [USER]
 
 
@@ -149,20 +155,20 @@ def test_the_build_workflow_keys_wrote_is_replaced_not_doubled(
     workflows = sorted(p for p in on_main(fake_github) if p.startswith(".github/workflows/"))
     assert workflows == [path]
     assert "role-to-assume: ${{ vars.AWS_ROLE_ARN }}" in on_main(fake_github)[path]
-    assert finish == f"ghbootstrap migrate {TYPED} --finish --region {REGION}"
+    assert finish == ["migrate", TYPED, "--finish", "--region", REGION]
     tags = {t["Key"]: t["Value"] for t in aws.iam.raw.list_user_tags(UserName=USER)["Tags"]}
     recorded = KeysGiven.from_tags(tags, USER)
     assert recorded is not None
     assert recorded.workflow == path
 
-    done = cli(*shlex.split(finish)[1:], "--yes")
+    done = cli(*finish, "--yes")
     assert done.code == 0, done.err
     assert aws.iam.raw.list_users()["Users"] == []
     assert fake_github.secret(REPO, "AWS_ACCESS_KEY_ID") is None
 
 
 def test_the_keys_build_workflow_left_beside_the_new_one_keeps_the_key(
-    cli: Cli, aws: Aws, aws_calls: AwsCalls, fake_github: FakeGitHub, here: Path
+    cli: Cli, aws: Aws, fake_github: FakeGitHub, here: Path, unchanged: Cli
 ) -> None:
     """The end state of the reproduction, reached by hand: the OIDC workflow at the default
     path on the default branch, and build.yml, which `keys` wrote, still beside it."""
@@ -177,40 +183,29 @@ def test_the_keys_build_workflow_left_beside_the_new_one_keeps_the_key(
         c["document"] for c in json.loads(oidc.out)["resources"] if c["resource"] == "pull request"
     )
     commit_on_main(fake_github, {BUILD: written.partition("\n")[2]})
-    held = key_works(fake_github, aws)
-    mark, github_mark = len(aws_calls.names), len(fake_github.writes())
-
-    done = cli("migrate", TYPED, "--finish", "--yes", "--workflow-path", BUILD)
-    assert done.code == 1, done.out
+    done = unchanged("migrate", TYPED, "--finish", "--yes", "--workflow-path", BUILD)
     assert done.err == (
         f"error: nothing was removed: {path} on main reads the key's secrets "
         f"(AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY): {FIX}\n"
     )
-    assert aws_calls.writes_since(mark) == []
-    assert fake_github.writes()[github_mark:] == []
-    assert key_works(fake_github, aws) == held
 
 
 def test_a_workflow_path_other_than_the_recorded_one_is_refused(
-    cli: Cli, aws: Aws, aws_calls: AwsCalls, fake_github: FakeGitHub, here: Path
+    cli: Cli, aws: Aws, fake_github: FakeGitHub, here: Path, unchanged: Cli
 ) -> None:
     assert cli("keys", TYPED, "--open-pr", "--workflow-path", ".github/workflows/b.yml").code == 0
     fake_github.merge(REPO, 1)
-    mark, github_mark = len(aws_calls.names), len(fake_github.writes())
 
-    refused = cli("migrate", TYPED, "--open-pr", "--workflow-path", BUILD)
-    assert refused.code == 2
+    refused = unchanged("migrate", TYPED, "--open-pr", "--workflow-path", BUILD, code=2)
     assert refused.err == (
         f"error: --workflow-path {BUILD}: the key's build workflow is .github/workflows/b.yml "
         f"(IAM user {USER} records it), and migrate replaces it rather than adding a second "
         "one: leave --workflow-path out, or pass --workflow-path .github/workflows/b.yml\n"
     )
-    assert aws_calls.writes_since(mark) == []
-    assert fake_github.writes()[github_mark:] == []
 
 
 def test_workflows_still_reading_the_key_keep_it(
-    cli: Cli, aws: Aws, aws_calls: AwsCalls, fake_github: FakeGitHub, here: Path
+    cli: Cli, aws: Aws, fake_github: FakeGitHub, here: Path, unchanged: Cli
 ) -> None:
     finish = migrated(cli, fake_github)
     deploy = (
@@ -233,47 +228,36 @@ def test_workflows_still_reading_the_key_keep_it(
             ".github/workflows/scripts/notes.txt": "secrets.AWS_ACCESS_KEY_ID",
         },
     )
-    held = key_works(fake_github, aws)
-    mark, github_mark = len(aws_calls.names), len(fake_github.writes())
-
-    done = cli(*shlex.split(finish)[1:], "--yes")
-    assert done.code == 1, done.out
+    done = unchanged(*finish, "--yes")
     assert done.err == (
         "error: nothing was removed: .github/workflows/deploy.yml on main reads the key's "
         "secrets (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY); .github/workflows/nightly.yaml "
         f"on main reads the key's secrets (every secret, through toJSON(secrets)): {FIX}\n"
     )
-    assert aws_calls.writes_since(mark) == []
-    assert fake_github.writes()[github_mark:] == []
-    assert key_works(fake_github, aws) == held
 
     commit_on_main(
         fake_github,
         {".github/workflows/deploy.yml": None, ".github/workflows/nightly.yaml": None},
     )
-    done = cli(*shlex.split(finish)[1:], "--yes")
+    done = cli(*finish, "--yes")
     assert done.code == 0, done.err
     assert aws.iam.raw.list_users()["Users"] == []
 
 
 def test_the_build_job_keeps_the_keys_environment(
-    cli: Cli, aws: Aws, aws_calls: AwsCalls, fake_github: FakeGitHub, here: Path
+    cli: Cli, aws: Aws, fake_github: FakeGitHub, here: Path, unchanged: Cli
 ) -> None:
     """Reproduced on 0.2.0: `migrate --environment aaa` on a key kept in prod moved the job
     out of prod, and with no scope the role admitted the default branch outside prod too."""
     assert cli("keys", TYPED, "--environment", "prod", "--open-pr").code == 0
     fake_github.merge(REPO, 1)
-    mark, github_mark = len(aws_calls.names), len(fake_github.writes())
 
-    refused = cli("migrate", TYPED, "--open-pr", "--environment", "aaa")
-    assert refused.code == 2
+    refused = unchanged("migrate", TYPED, "--open-pr", "--environment", "aaa", code=2, **PROD)
     assert refused.err == (
         "error: --environment aaa: the key's secrets live in environment prod, and the build "
         "job stays there (elsewhere it would run without prod's protection rules): leave "
         "--environment out, or pass --environment prod\n"
     )
-    assert aws_calls.writes_since(mark) == []
-    assert fake_github.writes()[github_mark:] == []
 
     first = cli("migrate", TYPED, "--open-pr")
     assert first.code == 0, first.err
@@ -296,8 +280,7 @@ def test_the_build_job_keeps_the_keys_environment(
         fake_github,
         {".github/workflows/other.yml": elsewhere, ".github/workflows/prod.yml": in_prod},
     )
-    done = cli("migrate", TYPED, "--finish", "--yes")
-    assert done.code == 1, done.out
+    done = unchanged("migrate", TYPED, "--finish", "--yes", **PROD)
     assert done.err == (
         "error: nothing was removed: .github/workflows/prod.yml on main reads the key's "
         f"secrets (AWS_SECRET_ACCESS_KEY): {FIX}\n"
@@ -320,7 +303,7 @@ def test_the_build_job_keeps_the_keys_environment(
 
 
 def test_a_role_that_does_not_admit_the_job_keeps_the_key(
-    cli: Cli, aws: Aws, aws_calls: AwsCalls, fake_github: FakeGitHub, here: Path
+    cli: Cli, aws: Aws, fake_github: FakeGitHub, here: Path, unchanged: Cli
 ) -> None:
     finish = migrated(cli, fake_github)
     trust = aws.iam.raw.get_role(RoleName=ROLE)["Role"]["AssumeRolePolicyDocument"]
@@ -331,11 +314,7 @@ def test_a_role_that_does_not_admit_the_job_keeps_the_key(
     aws.iam.raw.detach_role_policy(RoleName=ROLE, PolicyArn=POLICY_ARN)
     other = f"arn:aws:iam::{ACCOUNT}:role/someone-else"
     fake_github.repo(REPO).scope.variables["AWS_ROLE_ARN"]["value"] = other
-    held = key_works(fake_github, aws)
-    mark, github_mark = len(aws_calls.names), len(fake_github.writes())
-
-    done = cli(*shlex.split(finish)[1:], "--yes")
-    assert done.code == 1, done.out
+    done = unchanged(*finish, "--yes")
     assert done.err == (
         f"error: nothing was removed: policy {POLICY} is not attached to IAM role {ROLE}; "
         f"AWS_ROLE_ARN in {REPO} names {other}, not IAM role {ROLE}; the trust of IAM role "
@@ -343,9 +322,6 @@ def test_a_role_that_does_not_admit_the_job_keeps_the_key(
         f"on main: nearest admitted subject repo:{REPO}:ref:refs/heads/release: the trust "
         f"admits no branch main: {FIX}\n"
     )
-    assert aws_calls.writes_since(mark) == []
-    assert fake_github.writes()[github_mark:] == []
-    assert key_works(fake_github, aws) == held
 
 
 def test_the_subject_follows_the_repositorys_oidc_settings(
@@ -354,7 +330,7 @@ def test_the_subject_follows_the_repositorys_oidc_settings(
     repo = fake_github.repo(REPO)
     repo.oidc = {"use_default": True, "use_immutable_subject": True}
     finish = migrated(cli, fake_github)
-    done = cli(*shlex.split(finish)[1:], "--yes")
+    done = cli(*finish, "--yes")
     assert done.code == 0, done.err
     subject = f"repo:{repo.owner}@{repo.owner_id}/{repo.name}@{repo.id}:ref:refs/heads/main"
     assert f"note: checked: the trust admits {subject}, the subject {BUILD} presents" in (done.out)
@@ -362,7 +338,12 @@ def test_the_subject_follows_the_repositorys_oidc_settings(
 
 
 def test_in_a_checkout_the_recorded_file_is_replaced(
-    cli: Cli, aws: Aws, fake_github: FakeGitHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    cli: Cli,
+    aws: Aws,
+    fake_github: FakeGitHub,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    unchanged: Cli,
 ) -> None:
     """Locally too: `keys --workflow-path` inside the checkout records the file's path in the
     repository; `migrate` from the checkout replaces that file, and --finish checks it."""
@@ -379,24 +360,16 @@ def test_in_a_checkout_the_recorded_file_is_replaced(
     assert not (root / BUILD).exists()
     replaced = local.read_text()
     assert "role-to-assume: ${{ vars.AWS_ROLE_ARN }}" in replaced
-    assert f"note: next: commit {root / '.github/workflows/build.yml'} (and" in first.out
-    assert f"then remove the key, its secrets and the user: ghbootstrap migrate {TYPED} " in (
-        first.out
-    )
-    [finish] = [
-        line.split(": ", 2)[2]
-        for line in first.out.splitlines()
-        if line.startswith("note: then remove the key")
-    ]
-    assert finish == f"ghbootstrap migrate {TYPED} --finish --region {REGION}"
+    assert f"note: next: commit {local} (and" in first.out
+    finish = printed_finish(first.out)
+    assert finish == ["migrate", TYPED, "--finish", "--region", REGION]
 
     commit_on_main(fake_github, {".github/workflows/build.yml": keys_file})
-    early = cli(*shlex.split(finish)[1:], "--yes")
-    assert early.code == 1
+    early = unchanged(*finish, "--yes")
     assert early.err.startswith(
         "error: nothing was removed: .github/workflows/build.yml on main does not read"
     )
     commit_on_main(fake_github, {".github/workflows/build.yml": replaced})  # pushed, and it ran
-    done = cli(*shlex.split(finish)[1:], "--yes")
+    done = cli(*finish, "--yes")
     assert done.code == 0, done.err
     assert aws.iam.raw.list_users()["Users"] == []
