@@ -300,6 +300,8 @@ def test_the_build_job_keeps_the_keys_environment(
     ]
     assert aws.iam.raw.list_users()["Users"] == []
     assert fake_github.secret(REPO, "AWS_ACCESS_KEY_ID", "prod") is None
+    status = cli("status", TYPED)
+    assert status.code == 0, status.out + status.err
 
 
 def test_a_role_that_does_not_admit_the_job_keeps_the_key(
