@@ -339,11 +339,6 @@ def test_load_says_where_the_toml_is_wrong(tmp_path: Path) -> None:
             "such as main or release/1.x ('*' and '?' are wildcards)",
         ),
         (
-            {"environments": ["x" * 256]},
-            f"repository[1] acme/api: --environment '{'x' * 256}' is not a valid environment "
-            "name: use 1-255 printable characters",
-        ),
-        (
             {"ecr_repo": "Team/Img"},
             "repository[1] acme/api: 'Team/Img' is not a valid ECR repository name: use 2-256 "
             "lower-case letters and digits, separated by '.', '_', '-' or '/'",
@@ -373,7 +368,6 @@ def test_load_says_where_the_toml_is_wrong(tmp_path: Path) -> None:
         "key-of-keys-on-oidc",
         "key-of-oidc-on-keys",
         "bad-branch",
-        "long-environment",
         "bad-ecr-name",
         "bad-cron",
         "workflow-not-yml",
