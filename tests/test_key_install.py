@@ -15,7 +15,7 @@ from ghbootstrap.aws.session import Aws
 from ghbootstrap.errors import ConflictError, GhbError, GitHubError
 from ghbootstrap.flows import destroy, keys, status
 from ghbootstrap.github.api import GitHub
-from ghbootstrap.keyrecord import KeyRecord, environment_of, record_scope
+from ghbootstrap.keyrecord import KeyRecord
 from ghbootstrap.plan import Action
 from tests.conftest import AwsCalls
 from tests.fakes.github import FakeGitHub, Request, Response
@@ -299,32 +299,6 @@ def test_a_secret_rewritten_by_another_tool_stops_keys_and_rotate_and_destroy_ke
         f"AWS_SECRET_ACCESS_KEY ({REPO})": Action.KEEP,
     }
     assert github_pair(fake_github) == (None, "rewritten-by-someone")
-
-
-# -- bug 4: the record names the scope, whatever the environment is called ----------------
-
-NAMES_TO_RECORD = [
-    "prod",
-    "prod (eu)",
-    "prod #1",
-    "prod: eu",
-    "a=41b",
-    "ünïcødé staging",
-    "${{ secrets.X }}",
-    "'\"\\%",
-    "(" * 255,
-    "€" * 255,
-]
-
-
-@pytest.mark.parametrize("name", NAMES_TO_RECORD)
-def test_every_environment_name_round_trips_within_iam_tag_rules(name: str) -> None:
-    tags = KeyRecord(held="AKIA1", scope=record_scope(name)).to_tags()
-    for value in tags.values():
-        assert len(value) <= 256
-        assert all(ch.isalnum() or ch in " _.:/=+-@" for ch in value), value
-    assert all(key.startswith(("ghbootstrap:key-", "ghbootstrap:secrets-scope")) for key in tags)
-    assert environment_of(KeyRecord.from_tags(tags).scope) == name
 
 
 @pytest.mark.parametrize("environment", ["prod (eu)", "(" * 255])
