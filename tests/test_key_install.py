@@ -4,6 +4,7 @@ are never overwritten (without --force) or deleted."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -325,6 +326,38 @@ def test_destroy_deletes_the_secrets_where_the_record_says_and_nothing_else(
     )
     assert github_pair(fake_github, environment) == (None, None)
     assert github_pair(fake_github) == ("AKIAOTHERTOOL", "other-tools-secret")
+
+
+def test_an_environment_0_1_0_recorded_as_it_is_is_read_as_that_name(
+    cli: Any, aws: Aws, gh: GitHub, fake_github: FakeGitHub, tmp_path: Path
+) -> None:
+    """0.1.0 recorded a name that fits a tag value as it is. `ops@DE` reads like an escape
+    (`@DE`) that decodes to no text: status, rotate and destroy stopped on it with
+    "unexpected UnicodeDecodeError"."""
+    run_keys(aws, gh, tmp_path, environment="ops@DE")
+    scope = [{"Key": "ghbootstrap:secrets-scope", "Value": "environment:ops@DE"}]
+    aws.iam.raw.tag_user(UserName=USER, Tags=scope)  # as 0.1.0 wrote it
+
+    checked = cli("status", "octo-org/hello-world", "--json")
+    assert checked.code == 0, checked.out + checked.err
+    secrets = [
+        c["name"] for c in json.loads(checked.out)["checks"] if c["resource"] == "GitHub secret"
+    ]
+    assert secrets == [
+        f"AWS_ACCESS_KEY_ID ({REPO} environment ops@DE)",
+        f"AWS_SECRET_ACCESS_KEY ({REPO} environment ops@DE)",
+    ]
+    with pytest.raises(GhbError) as refused:
+        run_rotate(aws, gh)
+    assert str(refused.value) == (
+        f"the key of IAM user {USER} is stored in GitHub's environment ops@DE, not "
+        "repository: pass the same --environment that `ghbootstrap keys` used"
+    )
+    run_rotate(aws, gh, environment="ops@DE")
+    assert_github_holds_a_working_pair(aws, fake_github, "ops@DE")
+    removed = cli("destroy", "octo-org/hello-world", "--yes")
+    assert removed.code == 0, removed.err
+    assert github_pair(fake_github, "ops@DE") == (None, None)
 
 
 def test_keys_refusal_through_the_cli_is_one_line_exit_1(

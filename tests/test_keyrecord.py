@@ -192,8 +192,9 @@ def test_a_hash_alone_cannot_say_the_name() -> None:
 
 @pytest.mark.parametrize(
     "environment",
-    ["prod", "prod: eu", "café", "a+b@c"],
+    ["prod", "prod: eu", "café", "a+b@c", "ops@DE", "a b@41"],
 )
 def test_an_earlier_releases_plain_record_is_read_as_the_name_it_wrote(environment: str) -> None:
-    """0.1.0 wrote the name as it is when it fitted."""
+    """0.1.0 wrote the name as it is when it fitted. `ops@DE` and `a b@41` hold what reads
+    like an escape, but no name escapes to that text: it is the name itself."""
     assert environment_of(scope_tag(environment)) == environment
