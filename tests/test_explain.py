@@ -16,6 +16,7 @@ from ghbootstrap.explain import (
     Explanation,
     JobContext,
     Setting,
+    Token,
     context_claims,
     merge,
     oidc_fix_command,
@@ -28,6 +29,7 @@ from tests.printed import parse_as_printed
 
 ISSUER = "https://token.actions.githubusercontent.com"
 PREFIX = "repo:Octo-Org/Hello-World"
+STS = "sts.amazonaws.com"
 HINT = "give a JSON object of the token's claims, or the token itself (header.payload.sig)"
 
 
@@ -146,11 +148,22 @@ def test_json_claims_keep_the_strings() -> None:
             "act": {"sub": "nested"},
         }
     )
-    assert read_claims(f"\n  {text}\n") == {
-        "sub": f"{PREFIX}:pull_request",
-        "aud": "sts.amazonaws.com",
-        "repository_id": "22",
-    }
+    assert read_claims(f"\n  {text}\n") == Token(
+        {"sub": f"{PREFIX}:pull_request", "aud": "sts.amazonaws.com", "repository_id": "22"}
+    )
+
+
+def test_an_audience_array_is_judged_one_audience_at_a_time() -> None:
+    text = json.dumps({"sub": f"{PREFIX}:pull_request", "aud": ["api://a", 7, STS]})
+    read = read_claims(text)
+    assert read == Token({"sub": f"{PREFIX}:pull_request"}, ("api://a", STS))
+    assert read.per_audience() == [
+        {"sub": f"{PREFIX}:pull_request", "aud": "api://a"},
+        {"sub": f"{PREFIX}:pull_request", "aud": STS},
+    ]
+    assert read_claims(f'{{"sub": "{PREFIX}:pull_request"}}').per_audience() == [
+        {"sub": f"{PREFIX}:pull_request"}
+    ]
 
 
 def test_a_token_is_read_for_its_payload_alone() -> None:
@@ -159,7 +172,16 @@ def test_a_token_is_read_for_its_payload_alone() -> None:
     jwt = token(json.dumps(claims).encode())
     payload = jwt.split(".")[1]
     assert {"-", "_"} <= set(payload)
-    assert read_claims(jwt + "\n") == claims
+    assert read_claims(jwt + "\n") == Token(claims)
+
+
+@pytest.mark.parametrize("jti", ["", "x", "xx"])  # payloads needing 1, 0 and 2 "="
+def test_a_token_read_with_or_without_padding(jti: str) -> None:
+    claims = {"sub": f"{PREFIX}:ref:refs/heads/main", "aud": STS, "jti": jti}
+    header, payload, signature = token(json.dumps(claims).encode()).split(".")
+    padded = payload + "=" * (-len(payload) % 4)
+    assert read_claims(f"{header}.{padded}.{signature}") == Token(claims)
+    assert read_claims(f"{header}.{payload}.{signature}") == Token(claims)
 
 
 @pytest.mark.parametrize(
@@ -169,6 +191,10 @@ def test_a_token_is_read_for_its_payload_alone() -> None:
         ('{"aud": "sts.amazonaws.com"}', "--claims: the claims have no sub"),
         ('{"sub": ""}', "--claims: the claims have no sub"),
         ('{"sub": ["repo:a/b:pull_request"]}', "--claims: the claims have no sub"),
+        (
+            '{"sub": "repo:a/b:pull_request", "aud": [1, 2]}',
+            "--claims: the claims' aud is an array with no string in it",
+        ),
         (token(b'["repo:a/b:pull_request"]'), "--claims: the input is not a JSON object"),
         (token(b'{"aud": "sts.amazonaws.com"}'), "--claims: the claims have no sub"),
         (token(b"sub=repo:a/b:pull_request"), "--claims: the token's payload is not JSON"),
@@ -181,6 +207,7 @@ def test_a_token_is_read_for_its_payload_alone() -> None:
         "no-sub",
         "empty-sub",
         "sub-not-a-string",
+        "aud-array-without-strings",
         "payload-not-an-object",
         "payload-without-sub",
         "payload-not-json",
