@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ghbootstrap.subjects import Subjects
@@ -108,14 +108,29 @@ def escape_policy_value(value: str) -> str:
     return value.replace("$", "${$}")
 
 
-def trust_policy(provider_arn: str, issuer: str, subjects: Subjects) -> Document:
+def trust_policy(
+    provider_arn: str,
+    issuer: str,
+    subjects: Subjects,
+    *,
+    repository_id: int | None = None,
+    job_workflows: Sequence[str] = (),
+) -> Document:
     """Trust for GitHub's OIDC tokens: the STS audience and this repository's subjects only.
 
     Exact subjects use StringEquals and patterns StringLike, each in its own statement
     (two operators on `sub` in one statement would have to match at once). Never
-    ForAllValues: with a missing claim it is vacuously true.
+    ForAllValues: with a missing claim it is vacuously true. `repository_id` pins every
+    statement to the repository's id (a name changes hands, an id never does);
+    `job_workflows` admits only jobs running one of those workflows (`job_workflow_ref`).
+    A token without such a claim matches neither.
     """
     host = issuer_host(issuer)
+    pinned: dict[str, Any] = {f"{host}:aud": STS_AUDIENCE}
+    if repository_id is not None:
+        pinned[f"{host}:repository_id"] = str(repository_id)
+    if job_workflows:
+        pinned[f"{host}:job_workflow_ref"] = sorted(escape_policy_value(w) for w in job_workflows)
     statements = []
     for sid, operator, values in (
         ("GitHubActionsExactSubjects", "StringEquals", subjects.exact),
@@ -123,7 +138,7 @@ def trust_policy(provider_arn: str, issuer: str, subjects: Subjects) -> Document
     ):
         if not values:
             continue
-        condition: dict[str, dict[str, Any]] = {"StringEquals": {f"{host}:aud": STS_AUDIENCE}}
+        condition: dict[str, dict[str, Any]] = {"StringEquals": dict(pinned)}
         condition.setdefault(operator, {})[f"{host}:sub"] = sorted(
             escape_policy_value(v) for v in values
         )
@@ -137,6 +152,16 @@ def trust_policy(provider_arn: str, issuer: str, subjects: Subjects) -> Document
             }
         )
     return {"Version": POLICY_VERSION, "Statement": statements}
+
+
+# IAM's default quota on a role's trust policy ("Role trust policy length"; raisable to
+# 4,096 through Service Quotas). moto does not enforce it.
+TRUST_POLICY_QUOTA = 2048
+
+
+def trust_size(document: Mapping[str, Any]) -> int:
+    """The characters IAM counts against the quota: the document as it is sent."""
+    return len(compact(document))
 
 
 def lifecycle_policy(days: int = UNTAGGED_EXPIRY_DAYS) -> Document:

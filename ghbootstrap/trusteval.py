@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ghbootstrap.documents import statements
+from ghbootstrap.identity import pins_repository_id
 from ghbootstrap.subjects import WILDCARDS
 
 ASSUME_WEB_IDENTITY = "sts:AssumeRoleWithWebIdentity"
@@ -150,7 +151,13 @@ def may_assume(
 
 def admitted_subjects(trust: Mapping[str, Any], issuer_host: str) -> list[str]:
     """The `sub` values and patterns the Allow statements name, as written."""
-    key = f"{issuer_host}:sub".lower()
+    return sorted(claim_values(trust, issuer_host, "sub"))
+
+
+def claim_values(trust: Mapping[str, Any], issuer_host: str, claim: str) -> list[str]:
+    """The values and patterns the Allow statements require of a claim (StringEquals,
+    StringLike), as written, each once."""
+    key = f"{issuer_host}:{claim}".lower()
     found: list[str] = []
     for statement in statements(trust):
         if statement.get("Effect") != "Allow":
@@ -162,7 +169,41 @@ def admitted_subjects(trust: Mapping[str, Any], issuer_host: str) -> list[str]:
             for name, values in block.items():
                 if name.lower() == key:
                     found += [_display(str(v)) for v in _as_list(values)]
-    return sorted(dict.fromkeys(found))
+    return list(dict.fromkeys(found))
+
+
+@dataclass(frozen=True)
+class Unmet:
+    """A condition of a statement that a token's claims do not meet."""
+
+    operator: str
+    key: str  # as written in the trust
+    values: tuple[str, ...]
+    actual: str | None  # the token's claim; None: the token lacks it
+
+
+def unmet_conditions(
+    statement: Mapping[str, Any], provider_arn: str, issuer_host: str, claims: Mapping[str, str]
+) -> list[Unmet] | None:
+    """Every condition of the statement the claims fail, in the trust's order; None when
+    the statement is not about this provider's web identities at all."""
+    if not (_principal_matches(statement, provider_arn) and _action_matches(statement)):
+        return None
+    context = _context(issuer_host, claims)
+    unmet = []
+    for operator, block in (statement.get("Condition") or {}).items():
+        for key, values in (block or {}).items():
+            if not _condition_holds(operator, {key: values}, context):
+                actual = context.get(key.lower())
+                unmet.append(
+                    Unmet(
+                        operator,
+                        key,
+                        tuple(_display(str(v)) for v in _as_list(values)),
+                        actual[0] if actual else None,
+                    )
+                )
+    return unmet
 
 
 def _display(value: str) -> str:
@@ -171,7 +212,7 @@ def _display(value: str) -> str:
 
 # -- audit: which trusts let the wrong repositories in -----------------------------------------
 
-CRITICAL, HIGH, MEDIUM = "critical", "high", "medium"
+CRITICAL, HIGH, MEDIUM, LOW = "critical", "high", "medium", "low"
 # github.com (and its enterprise-slug issuers), GHE.com tenants, and GHES servers.
 _GITHUB_ISSUER = re.compile(
     r"^(token\.actions\.githubusercontent\.com(/[^/]+)?"
@@ -316,7 +357,50 @@ def _statement_findings(
         statement, provider_arn, host, probe
     ):
         found.append(TrustFinding(CRITICAL, "its sub condition lets any repository in", fix))
+    if not any(f.severity in (CRITICAL, HIGH) for f in found):
+        found += _unpinned(statement, host, subs)
     return found
+
+
+# Repository parts of `sub` that name a repository by name: `repo:OWNER/REPO` (not the
+# immutable `repo:OWNER@ID/REPO@ID`) or a template's `repository:OWNER/REPO`.
+_BY_NAME = re.compile(
+    r"(?:^|:)(?:repo:(?P<repo>[^:/@*?]+/[^:/@*?]+)|repository:(?P<full>[^:/@*?]+/[^:/@*?]+))(?::|$)"
+)
+
+
+def _unpinned(
+    statement: Mapping[str, Any], host: str, subs: list[tuple[str, Any]]
+) -> list[TrustFinding]:
+    """For github.com's issuer, whose repository_id STS tests: a statement admitting a
+    repository by name with no repository_id pin admits whoever holds that name next."""
+    if not pins_repository_id(f"https://{host.lower()}") or _repository_id_pinned(statement, host):
+        return []
+    named = [
+        found["repo"] or found["full"]
+        for _, values in subs
+        for value in _as_list(values)
+        if (found := _BY_NAME.search(_unescape(str(value))))
+    ]
+    if not named:
+        return []
+    return [
+        TrustFinding(
+            LOW,
+            f"it admits {named[0]} by name with no repository_id pin: whoever holds that name "
+            "next (after a delete and re-create, a transfer, or an owner's name taken over) "
+            "can assume the role",
+            f"pin it: StringEquals {host}:repository_id = the repository's id, in every Allow "
+            "statement (`ghbootstrap oidc OWNER/REPO` writes it)",
+        )
+    ]
+
+
+def _repository_id_pinned(statement: Mapping[str, Any], host: str) -> bool:
+    return any(
+        split_operator(operator) == ("", "StringEquals", False)
+        for operator, _ in _claim_conditions(statement, host, "repository_id")
+    )
 
 
 def audit_trust(trust: Mapping[str, Any]) -> list[TrustFinding]:

@@ -14,14 +14,22 @@ from typing import Any
 
 from ghbootstrap.documents import STS_AUDIENCE, issuer_host, statements
 from ghbootstrap.explain import admits, decode, scope_for, split_subject
+from ghbootstrap.identity import (
+    JOB_WORKFLOW_REF,
+    REPOSITORY_ID,
+    job_workflow_fix,
+    job_workflow_reason,
+    other_repository,
+)
 from ghbootstrap.subjects import WILDCARDS, Scopes
 from ghbootstrap.trusteval import (
     admitted_subjects,
+    claim_values,
     github_issuer,
     github_providers,
     may_assume,
-    split_operator,
     statement_applies,
+    unmet_conditions,
 )
 
 # -- why not: the nearest admitted subject, and how the job's differs --------------------------
@@ -184,22 +192,6 @@ def _audience_fix(aud: str, wanted: str) -> str:
     )
 
 
-def _trusted_audiences(trust: Mapping[str, Any], host: str) -> list[str]:
-    key = f"{host}:aud".lower()
-    found: list[str] = []
-    for statement in statements(trust):
-        if statement.get("Effect") != "Allow":
-            continue
-        for operator, block in (statement.get("Condition") or {}).items():
-            if split_operator(operator)[1] in ("StringEquals", "StringLike"):
-                for name, values in block.items():
-                    if name.lower() == key:
-                        found += [
-                            str(v) for v in (values if isinstance(values, list) else [values])
-                        ]
-    return found
-
-
 def judge(
     trust: Mapping[str, Any], provider: Provider, issuer: str, claims: Mapping[str, str]
 ) -> Verdict:
@@ -245,20 +237,35 @@ def judge(
         ):
             label = statement.get("Sid") or f"number {index + 1}"
             return Verdict(True, f"statement {label} of the trust admits it")
-    audiences = _trusted_audiences(trust, host)
+    pinned = claim_values(trust, host, REPOSITORY_ID)
+    if pinned and claims.get(REPOSITORY_ID) not in pinned:
+        # Another repository under the name: no command may admit it.
+        return Verdict(False, other_repository(pinned, claims.get(REPOSITORY_ID)))
+    audiences = claim_values(trust, host, "aud")
     wrong_aud = bool(audiences) and aud not in audiences
-    fixed_aud = {**claims, "aud": audiences[0]} if wrong_aud else dict(claims)
-    if may_assume(trust, provider.arn, host, fixed_aud):
-        return Verdict(
-            False,
-            f"the trust admits the audience {', '.join(audiences)}, not '{aud}'",
-            workflow=_audience_fix(aud, audiences[0]),
-        )
+    fixed = {**claims, "aud": audiences[0]} if wrong_aud else dict(claims)
+    workflows = claim_values(trust, host, JOB_WORKFLOW_REF)
+    job = claims.get(JOB_WORKFLOW_REF)
+    wrong_job = bool(workflows) and not any(admits(w, job or "") for w in workflows)
+    if wrong_job:
+        fixed[JOB_WORKFLOW_REF] = workflows[0]
+    reasons, fixes = [], []
+    if wrong_aud:
+        reasons.append(f"the trust admits the audience {', '.join(audiences)}, not '{aud}'")
+        fixes.append(_audience_fix(aud, audiences[0]))
+    if wrong_job:
+        reasons.append(job_workflow_reason(job, workflows))
+        fixes.append(job_workflow_fix(workflows))
+    if may_assume(trust, provider.arn, host, fixed):
+        return Verdict(False, "; and ".join(reasons), workflow="; ".join(fixes))
+    unmet = _unmet(trust, provider.arn, host, fixed)
+    if unmet is not None:
+        return Verdict(False, "; and ".join([unmet, *reasons]), workflow="; ".join(fixes) or None)
     miss = why_not(sub, admitted_subjects(trust, host))
     also = f"; and the audience '{aud}' is wrong too" if wrong_aud else ""
-    workflow = miss.workflow
-    if wrong_aud:
-        workflow = "; ".join(filter(None, [workflow, _audience_fix(aud, audiences[0])]))
+    if wrong_job:
+        also += f"; and {job_workflow_reason(job, workflows)}"
+    workflow = "; ".join(filter(None, [miss.workflow, *fixes])) or None
     reason = f"{miss.reason}{also}"
     if miss.nearest:
         reason = f"nearest admitted subject {miss.nearest}: {reason}"
@@ -269,3 +276,26 @@ def judge(
         rewrite=miss.workflow is None,
         workflow=workflow,
     )
+
+
+def _unmet(
+    trust: Mapping[str, Any], provider_arn: str, host: str, claims: Mapping[str, str]
+) -> str | None:
+    """The trust admits the job's sub, and refuses it on another condition (one written by
+    hand: ghbootstrap writes none it would not explain): which, and what the token says."""
+    for index, statement in enumerate(statements(trust)):
+        if statement.get("Effect") != "Allow":
+            continue
+        unmet = unmet_conditions(statement, provider_arn, host, claims)
+        if not unmet or any(u.key.lower() == f"{host}:sub".lower() for u in unmet):
+            continue
+        label = statement.get("Sid") or f"number {index + 1}"
+        parts = []
+        for u in unmet:
+            claim = u.key.split(":", 1)[1] if u.key.lower().startswith(host.lower()) else u.key
+            token = (
+                f"the token's {claim} is {u.actual}" if u.actual else f"the token has no {claim}"
+            )
+            parts.append(f"{u.operator} {u.key} {', '.join(u.values)} ({token})")
+        return f"statement {label} admits the sub, and also requires {'; '.join(parts)}"
+    return None

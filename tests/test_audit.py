@@ -66,6 +66,25 @@ def no_repository(value: str) -> tuple[str, str, str]:
     )
 
 
+def unpinned(repository: str = "octo-org/app") -> tuple[str, str, str]:
+    """github.com's issuer, a repository by name, and no repository_id pin."""
+    return (
+        "low",
+        f"it admits {repository} by name with no repository_id pin: whoever holds that name "
+        "next (after a delete and re-create, a transfer, or an owner's name taken over) can "
+        "assume the role",
+        f"pin it: StringEquals {GH}:repository_id = the repository's id, in every Allow "
+        "statement (`ghbootstrap oidc OWNER/REPO` writes it)",
+    )
+
+
+def pinned(document: dict[str, Any], repository_id: str = "22") -> dict[str, Any]:
+    statement = dict(document["Statement"][0])
+    condition = {op: dict(block) for op, block in statement["Condition"].items()}
+    condition.setdefault("StringEquals", {})[f"{GH}:repository_id"] = repository_id
+    return {**document, "Statement": [{**statement, "Condition": condition}]}
+
+
 def two_statements(*documents: dict[str, Any]) -> dict[str, Any]:
     return {"Version": "2012-10-17", "Statement": [d["Statement"][0] for d in documents]}
 
@@ -180,7 +199,8 @@ TABLE: list[tuple[str, dict[str, Any], list[tuple[str, str, str]]]] = [
                 "medium",
                 "it has no aud condition, so tokens minted for any audience work",
                 f"require StringEquals {GH}:aud = sts.amazonaws.com",
-            )
+            ),
+            unpinned(),
         ],
     ),
     (
@@ -230,7 +250,7 @@ TABLE: list[tuple[str, dict[str, Any], list[tuple[str, str, str]]]] = [
     (
         "one-safe-statement-one-open",
         two_statements(SAFE, subs("StringEquals", "environment:production")),
-        [no_repository("environment:production")],
+        [no_repository("environment:production"), unpinned()],
     ),
     (
         "repository-id-wildcard",
@@ -243,25 +263,35 @@ TABLE: list[tuple[str, dict[str, Any], list[tuple[str, str, str]]]] = [
             )
         ],
     ),
-    # safe: one repository's contexts
-    ("exact-branch", SAFE, []),
+    # one repository's contexts, by name, and no repository_id pin (low)
+    ("exact-branch", SAFE, [unpinned()]),
     (
         "environment",
         subs(
             "StringEquals", ["repo:octo-org/app:environment:prod", "repo:octo-org/app:pull_request"]
         ),
-        [],
+        [unpinned()],
     ),
-    ("tag-pattern", subs("StringLike", "repo:octo-org/app:ref:refs/tags/v*"), []),
-    ("any-context-one-repo", subs("StringLike", "repo:octo-org/app:*"), []),
+    ("tag-pattern", subs("StringLike", "repo:octo-org/app:ref:refs/tags/v*"), [unpinned()]),
+    ("any-context-one-repo", subs("StringLike", "repo:octo-org/app:*"), [unpinned()]),
+    (
+        "repository-claim",
+        subs("StringEquals", "repository:octo-org/app:environment:prod"),
+        [unpinned()],
+    ),
+    # safe: pinned to the repository's id, or named by id
+    ("exact-branch-pinned", pinned(SAFE), []),
+    ("tag-pattern-pinned", pinned(subs("StringLike", "repo:octo-org/app:ref:refs/tags/v*")), []),
     ("immutable", subs("StringEquals", "repo:octo-org@11/app@22:ref:refs/heads/main"), []),
     (
         "repository-id",
         subs("StringEquals", "repository_owner_id:11:repository_id:22:environment:prod"),
         [],
     ),
-    ("repository-claim", subs("StringEquals", "repository:octo-org/app:environment:prod"), []),
+    # issuers STS is not known to test repository_id for: no pin to ask for
     ("ghes-exact", subs("StringEquals", "repo:team/app:ref:refs/heads/main", provider="ghes"), []),
+    ("slug-exact", subs("StringEquals", "repo:team/app:ref:refs/heads/main", provider="slug"), []),
+    ("ghe-exact", subs("StringEquals", "repo:team/app:ref:refs/heads/main", provider="ghe"), []),
     # not GitHub at all: out of scope
     ("google", trust("google"), []),
     (

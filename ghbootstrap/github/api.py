@@ -253,16 +253,34 @@ class GitHub:
         )
 
     def subject_template(self, repo: GitHubRepo) -> SubjectTemplate:
+        """The repository's OIDC subject settings. Where it reports neither the prefix its
+        subjects have now nor a `use_immutable_subject` of its own, its organization's
+        setting holds."""
         path = f"/repos/{_q(repo.owner)}/{_q(repo.name)}/actions/oidc/customization/sub"
-        data = self._read(path, f"read the OIDC subject template of {repo.full_name}")
-        if not data:
-            return SubjectTemplate()
+        data = self._read(path, f"read the OIDC subject template of {repo.full_name}") or {}
+        immutable = data.get("use_immutable_subject")
+        prefix = data.get("sub_claim_prefix") or None
+        if immutable is None and prefix is None:
+            immutable = self._organization_immutable(repo.owner)
         return SubjectTemplate(
             use_default=bool(data.get("use_default", True)),
             include_claim_keys=tuple(data.get("include_claim_keys") or ()),
-            use_immutable_subject=bool(data.get("use_immutable_subject", False)),
-            sub_claim_prefix=data.get("sub_claim_prefix") or None,
+            use_immutable_subject=bool(immutable),
+            sub_claim_prefix=prefix,
         )
+
+    def _organization_immutable(self, owner: str) -> bool:
+        """Whether the organization moved its repositories to immutable subjects. A user
+        account has no such setting (404); a token that may not read it (403) reads as
+        not moved, which keeps the name form admitted beside the immutable one."""
+        path = f"/orgs/{_q(owner)}/actions/oidc/customization/sub"
+        try:
+            data = self._read(path, f"read the OIDC subject settings of organization {owner}")
+        except GitHubError as exc:
+            if exc.status != 403:
+                raise
+            return False
+        return bool((data or {}).get("use_immutable_subject"))
 
     # -- environments -------------------------------------------------------------------
 

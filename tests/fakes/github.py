@@ -40,6 +40,7 @@ ALL_PERMISSIONS = frozenset(
         "administration",
         "workflows",
         "pull_requests",
+        "organization_administration",  # reads the organization's OIDC settings
     }
 )
 WORKFLOWS_DIR = ".github/workflows/"
@@ -211,6 +212,10 @@ class FakeGitHub:
         self.tokens: dict[str, Token] = {token: Token()}
         self.token = token
         self.repos: dict[str, Repo] = {}
+        # Organizations' OIDC subject settings (lower-case login): a repository with no
+        # `use_immutable_subject` of its own follows its organization's. A user account
+        # has none (GitHub answers 404).
+        self.orgs: dict[str, dict[str, Any]] = {}
         self.requests: list[tuple[Request, Response]] = []
         self.faults: list[Fault] = []
         self.observers: list[Callable[[Request, Response], None]] = []
@@ -347,6 +352,8 @@ class FakeGitHub:
         segments = [unquote(s) for s in request.path.strip("/").split("/")]
         if segments == ["user"]:
             return Response(200, {"login": "octocat", "id": 1, "type": "User"})
+        if segments[:1] == ["orgs"] and segments[2:] == ["actions", "oidc", "customization", "sub"]:
+            return self._org_oidc(request, token, segments[1])
         if segments[:1] != ["repos"] or len(segments) < 3:
             return _error(404, "Not Found")
         repo = self.repos.get(f"{segments[1]}/{segments[2]}".lower())
@@ -421,11 +428,19 @@ class FakeGitHub:
         }
         return body
 
+    def _org_oidc(self, request: Request, token: Token, login: str) -> Response:
+        settings = self.orgs.get(login.lower())
+        if settings is None or request.method != "GET":
+            return _error(404, "Not Found")
+        if "organization_administration" not in token.permissions:
+            return _error(403, "Resource not accessible by personal access token")
+        return Response(200, {"include_claim_keys": [], **settings})
+
     def _oidc(self, request: Request, repo: Repo) -> Response:
         if request.method == "GET":
             answer = dict(repo.oidc)
             if repo.reports_prefix:
-                answer["sub_claim_prefix"] = _sub_claim_prefix(repo)
+                answer["sub_claim_prefix"] = _sub_claim_prefix(repo, self.orgs)
             return Response(200, answer)
         if request.method == "PUT":
             repo.oidc = dict(request.body or {})
@@ -763,10 +778,12 @@ def _git_sha(data: bytes) -> str:
     return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()  # noqa: S324 - git's id
 
 
-def _sub_claim_prefix(repo: Repo) -> str:
+def _sub_claim_prefix(repo: Repo, orgs: dict[str, dict[str, Any]]) -> str:
     """The prefix GitHub reports, worked out here independently of ghbootstrap's code."""
     oidc = repo.oidc
-    immutable = bool(oidc.get("use_immutable_subject"))
+    immutable = oidc.get("use_immutable_subject")
+    if immutable is None:  # not set on the repository: its organization's setting
+        immutable = orgs.get(repo.owner.lower(), {}).get("use_immutable_subject", False)
     repo_value = (
         f"{repo.owner}@{repo.owner_id}/{repo.name}@{repo.id}" if immutable else repo.full_name
     )
