@@ -118,6 +118,15 @@ TagPatterns = Annotated[
 PullRequests = Annotated[
     bool, typer.Option("--pull-requests", help="Let pull request workflows assume the role.")
 ]
+JobWorkflows = Annotated[
+    Optional[list[str]],  # noqa: UP045
+    typer.Option(
+        "--job-workflow",
+        metavar="OWNER/REPO/.github/workflows/FILE.yml@refs/...",
+        help="Admit only jobs running this workflow (their job_workflow_ref), e.g. a "
+        "platform team's reusable build workflow (repeatable).",
+    ),
+]
 UserName = Annotated[
     Optional[str],  # noqa: UP045
     typer.Option(metavar="NAME", help="IAM user name [default: ghbootstrap-OWNER-REPO]."),
@@ -564,6 +573,7 @@ def oidc(
     tag: TagPatterns = None,
     environment: Environments = None,
     pull_requests: PullRequests = False,
+    job_workflow: JobWorkflows = None,
     mutable_tags: MutableTags = False,
     issuer_url: Annotated[
         str,
@@ -586,12 +596,14 @@ def oidc(
 
     def parse() -> OidcRequest:
         from ghbootstrap.flows.oidc import OidcRequest
+        from ghbootstrap.identity import check_job_workflows
         from ghbootstrap.subjects import Scopes
         from ghbootstrap.target import Names, parse_repo
         from ghbootstrap.workflow import check_triggers
 
         ref = parse_repo(repository)
         scopes = Scopes.parse(branch or (), tag or (), environment or (), pull_requests)
+        job_workflows = check_job_workflows(job_workflow or ())
         names = Names.resolve(ref, ecr_repository=ecr_repo, policy=policy_name, role=role_name)
         issuer = _issuer(issuer_url)
         path = _workflow_path(
@@ -608,6 +620,7 @@ def oidc(
             workflow_path=path,
             force=force,
             open_pr=open_pr,
+            job_workflows=job_workflows,
         )
 
     def run(request: OidcRequest) -> Report:

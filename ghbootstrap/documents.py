@@ -57,6 +57,12 @@ def issuer_host(issuer: str) -> str:
     return issuer.removeprefix("https://").rstrip("/")
 
 
+def pins_repository_id(issuer: str) -> bool:
+    """Does STS test GitHub's `repository_id` claim for tokens of this issuer? Known for
+    github.com's alone (identity.py says why)."""
+    return issuer.rstrip("/") == GITHUB_ISSUER
+
+
 def push_policy(repository_arn: str) -> Document:
     """Least privilege for pushing to one ECR repository, and nothing else."""
     return {

@@ -155,6 +155,7 @@ class OidcGiven:
     mutable_tags: bool = False
     issuer: str = DEFAULT_ISSUER
     ecr_named: bool = False
+    job_workflows: tuple[str, ...] = ()  # --job-workflow: the only workflows admitted
 
     def items(self) -> list[str]:
         items = [
@@ -173,6 +174,7 @@ class OidcGiven:
             items.append("mutable-tags")
         if self.issuer != DEFAULT_ISSUER:
             items.append(f"issuer={self.issuer}")
+        items += [f"job-workflow={w}" for w in self.job_workflows]
         return items
 
     def to_tags(self) -> Tags:
@@ -206,6 +208,7 @@ class OidcGiven:
             mutable_tags="mutable-tags" in values,
             ecr_named="ecr-named" in values,
             issuer=one("issuer", DEFAULT_ISSUER),
+            job_workflows=tuple(values.get("job-workflow", ())),
         )
 
 

@@ -17,11 +17,33 @@ GitHub's token carries both as strings, like every claim a trust can test.
 from __future__ import annotations
 
 import re
+import shlex
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
-from ghbootstrap.documents import GITHUB_ISSUER
-from ghbootstrap.errors import UsageError
-from ghbootstrap.subjects import WILDCARDS, GitHubRepo, Scopes
+from ghbootstrap.documents import (
+    GITHUB_ISSUER,
+    TRUST_POLICY_QUOTA,
+    Document,
+    issuer_host,
+    pins_repository_id,
+    trust_policy,
+    trust_size,
+)
+from ghbootstrap.errors import ConflictError, UsageError
+from ghbootstrap.explain import split_subject
+from ghbootstrap.subjects import (
+    WILDCARDS,
+    GitHubRepo,
+    Scopes,
+    Subjects,
+    SubjectTemplate,
+    subjects_for,
+    trust_prefixes,
+)
 from ghbootstrap.target import parse_repo
+from ghbootstrap.trusteval import claim_values
 
 REPOSITORY_ID = "repository_id"
 JOB_WORKFLOW_REF = "job_workflow_ref"
@@ -33,9 +55,73 @@ _JOB_WORKFLOW = re.compile(
 _JOB_WORKFLOW_FORM = "OWNER/REPO/.github/workflows/FILE.yml@refs/heads/BRANCH (or @refs/tags/TAG)"
 
 
-def pins_repository_id(issuer: str) -> bool:
-    """Is STS known to test `repository_id` for tokens of this issuer? github.com's only."""
-    return issuer.rstrip("/") == GITHUB_ISSUER
+@dataclass(frozen=True)
+class Written:
+    """The trust ghbootstrap writes for a setup, and what it rests on."""
+
+    document: Document
+    prefixes: tuple[str, ...]  # of the subjects it admits: one form, or both
+    subjects: Subjects
+    pinned: bool  # to the repository's id
+
+
+def trust_for(
+    provider_arn: str,
+    issuer: str,
+    repo: GitHubRepo,
+    template: SubjectTemplate,
+    scopes: Scopes,
+    job_workflows: Sequence[str] = (),
+) -> Written:
+    """The trust for the repository as GitHub describes it now: pinned to its id (github.com's
+    issuer), each scope in both subject forms until the repository has switched, and only
+    jobs running one of `job_workflows` when there are any."""
+    pinned = pins_repository_id(issuer)
+    prefixes = trust_prefixes(repo, template, both_forms=pinned)
+    subjects = subjects_for(prefixes, scopes, repo.default_branch)
+    document = trust_policy(
+        provider_arn,
+        issuer,
+        subjects,
+        repository_id=repo.repo_id if pinned else None,
+        job_workflows=job_workflows,
+    )
+    return Written(document, prefixes, subjects, pinned)
+
+
+def check_size(written: Written, scopes: Scopes, repository: str) -> None:
+    """IAM refuses a trust policy over its quota; say so before anything is written."""
+    size = trust_size(written.document)
+    if size <= TRUST_POLICY_QUOTA:
+        return
+    both = len(written.prefixes) > 1
+    forms = (
+        ", each in both subject forms (name and immutable) until GitHub moves the "
+        "repository to immutable subjects"
+        if both
+        else ""
+    )
+    fix = "admit fewer scopes (one pattern such as 'release/*' covers many branches)"
+    if both:
+        fix += (
+            ", or move the repository to immutable subjects first (its OIDC settings' "
+            "use_immutable_subject): then one form is enough"
+        )
+    raise UsageError(
+        f"the trust policy for {repository} would be {size:,} characters, over IAM's quota "
+        f"on a role's trust policy ({TRUST_POLICY_QUOTA:,} characters by default; "
+        f"ghbootstrap keeps within it): it admits {scope_options(scopes)}{forms}",
+        fix,
+    )
+
+
+def scope_options(scopes: Scopes) -> str:
+    """The scopes as the options that give them: `--branch main, --tag 'v*'`."""
+    parts = [f"--branch {shlex.quote(b)}" for b in scopes.branches]
+    parts += [f"--tag {shlex.quote(t)}" for t in scopes.tags]
+    parts += [f"--environment {shlex.quote(e)}" for e in scopes.environments]
+    parts += ["--pull-requests"] if scopes.pull_requests else []
+    return ", ".join(parts) or "the default branch"
 
 
 def unpinned_note(issuer: str) -> str:
@@ -132,3 +218,57 @@ def job_workflow_fix(admitted: list[str]) -> str:
         "have the job call an admitted workflow as a reusable workflow "
         f"(`{uses_line(admitted[0])}`)"
     )
+
+
+def identity_outputs(
+    written: Written, repo: GitHubRepo, job_workflows: Sequence[str]
+) -> dict[str, object]:
+    """What `oidc` reports beside the subjects: the pin, and the job workflows."""
+    outputs: dict[str, object] = {}
+    if written.pinned:
+        outputs["pinned_to"] = f"repository id {repo.repo_id} ({repo.full_name})"
+    if job_workflows:
+        outputs["job_workflows"] = list(job_workflows)
+    return outputs
+
+
+def refuse_another_repository(
+    trust: Mapping[str, Any], repo: GitHubRepo, issuer: str, role: str
+) -> None:
+    """A role whose trust is pinned to another repository id was made for another
+    repository of this name: rewriting it would hand the role to whoever holds the name
+    now. Only --force does that."""
+    pinned = claim_values(trust, issuer_host(issuer), REPOSITORY_ID)
+    if pinned and str(repo.repo_id) not in pinned:
+        raise ConflictError(
+            f"IAM role {role} trusts repository id {', '.join(pinned)}, and "
+            f"{repo.full_name} is repository id {repo.repo_id}: {ANOTHER_REPOSITORY}",
+            f"check who owns {repo.full_name} now; only if the role is meant for it, run "
+            "this command again with --force",
+        )
+
+
+def trust_change(found: Mapping[str, Any], wanted: Mapping[str, Any], host: str) -> str:
+    """Why an `oidc` run rewrites a trust, in words."""
+    changes = []
+    pins = claim_values(wanted, host, REPOSITORY_ID)
+    if pins and not claim_values(found, host, REPOSITORY_ID):
+        changes.append(f"pins it to repository id {pins[0]}")
+    had = {split_subject(s)[0] for s in claim_values(found, host, "sub")}
+    has = {split_subject(s)[0] for s in claim_values(wanted, host, "sub")}
+    if any(_IMMUTABLE.fullmatch(p) for p in has - had) and had & has:
+        changes.append("admits the immutable subject form too, until the repository switches")
+    elif any(_IMMUTABLE.fullmatch(p) for p in has) and any(_NAME.fullmatch(p) for p in had - has):
+        changes.append("drops the name form: the repository uses immutable subjects now")
+    workflows = claim_values(wanted, host, JOB_WORKFLOW_REF)
+    if workflows != claim_values(found, host, JOB_WORKFLOW_REF):
+        changes.append(
+            f"admits only jobs running {', '.join(workflows)}"
+            if workflows
+            else "no longer limits the workflows jobs run"
+        )
+    return "trust policy differs: " + "; ".join(changes) if changes else "trust policy differs"
+
+
+_NAME = re.compile(r"repo:[^:/@]+/[^:/@]+")
+_IMMUTABLE = re.compile(r"repo:[^:/@]+@\d+/[^:/@]+@\d+")

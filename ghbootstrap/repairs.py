@@ -47,6 +47,8 @@ def oidc_command(
         args += ["--environment", environment]
     if setup.scopes.pull_requests:
         args.append("--pull-requests")
+    for job_workflow in setup.job_workflows:
+        args += ["--job-workflow", job_workflow]
     if setup.mutable_tags:
         args.append("--mutable-tags")
     return _finish(args, force, workflow)

@@ -199,3 +199,30 @@ def build_subjects(prefix: str, scopes: Scopes, default_branch: str) -> Subjects
     if scopes.is_empty():
         exact.append(f"{prefix}:ref:refs/heads/{default_branch}")
     return Subjects(tuple(exact), tuple(patterns))
+
+
+# -- both forms while GitHub switches ------------------------------------------------------
+
+_NAME_FORM = re.compile(r"repo:[^:/@]+/[^:/@]+")
+
+
+def trust_prefixes(
+    repo: GitHubRepo, template: SubjectTemplate, *, both_forms: bool
+) -> tuple[str, ...]:
+    """The subject prefixes a trust admits: the repository's own now, and, with
+    `both_forms` (a trust pinned to the repository's id, where the name form can no longer
+    be taken over), the immutable form beside the name form until the repository has
+    switched, so GitHub's switch never refuses a job. A custom template: its prefix alone."""
+    prefix = subject_prefix(repo, template)
+    if both_forms and _NAME_FORM.fullmatch(prefix):
+        return (prefix, _repo_claim(repo, immutable=True))
+    return (prefix,)
+
+
+def subjects_for(prefixes: Sequence[str], scopes: Scopes, default_branch: str) -> Subjects:
+    """`build_subjects` under each prefix."""
+    each = [build_subjects(prefix, scopes, default_branch) for prefix in prefixes]
+    return Subjects(
+        tuple(s for found in each for s in found.exact),
+        tuple(s for found in each for s in found.patterns),
+    )

@@ -15,8 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ghbootstrap.documents import statements
-from ghbootstrap.identity import pins_repository_id
+from ghbootstrap.documents import pins_repository_id, statements
 from ghbootstrap.subjects import WILDCARDS
 
 ASSUME_WEB_IDENTITY = "sts:AssumeRoleWithWebIdentity"

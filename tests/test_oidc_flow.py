@@ -54,12 +54,15 @@ def trust_of(aws: Aws) -> dict[str, Any]:
     return document
 
 
-def claims(sub: str) -> dict[str, str]:
-    return {"sub": sub, "aud": "sts.amazonaws.com"}
+def claims(sub: str, repository_id: str = "1000") -> dict[str, str]:
+    """A job's token: its sub, the STS audience, and the repository's id (the fake's)."""
+    return {"sub": sub, "aud": "sts.amazonaws.com", "repository_id": repository_id}
 
 
 # Pinned by hand, not recomputed with the code under test: the trust `oidc` writes for the
 # default branch, and its fingerprint (sha256 of the canonical JSON, first 32 hex digits).
+# Pinned to the repository's id (1000 in the fake; its owner is 1001), and the default
+# branch in both subject forms until GitHub moves the repository to immutable subjects.
 GOLDEN_TRUST = {
     "Version": "2012-10-17",
     "Statement": [
@@ -74,15 +77,17 @@ GOLDEN_TRUST = {
             "Condition": {
                 "StringEquals": {
                     "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+                    "token.actions.githubusercontent.com:repository_id": "1000",
                     "token.actions.githubusercontent.com:sub": [
-                        "repo:Octo-Org/Hello-World:ref:refs/heads/main"
+                        "repo:Octo-Org/Hello-World:ref:refs/heads/main",
+                        "repo:Octo-Org@1001/Hello-World@1000:ref:refs/heads/main",
                     ],
                 }
             },
         }
     ],
 }
-GOLDEN_FINGERPRINT = "e73c99bcb4cb8c758088a6433232544a"
+GOLDEN_FINGERPRINT = "90e5336c094881815185050e8b443673"
 
 
 def test_fresh_run_creates_exactly_the_resources(
@@ -137,7 +142,12 @@ def test_fresh_run_creates_exactly_the_resources(
     assert report.outputs["ecr_uri"] == (
         f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/octo-org/hello-world"
     )
-    assert report.outputs["subjects"] == ["repo:Octo-Org/Hello-World:ref:refs/heads/main"]
+    assert report.outputs["subjects"] == [
+        "repo:Octo-Org/Hello-World:ref:refs/heads/main",
+        "repo:Octo-Org@1001/Hello-World@1000:ref:refs/heads/main",
+    ]
+    assert report.outputs["pinned_to"] == "repository id 1000 (Octo-Org/Hello-World)"
+    assert report.notes == []
 
 
 def test_the_written_trust_admits_only_the_default_branch_of_this_repository(

@@ -22,7 +22,6 @@ from ghbootstrap.documents import (
     issuer_host,
     oidc_provider_arn,
     same_document,
-    trust_policy,
 )
 from ghbootstrap.flows.shared_steps import (
     VAR_ECR_REPOSITORY,
@@ -37,9 +36,17 @@ from ghbootstrap.flows.shared_steps import (
     start,
 )
 from ghbootstrap.github.api import GitHub, Holder
+from ghbootstrap.identity import (
+    check_size,
+    identity_outputs,
+    refuse_another_repository,
+    trust_change,
+    trust_for,
+    unpinned_note,
+)
 from ghbootstrap.plan import Action, Change, Plan, Step, keep, reconcile
 from ghbootstrap.report import Report
-from ghbootstrap.subjects import Scopes, build_subjects, subject_prefix
+from ghbootstrap.subjects import Scopes
 from ghbootstrap.target import Names, RepoRef
 from ghbootstrap.trusteval import admitted_subjects
 from ghbootstrap.workflow import OIDC_TEMPLATE, build_file
@@ -55,6 +62,7 @@ class OidcRequest:
     workflow_path: Path | None = None  # in the repository, with open_pr
     force: bool = False
     open_pr: bool = False
+    job_workflows: tuple[str, ...] = ()  # the only workflows whose jobs it admits
 
 
 def plan_provider(plan: Plan, setup: Start, issuer: str) -> tuple[str, bool]:
@@ -102,6 +110,7 @@ def plan_role(
     environments: Sequence[str],
     *,
     new_provider: bool,
+    force: bool = False,
 ) -> str:
     """The role, its trust, and its tags: ownership, the fingerprint of the trust (so
     `status` sees hand edits), what this command was given (so a repair can repeat it),
@@ -111,6 +120,8 @@ def plan_role(
     found = role.get_role(iam, name)
     if found is not None:
         refuse_foreign("IAM role", name, found.tags, setup, "--role-name")
+        if not force:
+            refuse_another_repository(found.trust, setup.repo, record.issuer, name)
     earlier = footprint.environments_record(found.tags) if found else []
     kept = {*environments, *_still_holding(setup, earlier, environments)}
     every = [e for e in dict.fromkeys(earlier) if e in kept]
@@ -145,7 +156,7 @@ def plan_role(
             update=update,
             same=_same_role,
             document=trust,
-            update_detail=_role_detail(found, trust),
+            update_detail=_role_detail(found, trust, issuer_host(record.issuer)),
         )
     )
     return setup.caller.iam_arn("role", name)
@@ -170,10 +181,12 @@ def _same_role(
     return same_document(found[0], wanted[0]) and found[1] == wanted[1]
 
 
-def _role_detail(found: role.Role | None, trust: dict[str, Any]) -> str:
-    if found is not None and same_document(found.trust, trust):
+def _role_detail(found: role.Role | None, trust: dict[str, Any], host: str) -> str:
+    if found is None:
+        return ""
+    if same_document(found.trust, trust):
         return "its record of this setup differs"
-    return "trust policy differs"
+    return trust_change(found.trust, trust, host)
 
 
 def plan_attachment(plan: Plan, setup: Start, policy_arn: str) -> None:
@@ -197,6 +210,7 @@ class Planned:
     ecr_repository: str
     role_arn: str
     outputs: dict[str, Any]
+    notes: list[str] = field(default_factory=list)
 
 
 def plan_setup(
@@ -207,15 +221,23 @@ def plan_setup(
     whether it is new, when `apply` has already settled it once for every repository;
     else this plans it."""
     aws, gh = setup.aws, setup.gh
-    prefix = subject_prefix(setup.repo, gh.subject_template(setup.repo))
-    subjects = build_subjects(prefix, request.scopes, setup.repo.default_branch)
+    template = gh.subject_template(setup.repo)
     ecr_target = plan_ecr(plan, setup, immutable=request.immutable_tags)
     policy_arn = plan_push_policy(plan, setup, ecr_target.arn)
     if provider is None:
         provider_arn, new_provider = plan_provider(plan, setup, request.issuer)
     else:
         provider_arn, new_provider = provider
-    trust = trust_policy(provider_arn, request.issuer, subjects)
+    written = trust_for(
+        provider_arn,
+        request.issuer,
+        setup.repo,
+        template,
+        request.scopes,
+        request.job_workflows,
+    )
+    check_size(written, request.scopes, setup.repo.full_name)
+    trust = written.document
     environments = [e.name for e in plan_environments(plan, setup, request.scopes.environments)]
     record = footprint.OidcGiven(
         region=aws.region,
@@ -226,8 +248,11 @@ def plan_setup(
         mutable_tags=not request.immutable_tags,
         issuer=request.issuer,
         ecr_named=request.names.ecr_named,
+        job_workflows=request.job_workflows,
     )
-    role_arn = plan_role(plan, setup, trust, record, environments, new_provider=new_provider)
+    role_arn = plan_role(
+        plan, setup, trust, record, environments, new_provider=new_provider, force=request.force
+    )
     plan_attachment(plan, setup, policy_arn)
     plan_variables(
         plan,
@@ -252,7 +277,9 @@ def plan_setup(
             "provider_arn": provider_arn,
             "role_arn": role_arn,
             "subjects": admitted_subjects(trust, issuer_host(request.issuer)),
+            **identity_outputs(written, setup.repo, request.job_workflows),
         },
+        [] if written.pinned else [unpinned_note(request.issuer)],
     )
 
 
@@ -285,6 +312,7 @@ def run(
         dry_run=dry_run,
         changes=changes,
         outputs={**planned.outputs, **delivered},
+        notes=planned.notes,
     )
 
 
