@@ -19,10 +19,17 @@ from typing import Any
 
 from ghbootstrap.errors import UsageError
 from ghbootstrap.footprint import DEFAULT_ISSUER, OidcGiven
+from ghbootstrap.identity import (
+    JOB_WORKFLOW_REF,
+    check_job_workflow,
+    job_workflow_ref,
+    repository_claims,
+)
 from ghbootstrap.repairs import oidc_command
-from ghbootstrap.subjects import WILDCARDS, Scopes, encode_environment
+from ghbootstrap.subjects import WILDCARDS, GitHubRepo, Scopes, encode_environment
 from ghbootstrap.target import Names, parse_repo
 from ghbootstrap.trusteval import like_regex
+from ghbootstrap.workflow import DEFAULT_PATH as WORKFLOW_PATH
 
 _CONTEXT = re.compile(r"^(?P<prefix>.*?):(?P<context>ref:refs/.+|environment:.+|pull_request)$")
 _CLAIMS_HINT = "give a JSON object of the token's claims, or the token itself (header.payload.sig)"
@@ -39,6 +46,7 @@ class JobContext:
     tag: str | None = None
     pull_request: bool = False
     environment: str | None = None
+    job_workflow: str | None = None  # the workflow it runs; None: the repository's build workflow
 
     def __post_init__(self) -> None:
         if self.branch is not None and self.tag is not None:
@@ -55,6 +63,18 @@ class JobContext:
             Scopes.parse([self.branch] if self.branch else [], [self.tag] if self.tag else [])
         if self.environment is not None:
             Scopes.parse(environments=[self.environment])
+        if self.job_workflow is not None:
+            check_job_workflow(self.job_workflow)
+
+    def ref(self, default_branch: str) -> str | None:
+        """The `ref` claim: the branch or tag pushed (an environment's job runs on one, the
+        default branch unless --branch or --tag says); None for a pull request, whose ref
+        names its number."""
+        if self.pull_request:
+            return None
+        if self.tag is not None:
+            return f"refs/tags/{self.tag}"
+        return f"refs/heads/{self.branch or default_branch}"
 
     def context(self, default_branch: str) -> str:
         """The part of `sub` after the repository. An environment takes precedence."""
@@ -68,14 +88,32 @@ class JobContext:
 
 
 def context_claims(
-    prefix: str, job: JobContext, default_branch: str, issuer: str
+    repo: GitHubRepo,
+    prefix: str,
+    job: JobContext,
+    issuer: str,
+    workflow_path: str = WORKFLOW_PATH,
 ) -> dict[str, str]:
-    """The claims GitHub's token carries for this job that a trust may test."""
-    return {
-        "sub": f"{prefix}:{job.context(default_branch)}",
+    """The claims GitHub's token carries for this job that a trust may test: `sub`, `aud`,
+    `iss`, the repository's name and id, and, when the job's ref is known, `ref` and the
+    workflow it runs (`job_workflow_ref`: the one given, else the repository's own at
+    `workflow_path`). GitHub writes every claim as a string."""
+    claims = {
+        "sub": f"{prefix}:{job.context(repo.default_branch)}",
         "aud": "sts.amazonaws.com",
         "iss": issuer,
+        **repository_claims(repo),
     }
+    if job.environment is not None:
+        claims["environment"] = job.environment
+    ref = job.ref(repo.default_branch)
+    if ref is not None:
+        claims["ref"] = ref
+    if job.job_workflow is not None:
+        claims[JOB_WORKFLOW_REF] = job.job_workflow
+    elif ref is not None:
+        claims[JOB_WORKFLOW_REF] = job_workflow_ref(repo, workflow_path, ref)
+    return claims
 
 
 @dataclass(frozen=True)
@@ -239,6 +277,8 @@ class Explanation:
     admits: list[str] = field(default_factory=list)
     fix: str | None = None
     workflow_fix: str | None = None
+    pinned: list[str] = field(default_factory=list)  # repository ids the trust requires
+    job_workflows: list[str] = field(default_factory=list)  # the only workflows it admits
 
     @property
     def problems(self) -> list[str]:
@@ -252,6 +292,8 @@ class Explanation:
             "aud": self.aud,
             "issuer": self.issuer,
             "admits": self.admits,
+            "pinned_repository_id": self.pinned,
+            "job_workflows": self.job_workflows,
             "reason": self.reason,
             "fix": self.fix,
             "workflow_fix": self.workflow_fix,
@@ -268,6 +310,10 @@ class Explanation:
             lines.append(f"  {label:<7} {value}")
         for index, sub in enumerate(self.admits or ["(nothing)"]):
             lines.append(f"  {'admits' if index == 0 else '':<7} {sub}")
+        if self.pinned:
+            lines.append(f"  {'pinned':<7} repository id {', '.join(self.pinned)}")
+        for index, workflow in enumerate(self.job_workflows):
+            lines.append(f"  {'jobs of' if index == 0 else '':<7} {workflow}")
         lines.append(("admitted: " if self.admitted else "denied: ") + self.reason)
         if self.fix:
             lines.append(f"fix: {self.fix}")

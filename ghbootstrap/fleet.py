@@ -26,6 +26,7 @@ from typing import Any
 from ghbootstrap.documents import GITHUB_ISSUER
 from ghbootstrap.errors import UsageError
 from ghbootstrap.footprint import OidcGiven
+from ghbootstrap.identity import check_job_workflows
 from ghbootstrap.repairs import keys_command, oidc_command
 from ghbootstrap.subjects import Scopes, check_environment
 from ghbootstrap.target import Names, RepoRef, parse_repo
@@ -46,14 +47,15 @@ _STRINGS = (
     "rotation_schedule",
     "workflow",
 )
-_LISTS = ("branches", "tags", "environments")
+_LISTS = ("branches", "tags", "environments", "job_workflows")
 _FLAGS = ("pull_requests", "mutable_tags")
 KEYS_ALLOWED = _STRINGS + _LISTS + _FLAGS
 _COMMON = frozenset(
     {"name", "method", "region", "profile", "ecr_repo", "policy_name", "mutable_tags", "workflow"}
 )
 _FOR_METHOD = {
-    OIDC: _COMMON | {"role_name", "branches", "tags", "environments", "pull_requests"},
+    OIDC: _COMMON
+    | {"role_name", "branches", "tags", "environments", "pull_requests", "job_workflows"},
     KEYS: _COMMON | {"user_name", "environments", "rotation_schedule"},
 }
 
@@ -72,6 +74,7 @@ class Entry:
     mutable_tags: bool
     rotation_schedule: str | None
     workflow: str  # "pull-request", "none", or a path
+    job_workflows: tuple[str, ...] = ()  # oidc: the only workflows whose jobs it admits
 
     @property
     def label(self) -> str:
@@ -104,6 +107,7 @@ class Entry:
                 mutable_tags=self.mutable_tags,
                 issuer=issuer,
                 ecr_named=self.names.ecr_named,
+                job_workflows=self.job_workflows,
             )
             return oidc_command(
                 self.ref,
@@ -299,6 +303,7 @@ def _build(index: int, ref: RepoRef, method: str, values: Mapping[str, Any]) -> 
         mutable_tags=values.get("mutable_tags", False),
         rotation_schedule=check_cron(schedule) if schedule else None,
         workflow=workflow,
+        job_workflows=check_job_workflows(values.get("job_workflows", []), "job_workflows"),
     )
 
 

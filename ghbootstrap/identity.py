@@ -32,7 +32,6 @@ from ghbootstrap.documents import (
     trust_size,
 )
 from ghbootstrap.errors import ConflictError, UsageError
-from ghbootstrap.explain import split_subject
 from ghbootstrap.subjects import (
     WILDCARDS,
     GitHubRepo,
@@ -133,7 +132,7 @@ def unpinned_note(issuer: str) -> str:
     )
 
 
-def check_job_workflow(value: str) -> str:
+def check_job_workflow(value: str, option: str = "--job-workflow") -> str:
     """`OWNER/REPO/.github/workflows/FILE.yml@refs/...`, exactly as GitHub writes it."""
     found = _JOB_WORKFLOW.fullmatch(value)
     problem = found is None or bool(WILDCARDS & set(value)) or "$" in value
@@ -148,16 +147,16 @@ def check_job_workflow(value: str) -> str:
     if problem:
         shown = "".join(ch if 32 <= ord(ch) < 127 else "?" for ch in value)[:200]
         raise UsageError(
-            f"--job-workflow '{shown}' is not a workflow as GitHub's job_workflow_ref names it",
+            f"{option} '{shown}' is not a workflow as GitHub's job_workflow_ref names it",
             f"give {_JOB_WORKFLOW_FORM}, e.g. "
             "acme/platform/.github/workflows/build.yml@refs/heads/main (no wildcards)",
         )
     return value
 
 
-def check_job_workflows(values: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+def check_job_workflows(values: Sequence[str], option: str = "--job-workflow") -> tuple[str, ...]:
     """Each checked; a set, kept sorted (like scopes)."""
-    return tuple(sorted({check_job_workflow(v) for v in values}))
+    return tuple(sorted({check_job_workflow(v, option) for v in values}))
 
 
 def repository_claims(repo: GitHubRepo) -> dict[str, str]:
@@ -250,6 +249,8 @@ def refuse_another_repository(
 
 def trust_change(found: Mapping[str, Any], wanted: Mapping[str, Any], host: str) -> str:
     """Why an `oidc` run rewrites a trust, in words."""
+    from ghbootstrap.explain import split_subject
+
     changes = []
     pins = claim_values(wanted, host, REPOSITORY_ID)
     if pins and not claim_values(found, host, REPOSITORY_ID):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -23,7 +24,7 @@ from ghbootstrap.explain import (
     read_claims,
 )
 from ghbootstrap.flows.oidc import OidcRequest
-from ghbootstrap.subjects import Scopes
+from ghbootstrap.subjects import GitHubRepo, Scopes
 from ghbootstrap.target import Names, RepoRef
 from tests.printed import parse_as_printed
 
@@ -80,13 +81,42 @@ def test_the_context_github_puts_in_sub(job: JobContext, context: str) -> None:
     assert job.context("trunk") == context
 
 
+REPO = GitHubRepo("Octo-Org", "Hello-World", owner_id=11, repo_id=22, default_branch="main")
+IDS = {
+    "repository": "Octo-Org/Hello-World",
+    "repository_id": "22",
+    "repository_owner": "Octo-Org",
+    "repository_owner_id": "11",
+}
+BUILD = "Octo-Org/Hello-World/.github/workflows/ecr-build-push.yml"
+
+
 def test_the_claims_of_a_job() -> None:
+    """As GitHub's token has them: every claim a string, the repository's ids included."""
     job = JobContext(environment="a:b")
-    assert context_claims(PREFIX, job, "main", ISSUER) == {
+    assert context_claims(REPO, PREFIX, job, ISSUER) == {
         "sub": f"{PREFIX}:environment:a%3Ab",
         "aud": "sts.amazonaws.com",
         "iss": ISSUER,
+        **IDS,
+        "environment": "a:b",
+        "ref": "refs/heads/main",
+        "job_workflow_ref": f"{BUILD}@refs/heads/main",
     }
+
+
+def test_the_workflow_a_job_runs() -> None:
+    """The repository's build workflow at the job's ref, another path, or the reusable
+    workflow given; a pull request's ref (refs/pull/N/merge) is not known."""
+    tag = context_claims(REPO, PREFIX, JobContext(tag="v1"), ISSUER, ".github/workflows/x.yaml")
+    assert tag["job_workflow_ref"] == "Octo-Org/Hello-World/.github/workflows/x.yaml@refs/tags/v1"
+    platform = "acme/platform/.github/workflows/build.yml@refs/heads/main"
+    given = context_claims(
+        REPO, PREFIX, JobContext(pull_request=True, job_workflow=platform), ISSUER
+    )
+    assert (given["job_workflow_ref"], "ref" in given) == (platform, False)
+    pull = context_claims(REPO, PREFIX, JobContext(pull_request=True), ISSUER)
+    assert "job_workflow_ref" not in pull
 
 
 @pytest.mark.parametrize(
@@ -344,6 +374,8 @@ def test_a_denial_as_json() -> None:
         "aud": "sts.amazonaws.com",
         "issuer": ISSUER,
         "admits": [f"{PREFIX}:ref:refs/heads/main", f"{PREFIX}:ref:refs/tags/v*"],
+        "pinned_repository_id": [],
+        "job_workflows": [],
         "reason": "the trust admits no pull requests",
         "fix": "ghbootstrap oidc octo-org/hello-world --region us-east-1 --pull-requests",
         "workflow_fix": "run the job in environment prod",
@@ -367,3 +399,16 @@ def test_an_admitted_job_is_no_problem_and_a_trust_admitting_nothing_says_so() -
     ]
     assert admitted.to_json()["admits"] == []
     assert (admitted.to_json()["fix"], admitted.to_json()["workflow_fix"]) == (None, None)
+
+
+def test_the_pin_and_the_job_workflows_are_shown() -> None:
+    platform = "acme/platform/.github/workflows/build.yml@refs/heads/main"
+    shown = replace(DENIED, pinned=["22"], job_workflows=[platform])
+    assert shown.text().splitlines()[7:9] == [
+        "  pinned  repository id 22",
+        f"  jobs of {platform}",
+    ]
+    assert (shown.to_json()["pinned_repository_id"], shown.to_json()["job_workflows"]) == (
+        ["22"],
+        [platform],
+    )

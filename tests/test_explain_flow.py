@@ -23,6 +23,7 @@ ISSUER = "https://token.actions.githubusercontent.com"
 ENTERPRISE_ISSUER = "https://token.actions.githubusercontent.com/octo-enterprise"
 SUB = "repo:Octo-Org/Hello-World"
 ROLE = "ghbootstrap-octo-org-hello-world"
+IDS = {"repository": "Octo-Org/Hello-World", "repository_id": "1000"}  # the fake's
 
 
 def jwt(claims: dict[str, Any], signature: bytes = b"not-a-real-signature-0123456789") -> str:
@@ -33,8 +34,19 @@ def jwt(claims: dict[str, Any], signature: bytes = b"not-a-real-signature-012345
     return f"{header}.{part(json.dumps(claims).encode())}.{part(signature)}"
 
 
-def claims_of(sub: str, aud: str = "sts.amazonaws.com", iss: str = ISSUER) -> str:
-    return json.dumps({"sub": sub, "aud": aud, "iss": iss, "repository": "Octo-Org/Hello-World"})
+def claims_of(
+    sub: str, aud: str = "sts.amazonaws.com", iss: str = ISSUER, repository_id: str = "1000"
+) -> str:
+    """A job's token as GitHub issues it: its repository by name and by id (the fake's)."""
+    return json.dumps(
+        {
+            "sub": sub,
+            "aud": aud,
+            "iss": iss,
+            "repository": "Octo-Org/Hello-World",
+            "repository_id": repository_id,
+        }
+    )
 
 
 # -- arranging what changed since the setup ---------------------------------------------------
@@ -198,14 +210,14 @@ CASES = [
         before=(("--role-name", ROLE),),
     ),
     Case(
-        "immutable-subjects",
+        # GitHub's switch: the trust admits both forms until the repository has switched
+        "immutable-subjects-admitted",
         (),
         (),
-        3,
+        0,
         "repo:Octo-Org@1001/Hello-World@1000:ref:refs/heads/main",
-        "the repository uses immutable subjects (repo:Octo-Org@1001/Hello-World@1000), "
-        f"and the trust names the mutable form {SUB}",
-        _fix("--branch", "main"),
+        "statement GitHubActionsExactSubjects of the trust admits it",
+        None,
         arrange=_immutable_subjects,
     ),
     Case(
@@ -383,6 +395,8 @@ def test_text_output_names_the_verdict_and_the_fix(
         "  aud     sts.amazonaws.com",
         f"  issuer  {ISSUER}",
         f"  admits  {SUB}:ref:refs/heads/main",
+        "          repo:Octo-Org@1001/Hello-World@1000:ref:refs/heads/main",
+        "  pinned  repository id 1000",
         f"denied: nearest admitted subject {SUB}:ref:refs/heads/main: a pull request job's "
         "sub ends in pull_request, not in its branch, and the trust admits no pull requests",
         f"fix: {_fix('--branch', 'main', '--pull-requests')}",
@@ -590,7 +604,7 @@ def test_an_audience_array_is_judged_member_by_member(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     assert cli("oidc", REPO, "--no-workflow").code == 0
-    claims = {"sub": f"{SUB}:ref:refs/heads/main", "aud": audiences, "iss": ISSUER}
+    claims = {"sub": f"{SUB}:ref:refs/heads/main", "aud": audiences, "iss": ISSUER, **IDS}
 
     for given in (json.dumps(claims), jwt(claims)):
         result, answer = explain(cli, monkeypatch, ("--claims", "-"), given)
@@ -603,7 +617,7 @@ def test_a_token_whose_parts_carry_padding_is_read(
     cli: Cli, moto: None, fake_github: FakeGitHub, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert cli("oidc", REPO, "--no-workflow").code == 0
-    claims = {"sub": f"{SUB}:ref:refs/heads/main", "aud": "sts.amazonaws.com", "iss": ISSUER}
+    claims = {"sub": f"{SUB}:ref:refs/heads/main", "aud": "sts.amazonaws.com", "iss": ISSUER, **IDS}
     paddings = set()
     for extra in range(3):  # payloads of every length modulo 3: 0, 1 or 2 '='
         claims["jti"] = "x" * extra

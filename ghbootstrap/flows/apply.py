@@ -71,6 +71,7 @@ def oidc_request(entry: Entry, issuer: str) -> oidc.OidcRequest:
         scopes=entry.scopes,
         immutable_tags=not entry.mutable_tags,
         issuer=issuer,
+        job_workflows=entry.job_workflows,
         **delivery(entry),
     )
 

@@ -28,9 +28,15 @@ from ghbootstrap.explain import (
 )
 from ghbootstrap.footprint import TAG_REPOSITORY
 from ghbootstrap.github.api import GitHub
+from ghbootstrap.identity import JOB_WORKFLOW_REF, REPOSITORY_ID
 from ghbootstrap.subjects import Scopes, subject_prefix
 from ghbootstrap.target import Names, RepoRef, parse_repo
-from ghbootstrap.trusteval import admitted_subjects, github_issuer, github_providers
+from ghbootstrap.trusteval import (
+    admitted_subjects,
+    claim_values,
+    github_issuer,
+    github_providers,
+)
 from ghbootstrap.verdict import Provider, Verdict, judge
 
 
@@ -120,7 +126,7 @@ def run(aws: Aws, github: Callable[[], GitHub], request: ExplainRequest) -> Expl
         repo = gh.repository(request.ref)
         prefix = subject_prefix(repo, gh.subject_template(repo))
         job = request.job or JobContext()
-        candidates = [context_claims(prefix, job, repo.default_branch, issuer)]
+        candidates = [context_claims(repo, prefix, job, issuer)]
     issuer = issuer.rstrip("/")
 
     arn = oidc_provider_arn(caller.partition, caller.account, issuer)
@@ -155,4 +161,8 @@ def run(aws: Aws, github: Callable[[], GitHub], request: ExplainRequest) -> Expl
         admits=admits,
         fix=fix,
         workflow_fix=verdict.workflow,
+        pinned=[v for host in hosts for v in claim_values(found.trust, host, REPOSITORY_ID)],
+        job_workflows=[
+            v for host in hosts for v in claim_values(found.trust, host, JOB_WORKFLOW_REF)
+        ],
     )

@@ -140,7 +140,7 @@ def _check_trust(setup: Start, path: str, found: role.Role, job: jobs.Job, proof
     recorded = footprint.OidcGiven.from_tags(found.tags, found.name)
     issuer = recorded.issuer if recorded else footprint.DEFAULT_ISSUER
     prefix = subject_prefix(repo, setup.gh.subject_template(repo))
-    claims = context_claims(prefix, JobContext(environment=job.environment), branch, issuer)
+    claims = context_claims(repo, prefix, JobContext(environment=job.environment), issuer, path)
     arn = oidc_provider_arn(setup.caller.partition, setup.caller.account, issuer)
     provider = oidc_provider.get_provider(setup.aws.iam, arn)
     audiences = provider.audiences if provider else ()
