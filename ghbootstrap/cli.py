@@ -1116,6 +1116,15 @@ def explain(
         Optional[str],  # noqa: UP045
         typer.Option(metavar="NAME", help="The job runs in this environment (on its ref)."),
     ] = None,
+    job_workflow: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            "--job-workflow",
+            metavar="OWNER/REPO/.github/workflows/FILE.yml@refs/...",
+            help="The workflow the job runs (its job_workflow_ref) [default: the "
+            "repository's build workflow at the job's ref].",
+        ),
+    ] = None,
     claims: Annotated[
         Optional[str],  # noqa: UP045
         typer.Option(
@@ -1150,11 +1159,12 @@ def explain(
         from ghbootstrap.target import Names, parse_repo
 
         ref = parse_repo(repository)
-        job = JobContext(branch, tag, pull_request, environment)
+        job = JobContext(branch, tag, pull_request, environment, job_workflow)
         if claims is not None and job != JobContext():
             raise UsageError(
                 "--claims describes the job itself",
-                "drop --branch, --tag, --pull-request and --environment, or drop --claims",
+                "drop --branch, --tag, --pull-request, --environment and --job-workflow, "
+                "or drop --claims",
             )
         return ExplainRequest(
             ref=ref,

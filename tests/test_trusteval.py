@@ -7,14 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from ghbootstrap.documents import trust_policy
-from ghbootstrap.subjects import (
-    GitHubRepo,
-    Scopes,
-    SubjectTemplate,
-    build_subjects,
-    subject_prefix,
-)
+from ghbootstrap.identity import trust_for
+from ghbootstrap.subjects import GitHubRepo, Scopes, SubjectTemplate
 from ghbootstrap.trusteval import admitted_subjects, like_regex, may_assume
 
 HOST = "token.actions.githubusercontent.com"
@@ -25,9 +19,14 @@ REPO = GitHubRepo("Octo-Org", "Hello", owner_id=11, repo_id=22, default_branch="
 STS = "sts.amazonaws.com"
 
 
-def written_trust(scopes: Scopes, template: SubjectTemplate | None = None) -> dict[str, object]:
-    prefix = subject_prefix(REPO, template or SubjectTemplate())
-    return trust_policy(PROVIDER, ISSUER, build_subjects(prefix, scopes, REPO.default_branch))
+def written_trust(
+    scopes: Scopes, template: SubjectTemplate | None = None, job_workflows: tuple[str, ...] = ()
+) -> dict[str, object]:
+    """What `oidc` writes: pinned to the repository's id, both subject forms until the
+    repository has switched."""
+    return trust_for(
+        PROVIDER, ISSUER, REPO, template or SubjectTemplate(), scopes, job_workflows
+    ).document
 
 
 SCOPED = written_trust(
@@ -76,11 +75,85 @@ IMMUTABLE = written_trust(Scopes(), SubjectTemplate(use_immutable_subject=True))
     ],
 )
 def test_token_claims(trust: dict[str, object], sub: str, aud: str, allowed: bool) -> None:
-    assert may_assume(trust, PROVIDER, HOST, {"sub": sub, "aud": aud}) is allowed
+    claims = {"sub": sub, "aud": aud, "repository_id": "22"}
+    assert may_assume(trust, PROVIDER, HOST, claims) is allowed
+
+
+# -- the evaluator beside STS: what AWS documents for each case ---------------------------------
+#
+# AWS's IAM reference ("Condition operators"; "Condition keys ... not present in the request
+# context"): a key the request lacks matches no value, so StringEquals/StringLike on it is
+# false, while its negations and ...IfExists are true; every condition of a statement must
+# hold; keys compare case-insensitively, values case-sensitively. Since 2026-01 STS puts
+# GitHub's claims (repository_id, job_workflow_ref, ...) in the request context of
+# AssumeRoleWithWebIdentity under the issuer's prefix, as strings, as the token has them.
+
+NAME_SUB = "repo:Octo-Org/Hello:ref:refs/heads/main"
+IMMUTABLE_SUB = "repo:Octo-Org@11/Hello@22:ref:refs/heads/main"
+PLATFORM = "octo-org/platform/.github/workflows/build.yml@refs/heads/main"
+OWN_WORKFLOW = "Octo-Org/Hello/.github/workflows/ecr-build-push.yml@refs/heads/main"
+BEFORE = written_trust(Scopes())  # the repository has not switched: both forms
+AFTER = written_trust(Scopes(), SubjectTemplate(use_immutable_subject=True))  # re-run after
+PLATFORM_ONLY = written_trust(Scopes(), job_workflows=(PLATFORM,))
+IF_EXISTS = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"Federated": PROVIDER},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {
+                "StringEquals": {f"{HOST}:aud": STS, f"{HOST}:sub": NAME_SUB},
+                "StringEqualsIfExists": {f"{HOST}:repository_id": "22"},
+                "StringNotEquals": {f"{HOST}:actor": "mallory"},
+            },
+        }
+    ],
+}
+
+
+def token(sub: str = NAME_SUB, **extra: str) -> dict[str, str]:
+    """GitHub's token for Octo-Org/Hello (id 22), with what a case changes."""
+    claims = {"sub": sub, "aud": STS, "repository_id": "22", **extra}
+    return {k: v for k, v in claims.items() if v != "-"}  # "-": the token lacks it
+
+
+@pytest.mark.parametrize(
+    ("trust", "claims", "sts"),
+    [
+        # repository_id: present and equal; absent (no match); another repository's
+        (BEFORE, token(), True),
+        (BEFORE, token(repository_id="-"), False),
+        (BEFORE, token(repository_id="23"), False),
+        (BEFORE, token(repository_id="022"), False),  # strings, not numbers
+        # both subject forms before the switch; after the re-run, the immutable one alone
+        (BEFORE, token(NAME_SUB), True),
+        (BEFORE, token(IMMUTABLE_SUB), True),
+        (AFTER, token(IMMUTABLE_SUB), True),
+        (AFTER, token(NAME_SUB), False),
+        # the immutable form names ids: another owner id is another repository
+        (BEFORE, token("repo:Octo-Org@12/Hello@22:ref:refs/heads/main"), False),
+        # job_workflow_ref: the one admitted; the job's own workflow; a token without it
+        (PLATFORM_ONLY, token(job_workflow_ref=PLATFORM), True),
+        (PLATFORM_ONLY, token(job_workflow_ref=OWN_WORKFLOW), False),
+        (PLATFORM_ONLY, token(job_workflow_ref=PLATFORM.upper()), False),
+        (PLATFORM_ONLY, token(), False),
+        (BEFORE, token(job_workflow_ref=OWN_WORKFLOW), True),  # no condition: any workflow
+        # a hand-written trust: ...IfExists and a negation hold on a key the token lacks
+        (IF_EXISTS, token(repository_id="-"), True),
+        (IF_EXISTS, token(repository_id="23"), False),
+        (IF_EXISTS, token(actor="mallory"), False),
+        (IF_EXISTS, token(actor="octocat"), True),
+    ],
+)
+def test_the_evaluator_decides_as_sts_does(
+    trust: dict[str, object], claims: dict[str, str], sts: bool
+) -> None:
+    assert may_assume(trust, PROVIDER, HOST, claims) is sts
 
 
 def test_tokens_from_another_provider_are_refused() -> None:
-    claims = {"sub": "repo:Octo-Org/Hello:ref:refs/heads/main", "aud": STS}
+    claims = {"sub": "repo:Octo-Org/Hello:ref:refs/heads/main", "aud": STS, "repository_id": "22"}
     assert may_assume(DEFAULT, PROVIDER, HOST, claims)
     assert not may_assume(DEFAULT, OTHER_PROVIDER, HOST, claims)
 
@@ -95,6 +168,10 @@ def test_admitted_subjects_lists_what_the_trust_names() -> None:
         "repo:Octo-Org/Hello:environment:prod",
         "repo:Octo-Org/Hello:ref:refs/heads/main",
         "repo:Octo-Org/Hello:ref:refs/tags/v*",
+        "repo:Octo-Org@11/Hello@22:environment:eu%3Awest",
+        "repo:Octo-Org@11/Hello@22:environment:prod",
+        "repo:Octo-Org@11/Hello@22:ref:refs/heads/main",
+        "repo:Octo-Org@11/Hello@22:ref:refs/tags/v*",
     ]
 
 
