@@ -18,6 +18,7 @@ from ghbootstrap.target import Names, RepoRef
 API = RepoRef("acme", "api")
 WEB = RepoRef("acme", "web")
 LEGACY = RepoRef("acme", "legacy")
+PLATFORM = "acme/platform/.github/workflows/build.yml@refs/heads/main"
 
 
 def entry(index: int, ref: RepoRef, **given: Any) -> Entry:
@@ -71,6 +72,7 @@ def test_every_key_an_oidc_entry_takes() -> None:
         "pull_requests": True,
         "mutable_tags": True,
         "workflow": "none",
+        "job_workflows": [PLATFORM, PLATFORM],
     }
     assert parse({"repository": [given]}) == [
         entry(
@@ -82,6 +84,7 @@ def test_every_key_an_oidc_entry_takes() -> None:
             scopes=Scopes(("main", "release/*"), ("v*",), ("prod: eu", "staging"), True),
             mutable_tags=True,
             workflow="none",
+            job_workflows=(PLATFORM,),
         )
     ]
 
@@ -349,6 +352,19 @@ def test_load_says_where_the_toml_is_wrong(tmp_path: Path) -> None:
             "MINUTE HOUR DAY MONTH WEEKDAY, for example '17 4 * * 1' (Mondays 04:17 UTC)",
         ),
         (
+            {"job_workflows": ["acme/platform/.github/workflows/build.yml@main"]},
+            "repository[1] acme/api: job_workflows "
+            "'acme/platform/.github/workflows/build.yml@main' is not a workflow as GitHub's "
+            "job_workflow_ref names it: give OWNER/REPO/.github/workflows/FILE.yml@refs/heads/"
+            "BRANCH (or @refs/tags/TAG), e.g. acme/platform/.github/workflows/build.yml@refs/"
+            "heads/main (no wildcards)",
+        ),
+        (
+            {"method": "keys", "job_workflows": [PLATFORM]},
+            "repository[1] acme/api: 'job_workflows' does not apply to method \"keys\": "
+            'remove it, or set the method that takes it ("oidc")',
+        ),
+        (
             {"workflow": "ci/ecr.json"},
             "repository[1] acme/api: workflow 'ci/ecr.json' is neither \"pull-request\", "
             '"none" nor a .yml path: use "pull-request" (the default), "none", or the path '
@@ -370,6 +386,8 @@ def test_load_says_where_the_toml_is_wrong(tmp_path: Path) -> None:
         "bad-branch",
         "bad-ecr-name",
         "bad-cron",
+        "bad-job-workflow",
+        "job-workflows-on-keys",
         "workflow-not-yml",
     ],
 )

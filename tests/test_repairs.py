@@ -6,6 +6,7 @@ environment names a shell would otherwise split or unquote."""
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -109,6 +110,23 @@ def test_oidc_with_every_option(monkeypatch: pytest.MonkeyPatch) -> None:
         immutable_tags=False,
         issuer=ENTERPRISE_ISSUER,
         force=True,
+    )
+
+
+def test_oidc_keeps_the_job_workflows(monkeypatch: pytest.MonkeyPatch) -> None:
+    platform = (
+        "acme/platform/.github/workflows/build.yml@refs/heads/main",
+        "acme/platform/.github/workflows/build.yml@refs/tags/v2",
+    )
+    setup = replace(oidc_setup(), job_workflows=platform)
+    command = oidc_command(REF, setup)
+    assert command == (
+        "ghbootstrap oidc Octo-Org/Hello-World --region eu-west-1 "
+        f"--job-workflow {platform[0]} --job-workflow {platform[1]} --no-workflow"
+    )
+    parsed = parse_as_printed(command, monkeypatch)
+    assert parsed.request == OidcRequest(
+        ref=REF, names=DEFAULTS, scopes=NO_SCOPES, job_workflows=platform
     )
 
 

@@ -385,3 +385,83 @@ def test_a_trust_testing_a_claim_the_token_lacks() -> None:
         "the token carries no repository_id claim, and the trust admits repository id 22 "
         "alone (GitHub's tokens carry it: give all of the token's claims)",
     )
+
+
+# -- identity: the repository's id, the workflow a job runs, any other claim ------------------
+
+PLATFORM = "octo-org/platform/.github/workflows/build.yml@refs/heads/main"
+OWN = "Octo-Org/Hello/.github/workflows/ecr-build-push.yml@refs/heads/main"
+
+
+def pinned(*extra: tuple[str, Any]) -> dict[str, Any]:
+    """As `oidc` writes it for github.com: the default branch, pinned to repository 22."""
+    found = statement("Exact", "StringEquals", [MAIN])
+    found["Condition"]["StringEquals"][f"{HOST}:repository_id"] = "22"
+    for key, value in extra:
+        found["Condition"]["StringEquals"][f"{HOST}:{key}"] = value
+    return trust(found)
+
+
+def job(sub: str = MAIN, **extra: str) -> dict[str, str]:
+    return {**claims(sub), "repository_id": "22", **extra}
+
+
+def test_the_repository_id_admits_its_own_repository() -> None:
+    assert judge(pinned(), PROVIDER, ISSUER, job()) == Verdict(
+        True, "statement Exact of the trust admits it"
+    )
+
+
+def test_another_repository_with_the_same_name_is_refused_with_no_fix() -> None:
+    """Its sub is the one the trust admits; only its id differs. No scope, no rewrite."""
+    verdict = judge(pinned(), PROVIDER, ISSUER, job(repository_id="99"))
+    assert verdict == Verdict(
+        False,
+        "the token's repository_id is 99, and the trust admits repository id 22 alone: this "
+        "is another repository with the same name (the one the role was made for was deleted "
+        "and re-created, or transferred); no command re-admits it: check who owns the "
+        "repository now, and only if the role is meant for it, run its setup again with --force",
+    )
+
+
+def test_a_job_running_another_workflow_is_told_which_the_role_admits() -> None:
+    document = pinned(("job_workflow_ref", [PLATFORM]))
+    assert judge(document, PROVIDER, ISSUER, job(job_workflow_ref=PLATFORM)).admitted
+    verdict = judge(document, PROVIDER, ISSUER, job(job_workflow_ref=OWN))
+    assert verdict == Verdict(
+        False,
+        f"this job runs {OWN}; the role admits only jobs running {PLATFORM}",
+        workflow="have the job call an admitted workflow as a reusable workflow "
+        "(`uses: octo-org/platform/.github/workflows/build.yml@main`)",
+    )
+
+
+def test_a_wrong_workflow_and_a_wrong_subject_are_both_named() -> None:
+    document = pinned(("job_workflow_ref", [PLATFORM]))
+    verdict = judge(document, PROVIDER, ISSUER, job(f"{REPO}:ref:refs/heads/dev"))
+    assert verdict == Verdict(
+        False,
+        f"nearest admitted subject {MAIN}: the trust admits no branch dev; and the token "
+        f"names no job_workflow_ref; the role admits only jobs running {PLATFORM}",
+        scope=Scopes(branches=("dev",)),
+        rewrite=True,
+        workflow="have the job call an admitted workflow as a reusable workflow "
+        "(`uses: octo-org/platform/.github/workflows/build.yml@main`)",
+    )
+
+
+def test_any_other_condition_the_token_fails_is_named_with_what_the_token_says() -> None:
+    """A hand-written condition on a claim STS tests: the evaluator tests it as STS does,
+    and a token without the claim does not match."""
+    document = pinned(("actor", "octocat"))
+    assert judge(document, PROVIDER, ISSUER, job(actor="octocat")).admitted
+    assert judge(document, PROVIDER, ISSUER, job(actor="mallory")) == Verdict(
+        False,
+        f"statement Exact admits the sub, and also requires StringEquals {HOST}:actor "
+        "octocat (the token's actor is mallory)",
+    )
+    assert judge(document, PROVIDER, ISSUER, job()) == Verdict(
+        False,
+        f"statement Exact admits the sub, and also requires StringEquals {HOST}:actor "
+        "octocat (the token has no actor)",
+    )
