@@ -360,6 +360,151 @@ def test_immutable_subjects_are_used_when_github_says_so(
     assert may_assume(trust_of(aws), PROVIDER_ARN, HOST, claims(sub))
 
 
+@pytest.mark.parametrize("reports_prefix", [True, False], ids=["prefix", "no-prefix"])
+def test_the_organizations_setting_holds_where_the_repository_has_none(
+    aws: Aws, gh: GitHub, fake_github: FakeGitHub, tmp_path: Path, reports_prefix: bool
+) -> None:
+    """Older servers report no prefix: the organization's setting is read (one more GET)."""
+    repo = fake_github.repo(REPO)
+    repo.reports_prefix = reports_prefix
+    fake_github.orgs["octo-org"] = {"use_immutable_subject": True}
+    report = run(aws, gh, request(tmp_path, workflow_path=None))
+    assert report.outputs["subjects"] == [
+        f"repo:Octo-Org@{repo.owner_id}/Hello-World@{repo.id}:ref:refs/heads/main"
+    ]
+    org_reads = [r.path for r, _ in fake_github.requests if r.path.startswith("/orgs/")]
+    assert org_reads == (
+        [] if reports_prefix else ["/orgs/Octo-Org/actions/oidc/customization/sub"]
+    )
+
+
+def test_an_organization_the_token_may_not_read_keeps_both_forms(
+    aws: Aws, gh: GitHub, fake_github: FakeGitHub, tmp_path: Path
+) -> None:
+    repo = fake_github.repo(REPO)
+    repo.reports_prefix = False
+    fake_github.orgs["octo-org"] = {"use_immutable_subject": True}
+    token = fake_github.tokens[fake_github.token]
+    token.permissions = token.permissions - {"organization_administration"}
+    report = run(aws, gh, request(tmp_path, workflow_path=None))
+    immutable = f"repo:Octo-Org@{repo.owner_id}/Hello-World@{repo.id}:ref:refs/heads/main"
+    assert report.outputs["subjects"] == [f"repo:{REPO}:ref:refs/heads/main", immutable]
+    assert may_assume(trust_of(aws), PROVIDER_ARN, HOST, claims(immutable))
+
+
+def pre_pin(aws: Aws) -> dict[str, Any]:
+    """Make the role's trust what 0.1.0 and 0.2.0 wrote (the name form, no pin), recorded
+    as ghbootstrap's own (its fingerprint), as those releases left it."""
+    trust = trust_of(aws)
+    condition = trust["Statement"][0]["Condition"]["StringEquals"]
+    del condition[f"{HOST}:repository_id"]
+    condition[f"{HOST}:sub"] = [f"repo:{REPO}:ref:refs/heads/main"]
+    iam = aws.iam.raw
+    iam.update_assume_role_policy(RoleName=NAMES.role, PolicyDocument=json.dumps(trust))
+    iam.tag_role(
+        RoleName=NAMES.role,
+        Tags=[{"Key": "ghbootstrap:trust", "Value": "e73c99bcb4cb8c758088a6433232544a"}],
+    )
+    return trust
+
+
+def test_a_setup_made_before_the_pin_gets_it_on_its_next_run(
+    aws: Aws, gh: GitHub, aws_calls: AwsCalls, tmp_path: Path
+) -> None:
+    run(aws, gh, request(tmp_path, workflow_path=None))
+    pre_pin(aws)
+    report = run(aws, gh, request(tmp_path, workflow_path=None))
+    role = next(c for c in report.changes if c.resource == "IAM role")
+    assert (role.action, role.detail) == (
+        Action.UPDATE,
+        "trust policy differs: pins it to repository id 1000; admits the immutable subject "
+        "form too, until the repository switches",
+    )
+    assert trust_of(aws) == GOLDEN_TRUST
+    before = len(aws_calls.names)
+    again = run(aws, gh, request(tmp_path, workflow_path=None))
+    assert not again.changed
+    assert aws_calls.writes_since(before) == []
+
+
+def test_a_re_created_repository_is_not_handed_the_role(
+    aws: Aws, gh: GitHub, fake_github: FakeGitHub, aws_calls: AwsCalls, tmp_path: Path
+) -> None:
+    """Deleted and made again under the same name: a new id. The trust stays pinned to the
+    old one until someone who checked the owner passes --force."""
+    run(aws, gh, request(tmp_path, workflow_path=None))
+    del fake_github.repos[REPO.lower()]
+    new = fake_github.add_repo(REPO)
+    before, gh_before = len(aws_calls.names), len(fake_github.writes())
+    with pytest.raises(ConflictError) as refused:
+        run(aws, gh, request(tmp_path, workflow_path=None))
+    assert str(refused.value) == (
+        f"IAM role {NAMES.role} trusts repository id 1000, and {REPO} is repository id "
+        f"{new.id}: this is another repository with the same name (the one the role was made "
+        f"for was deleted and re-created, or transferred): check who owns {REPO} now; only "
+        "if the role is meant for it, run this command again with --force"
+    )
+    assert aws_calls.writes_since(before) == []
+    assert fake_github.writes()[gh_before:] == []
+    assert not may_assume(
+        trust_of(aws), PROVIDER_ARN, HOST, claims(f"repo:{REPO}:ref:refs/heads/main", str(new.id))
+    )
+    run(aws, gh, request(tmp_path, workflow_path=None, force=True))
+    assert may_assume(
+        trust_of(aws), PROVIDER_ARN, HOST, claims(f"repo:{REPO}:ref:refs/heads/main", str(new.id))
+    )
+
+
+PLATFORM = "octo-org/platform/.github/workflows/build.yml@refs/heads/main"
+
+
+def test_job_workflows_are_required_recorded_and_reported(
+    aws: Aws, gh: GitHub, tmp_path: Path
+) -> None:
+    report = run(aws, gh, request(tmp_path, workflow_path=None, job_workflows=(PLATFORM,)))
+    assert report.outputs["job_workflows"] == [PLATFORM]
+    trust = trust_of(aws)
+    main = claims(f"repo:{REPO}:ref:refs/heads/main")
+    assert may_assume(trust, PROVIDER_ARN, HOST, {**main, "job_workflow_ref": PLATFORM})
+    own = f"{REPO}/.github/workflows/ecr-build-push.yml@refs/heads/main"
+    assert not may_assume(trust, PROVIDER_ARN, HOST, {**main, "job_workflow_ref": own})
+    assert not may_assume(trust, PROVIDER_ARN, HOST, main)
+    tags = aws.iam.raw.list_role_tags(RoleName=NAMES.role)["Tags"]
+    record = next(t["Value"] for t in tags if t["Key"] == "ghbootstrap:scopes")
+    assert record.endswith(
+        "+job-workflow=octo-org/platform/.github/workflows/build.yml@40refs/heads/main"
+    )
+    unlimited = run(aws, gh, request(tmp_path, workflow_path=None))
+    role = next(c for c in unlimited.changes if c.resource == "IAM role")
+    assert role.detail == "trust policy differs: no longer limits the workflows jobs run"
+
+
+def test_another_issuer_gets_no_pin_and_says_so(aws: Aws, gh: GitHub, tmp_path: Path) -> None:
+    issuer = "https://github.example.com/_services/token"
+    report = run(aws, gh, request(tmp_path, workflow_path=None, issuer=issuer))
+    assert report.outputs["subjects"] == [f"repo:{REPO}:ref:refs/heads/main"]
+    assert "pinned_to" not in report.outputs
+    assert report.notes == [
+        "the trust is not pinned to the repository's id: AWS STS is not known to test "
+        f"GitHub's repository_id claim for the issuer {issuer} (only for "
+        "https://token.actions.githubusercontent.com), and a condition on a claim STS does "
+        "not test would refuse every job"
+    ]
+    assert "repository_id" not in json.dumps(trust_of(aws))
+
+
+def test_a_trust_over_iams_quota_stops_before_any_write(
+    aws: Aws, gh: GitHub, fake_github: FakeGitHub, aws_calls: AwsCalls, tmp_path: Path
+) -> None:
+    scopes = Scopes.parse(branches=[f"feature-{n:03d}" for n in range(16)])
+    with pytest.raises(UsageError) as refused:
+        run(aws, gh, request(tmp_path, workflow_path=None, scopes=scopes))
+    assert refused.value.exit_code == 2
+    assert "over IAM's quota on a role's trust policy (2,048 characters" in str(refused.value)
+    assert aws_calls.writes == []
+    assert fake_github.writes() == []
+
+
 def test_a_template_that_does_not_pin_the_repository_stops_before_writes(
     aws: Aws, gh: GitHub, fake_github: FakeGitHub, aws_calls: AwsCalls, tmp_path: Path
 ) -> None:
