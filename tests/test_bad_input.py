@@ -259,6 +259,34 @@ CASES = [
         2,
         "error: rotate keeps one access key, in one place: give --environment once",
     ),
+    # identity: a job workflow as GitHub names it; a trust within IAM's quota
+    Case(
+        "job-workflow-short-ref",
+        ("oidc", R, "--job-workflow", "acme/platform/.github/workflows/build.yml@main"),
+        2,
+        "error: --job-workflow 'acme/platform/.github/workflows/build.yml@main' is not a "
+        "workflow as GitHub's job_workflow_ref names it: give OWNER/REPO/.github/workflows/"
+        "FILE.yml@refs/heads/BRANCH (or @refs/tags/TAG)",
+    ),
+    Case(
+        "job-workflow-explain",
+        ("explain", R, "--job-workflow", "acme/platform/build.yml@refs/heads/main"),
+        2,
+        "error: --job-workflow 'acme/platform/build.yml@refs/heads/main' is not a workflow",
+    ),
+    Case(
+        "trust-over-quota",
+        (
+            "oidc",
+            R,
+            "--no-workflow",
+            *(arg for n in range(16) for arg in ("--branch", f"feature-{n:03d}")),
+        ),
+        2,
+        "error: the trust policy for Octo-Org/Hello-World would be 2,353 characters, over "
+        "IAM's quota on a role's trust policy (2,048 characters by default; ghbootstrap keeps "
+        "within it): it admits --branch feature-000, --branch feature-001,",
+    ),
     # workflow triggers: IAM patterns GitHub's filter syntax cannot express
     Case(
         "tag-question-mark",
