@@ -38,6 +38,8 @@ from ghbootstrap.subjects import (
     Scopes,
     Subjects,
     SubjectTemplate,
+    is_immutable_form,
+    is_name_form,
     subjects_for,
     trust_prefixes,
 )
@@ -257,9 +259,9 @@ def trust_change(found: Mapping[str, Any], wanted: Mapping[str, Any], host: str)
         changes.append(f"pins it to repository id {pins[0]}")
     had = {split_subject(s)[0] for s in claim_values(found, host, "sub")}
     has = {split_subject(s)[0] for s in claim_values(wanted, host, "sub")}
-    if any(_IMMUTABLE.fullmatch(p) for p in has - had) and had & has:
+    if any(is_immutable_form(p) for p in has - had) and had & has:
         changes.append("admits the immutable subject form too, until the repository switches")
-    elif any(_IMMUTABLE.fullmatch(p) for p in has) and any(_NAME.fullmatch(p) for p in had - has):
+    elif any(is_immutable_form(p) for p in has) and any(is_name_form(p) for p in had - has):
         changes.append("drops the name form: the repository uses immutable subjects now")
     workflows = claim_values(wanted, host, JOB_WORKFLOW_REF)
     if workflows != claim_values(found, host, JOB_WORKFLOW_REF):
@@ -269,7 +271,3 @@ def trust_change(found: Mapping[str, Any], wanted: Mapping[str, Any], host: str)
             else "no longer limits the workflows jobs run"
         )
     return "trust policy differs: " + "; ".join(changes) if changes else "trust policy differs"
-
-
-_NAME = re.compile(r"repo:[^:/@]+/[^:/@]+")
-_IMMUTABLE = re.compile(r"repo:[^:/@]+@\d+/[^:/@]+@\d+")

@@ -204,6 +204,17 @@ def build_subjects(prefix: str, scopes: Scopes, default_branch: str) -> Subjects
 # -- both forms while GitHub switches ------------------------------------------------------
 
 _NAME_FORM = re.compile(r"repo:[^:/@]+/[^:/@]+")
+_IMMUTABLE_FORM = re.compile(r"repo:[^:/@]+@\d+/[^:/@]+@\d+")
+
+
+def is_name_form(prefix: str) -> bool:
+    """`repo:OWNER/REPO`: GitHub's default subject prefix before the switch."""
+    return _NAME_FORM.fullmatch(prefix) is not None
+
+
+def is_immutable_form(prefix: str) -> bool:
+    """`repo:OWNER@OWNER_ID/REPO@REPO_ID`: the default prefix after the switch."""
+    return _IMMUTABLE_FORM.fullmatch(prefix) is not None
 
 
 def trust_prefixes(
@@ -214,7 +225,7 @@ def trust_prefixes(
     be taken over), the immutable form beside the name form until the repository has
     switched, so GitHub's switch never refuses a job. A custom template: its prefix alone."""
     prefix = subject_prefix(repo, template)
-    if both_forms and _NAME_FORM.fullmatch(prefix):
+    if both_forms and is_name_form(prefix):
         return (prefix, _repo_claim(repo, immutable=True))
     return (prefix,)
 

@@ -52,7 +52,9 @@ def test_everything_matches_after_oidc(aws: Aws, gh: GitHub, fake_github: FakeGi
     role = next(c for c in report.checks if c.resource == "IAM role")
     assert role.detail == (
         "admits repo:Octo-Org/Hello-World:environment:prod, "
-        "repo:Octo-Org/Hello-World:ref:refs/heads/main"
+        "repo:Octo-Org/Hello-World:ref:refs/heads/main, "
+        "repo:Octo-Org@1001/Hello-World@1000:environment:prod, "
+        "repo:Octo-Org@1001/Hello-World@1000:ref:refs/heads/main; pinned to repository id 1000"
     )
 
 

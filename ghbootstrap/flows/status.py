@@ -21,10 +21,12 @@ from ghbootstrap.documents import (
     STS_AUDIENCE,
     ecr_repository_arn,
     fingerprint,
+    issuer_host,
+    oidc_provider_arn,
     push_policy,
     same_document,
 )
-from ghbootstrap.errors import UsageError
+from ghbootstrap.errors import ConflictError, UsageError
 from ghbootstrap.footprint import (
     SECRET_ID,
     SECRET_KEY,
@@ -37,15 +39,30 @@ from ghbootstrap.footprint import (
     OidcGiven,
 )
 from ghbootstrap.github.api import GitHub, Holder
+from ghbootstrap.identity import (
+    ANOTHER_REPOSITORY,
+    JOB_WORKFLOW_REF,
+    REPOSITORY_ID,
+    repository_claims,
+)
 from ghbootstrap.repairs import keys_command, oidc_command, rotate_command
 from ghbootstrap.report import Check, Report, State
-from ghbootstrap.subjects import GitHubRepo, Scopes
+from ghbootstrap.subjects import (
+    GitHubRepo,
+    Scopes,
+    build_subjects,
+    is_immutable_form,
+    subject_prefix,
+)
 from ghbootstrap.target import Names, RepoRef
 from ghbootstrap.trusteval import (
+    LOW,
     admitted_subjects,
     audit_trust,
+    claim_values,
     github_issuer,
     github_providers,
+    may_assume,
 )
 from ghbootstrap.workflow import DEFAULT_PATH, Origin, origin_of
 
@@ -79,6 +96,8 @@ class _Status:
     mutable_tags: bool = False
     keys_names: Names | None = None  # as the user's record has them, when it has one
     forced: dict[str, str] = field(default_factory=dict)  # fix -> the same with --force
+    prefix: str | None = None  # of the repository's `sub` now (None: not expressible)
+    stranger: str = ""  # the role is pinned to another repository id: why (no repair)
 
     def __post_init__(self) -> None:
         self.names = self.request.names
@@ -136,19 +155,31 @@ def _check_policy(s: _Status, repository_arn: str) -> str:
     return arn
 
 
-def _check_role(s: _Status, found: role.Role, policy_arn: str) -> None:
+def _check_role(s: _Status, found: role.Role, policy_arn: str, record: OidcGiven) -> None:
     """Trust, provider and attachment."""
     fix = s.fix
-    problems = [f.problem for f in audit_trust(found.trust)]
-    if found.tags.get(TAG_TRUST) != fingerprint(found.trust):
+    findings = audit_trust(found.trust)
+    problems = [f.problem for f in findings if f.severity != LOW]
+    unpinned = [f.problem for f in findings if f.severity == LOW]
+    refused = _refused_subjects(s, found, record)
+    if s.stranger:
+        s.add("IAM role", found.name, DRIFT, s.stranger)
+    elif found.tags.get(TAG_TRUST) != fingerprint(found.trust):
         s.add(
             "IAM role", found.name, DRIFT, "its trust policy was changed outside ghbootstrap", fix
         )
     elif problems:
         s.add("IAM role", found.name, DRIFT, f"its trust is unsafe: {problems[0]}", fix)
+    elif refused:
+        detail = f"its trust does not admit {', '.join(refused)}, the subjects GitHub sends "
+        detail += "for its setup now" + _switched(s)
+        s.add("IAM role", found.name, DRIFT, detail, fix)
+    elif unpinned:
+        s.add("IAM role", found.name, DRIFT, f"its trust is not pinned: {unpinned[0]}", fix)
     else:
         subjects = ", ".join(_subjects(found.trust)) or "nothing"
-        s.add("IAM role", found.name, OK, f"admits {subjects}")
+        detail = f"admits {subjects}{_identity(s, found, record)}"
+        s.add("IAM role", found.name, OK, detail)
     for arn in sorted(github_providers(found.trust)):
         provider = oidc_provider.get_provider(s.aws.iam, arn)
         if provider is None:
@@ -165,6 +196,71 @@ def _check_role(s: _Status, found: role.Role, policy_arn: str) -> None:
         "push policy attached" if attached else "the push policy is not attached",
         fix,
     )
+
+
+def _another_repository(s: _Status, found: role.Role) -> str:
+    """A trust pinned to another repository id was made for another repository of this
+    name (deleted and re-created, transferred): no command of its setup may re-admit it."""
+    pinned = [
+        v for host in _hosts(found.trust) for v in claim_values(found.trust, host, REPOSITORY_ID)
+    ]
+    if not pinned or str(s.repo.repo_id) in pinned:
+        return ""
+    return (
+        f"its trust is pinned to repository id {', '.join(pinned)}, and {s.repo.full_name} is "
+        f"repository id {s.repo.repo_id} now: {ANOTHER_REPOSITORY}; check who owns "
+        f"{s.repo.full_name} now, and only if the role is meant for it, run its setup again "
+        "with --force"
+    )
+
+
+def _refused_subjects(s: _Status, found: role.Role, record: OidcGiven) -> list[str]:
+    """The subjects GitHub sends now for the scopes the role records that its trust
+    refuses (judged with the claims GitHub's token carries: the repository's id, and an
+    admitted job workflow): the repository switched to a form the trust does not admit."""
+    if s.prefix is None:
+        return []
+    host = issuer_host(record.issuer)
+    arn = oidc_provider_arn(s.caller.partition, s.caller.account, record.issuer)
+    claims = {"aud": STS_AUDIENCE, **repository_claims(s.repo)}
+    if record.job_workflows:
+        claims[JOB_WORKFLOW_REF] = record.job_workflows[0]
+    subjects = build_subjects(s.prefix, record.scopes, s.repo.default_branch)
+    return [
+        sub
+        for sub in subjects.all
+        if not may_assume(found.trust, arn, host, {**claims, "sub": sub})
+    ]
+
+
+def _switched(s: _Status) -> str:
+    if s.prefix is None or not is_immutable_form(s.prefix):
+        return ""
+    return ": the repository has switched to immutable subjects"
+
+
+def _identity(s: _Status, found: role.Role, record: OidcGiven) -> str:
+    """What the OK line says beside the subjects: the pin, the job workflows, and a
+    switch the next `oidc` run completes."""
+    host = issuer_host(record.issuer)
+    parts = [
+        f"; pinned to repository id {v}" for v in claim_values(found.trust, host, REPOSITORY_ID)
+    ]
+    workflows = claim_values(found.trust, host, JOB_WORKFLOW_REF)
+    if workflows:
+        parts.append(f"; only jobs running {', '.join(workflows)}")
+    name_form = f"repo:{s.repo.full_name}:"
+    if _switched(s) and any(
+        sub.startswith(name_form) for sub in claim_values(found.trust, host, "sub")
+    ):
+        parts.append(
+            "; the repository sends immutable subjects now: the next `oidc` run drops the name form"
+        )
+    return "".join(parts)
+
+
+def _hosts(trust: dict[str, object]) -> list[str]:
+    return sorted({github_issuer(arn) or "" for arn in github_providers(trust)})
 
 
 def _subjects(trust: dict[str, object]) -> list[str]:
@@ -293,6 +389,12 @@ def run(aws: Aws, gh: GitHub, request: StatusRequest) -> Report:
     )
     record = _role_setup(s, found_role) if found_role else None
     footprint.same_region(record, aws.region)
+    if found_role is not None:
+        s.stranger = _another_repository(s, found_role)
+        try:
+            s.prefix = subject_prefix(s.repo, gh.subject_template(s.repo))
+        except ConflictError:  # a template that does not pin the repository: oidc says so
+            s.prefix = None
     keys_setup = KeysGiven.from_tags(found_user.tags, found_user.name) if found_user else None
     footprint.same_region(keys_setup, aws.region)
     if keys_setup is not None:  # the user knows the names `keys` was given
@@ -329,8 +431,8 @@ def run(aws: Aws, gh: GitHub, request: StatusRequest) -> Report:
         detail = f"no role {names.role} or user {names.user} made by ghbootstrap"
         s.add("setup", request.ref.full_name, MISSING, detail, s.fix)
     base = {VAR_REGION: aws.region, VAR_ECR_REPOSITORY: s.names.ecr_repository}
-    if found_role is not None:
-        _check_role(s, found_role, policy_arn)
+    if found_role is not None and record is not None:
+        _check_role(s, found_role, policy_arn, record)
         wanted = {VAR_ROLE_ARN: found_role.arn, **base}
         given = record.scopes.environments if record else ()
         current = _unique([None, *given, *request.environments])
@@ -406,6 +508,9 @@ def _set_fixes(
             for force in (False, True)
         )
         s.forced[s.fix] = s.fix_forced
+        return
+    if s.stranger:  # any `oidc` run would either refuse or, forced, admit a stranger
+        s.fix = s.fix_forced = ""
         return
     setup = record or OidcGiven(
         region, names.ecr_repository, names.policy, names.role, mutable_tags=s.mutable_tags
