@@ -86,13 +86,16 @@ def write(tmp_path: Path, text: str, name: str = "fleet.toml") -> Path:
     return path
 
 
-def subjects_admitted(iam: Any, role: str, candidates: list[str]) -> list[str]:
+def subjects_admitted(iam: Any, role: str, candidates: list[str], fake: FakeGitHub) -> list[str]:
+    """The subs whose jobs are admitted, each with the claims of the repository it names
+    (its id, as the fake has it)."""
     trust = iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"]
-    return [
-        sub
-        for sub in candidates
-        if may_assume(trust, PROVIDER_ARN, HOST, {"sub": sub, "aud": "sts.amazonaws.com"})
-    ]
+
+    def claims(sub: str) -> dict[str, str]:
+        repository_id = str(fake.repo(sub.split(":")[1]).id)
+        return {"sub": sub, "aud": "sts.amazonaws.com", "repository_id": repository_id}
+
+    return [sub for sub in candidates if may_assume(trust, PROVIDER_ARN, HOST, claims(sub))]
 
 
 # -- the whole file is checked before any call -------------------------------------------------
@@ -266,6 +269,7 @@ def test_a_mixed_fleet_is_set_up_and_a_rerun_writes_nothing(
             "repo:acme/api:ref:refs/heads/main",
             "repo:acme/web:environment:prod",
         ],
+        fleet,
     )
     assert api == ["repo:acme/api:environment:prod", "repo:acme/api:ref:refs/tags/v1.2"]
     web = subjects_admitted(
@@ -278,6 +282,7 @@ def test_a_mixed_fleet_is_set_up_and_a_rerun_writes_nothing(
             "repo:acme/web:ref:refs/heads/dev",
             "repo:acme/api:pull_request",
         ],
+        fleet,
     )
     assert web == [
         "repo:acme/web:ref:refs/heads/main",
@@ -371,6 +376,7 @@ def test_one_failing_repository_does_not_stop_the_others(
         boto("iam"),
         "ghbootstrap-acme-web",
         ["repo:acme/web:ref:refs/heads/release/1", "repo:acme/web:pull_request"],
+        fleet,
     ) == ["repo:acme/web:ref:refs/heads/release/1", "repo:acme/web:pull_request"]
     again = cli("apply", str(tmp_path / "fleet.toml"), "--json")
     assert [r["state"] for r in json.loads(again.out)["repositories"][:4]] == ["unchanged"] * 4

@@ -17,6 +17,7 @@ from tests.fakes.github import FakeGitHub
 
 Cli = Callable[..., CliResult]
 REPO = "Octo-Org/Hello-World"
+IMMUTABLE = "Octo-Org@1001/Hello-World@1000"  # the fake's ids: both forms until the switch
 TYPED = "octo-org/hello-world"
 USER = "ghbootstrap-octo-org-hello-world"
 ROLE = "ghbootstrap-octo-org-hello-world"
@@ -70,9 +71,12 @@ def test_the_whole_path_with_pull_requests(
     assert first.code == 0, first.err
     assert github_key_works(fake_github, aws) == held
     role = aws.iam.raw.get_role(RoleName=ROLE)["Role"]
-    assert role["AssumeRolePolicyDocument"]["Statement"][0]["Condition"]["StringEquals"][
-        "token.actions.githubusercontent.com:sub"
-    ] == [f"repo:{REPO}:ref:refs/heads/main"]
+    condition = role["AssumeRolePolicyDocument"]["Statement"][0]["Condition"]["StringEquals"]
+    assert condition["token.actions.githubusercontent.com:sub"] == [
+        f"repo:{REPO}:ref:refs/heads/main",
+        f"repo:{IMMUTABLE}:ref:refs/heads/main",
+    ]
+    assert condition["token.actions.githubusercontent.com:repository_id"] == "1000"
     attached = aws.iam.raw.list_attached_role_policies(RoleName=ROLE)["AttachedPolicies"]
     assert [a["PolicyArn"] for a in attached] == [POLICY_ARN]
     assert len(aws.iam.raw.list_policies(Scope="Local")["Policies"]) == 1  # no second policy
@@ -202,7 +206,10 @@ def test_local_files_in_an_environment(
         trust["Statement"][0]["Condition"]["StringEquals"][
             "token.actions.githubusercontent.com:sub"
         ]
-    ) == [f"repo:{REPO}:environment:prod"]  # what the key served: not main outside prod
+    ) == [  # what the key served: not main outside prod
+        f"repo:{REPO}:environment:prod",
+        f"repo:{IMMUTABLE}:environment:prod",
+    ]
     assert fake_github.variables(REPO, "prod")["AWS_ROLE_ARN"] == ROLE_ARN
     assert github_key_works(fake_github, aws, "prod") == held
     assert f"note: next: commit {build}" in result.out

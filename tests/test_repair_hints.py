@@ -63,11 +63,16 @@ GOLDEN_TRUST = {
             "Condition": {
                 "StringEquals": {
                     "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+                    "token.actions.githubusercontent.com:repository_id": "1000",
                     "token.actions.githubusercontent.com:sub": [
                         "repo:Octo-Org/Hello-World:environment:prod (eu)",
                         "repo:Octo-Org/Hello-World:environment:staging",
                         "repo:Octo-Org/Hello-World:pull_request",
                         "repo:Octo-Org/Hello-World:ref:refs/heads/main",
+                        "repo:Octo-Org@1001/Hello-World@1000:environment:prod (eu)",
+                        "repo:Octo-Org@1001/Hello-World@1000:environment:staging",
+                        "repo:Octo-Org@1001/Hello-World@1000:pull_request",
+                        "repo:Octo-Org@1001/Hello-World@1000:ref:refs/heads/main",
                     ],
                 }
             },
@@ -78,11 +83,16 @@ GOLDEN_TRUST = {
             "Principal": {"Federated": PROVIDER},
             "Action": "sts:AssumeRoleWithWebIdentity",
             "Condition": {
-                "StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"},
+                "StringEquals": {
+                    "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+                    "token.actions.githubusercontent.com:repository_id": "1000",
+                },
                 "StringLike": {
                     "token.actions.githubusercontent.com:sub": [
                         "repo:Octo-Org/Hello-World:ref:refs/heads/release/*",
                         "repo:Octo-Org/Hello-World:ref:refs/tags/v*",
+                        "repo:Octo-Org@1001/Hello-World@1000:ref:refs/heads/release/*",
+                        "repo:Octo-Org@1001/Hello-World@1000:ref:refs/tags/v*",
                     ]
                 },
             },
