@@ -241,6 +241,7 @@ class Setting:
     issuer: str | None = None  # None: github.com's
     profile: str | None = None
     github_api_url: str | None = None
+    job_workflows: tuple[str, ...] = ()  # the only workflows the role admits jobs of
 
 
 def oidc_fix_command(setting: Setting, scopes: Scopes) -> str:
@@ -256,6 +257,7 @@ def oidc_fix_command(setting: Setting, scopes: Scopes) -> str:
         scopes=scopes,
         mutable_tags=setting.mutable_tags,
         issuer=setting.issuer or DEFAULT_ISSUER,
+        job_workflows=setting.job_workflows,
     )
     return oidc_command(ref, setup, profile=setting.profile, github_api_url=setting.github_api_url)
 

@@ -57,8 +57,10 @@ def test_oidc_twice_on_emulators(e2e: Stack, tmp_path: Path) -> None:
     role = iam.get_role(RoleName=ROLE)["Role"]
     subjects = role["AssumeRolePolicyDocument"]["Statement"][0]["Condition"]["StringEquals"]
     assert subjects["token.actions.githubusercontent.com:sub"] == [
-        "repo:Octo-Org/Hello-World:ref:refs/heads/main"
+        "repo:Octo-Org/Hello-World:ref:refs/heads/main",
+        "repo:Octo-Org@1001/Hello-World@1000:ref:refs/heads/main",
     ]
+    assert subjects["token.actions.githubusercontent.com:repository_id"] == "1000"
     document = iam.get_policy_version(PolicyArn=POLICY_ARN, VersionId="v1")
     assert document["PolicyVersion"]["Document"] == push_policy(
         f"arn:aws:ecr:us-east-1:{ACCOUNT}:repository/octo-org/hello-world"

@@ -24,6 +24,8 @@ ENTERPRISE_ISSUER = "https://token.actions.githubusercontent.com/octo-enterprise
 SUB = "repo:Octo-Org/Hello-World"
 ROLE = "ghbootstrap-octo-org-hello-world"
 IDS = {"repository": "Octo-Org/Hello-World", "repository_id": "1000"}  # the fake's
+PLATFORM = "octo-org/platform/.github/workflows/build.yml@refs/heads/main"
+OWN_WORKFLOW = "Octo-Org/Hello-World/.github/workflows/ecr-build-push.yml@refs/heads/main"
 
 
 def jwt(claims: dict[str, Any], signature: bytes = b"not-a-real-signature-0123456789") -> str:
@@ -219,6 +221,31 @@ CASES = [
         "statement GitHubActionsExactSubjects of the trust admits it",
         None,
         arrange=_immutable_subjects,
+    ),
+    Case(
+        # --job-workflow: the job runs the repository's own workflow, not the platform's
+        "job-workflow-not-admitted",
+        ("--job-workflow", PLATFORM),
+        (),
+        3,
+        f"{SUB}:ref:refs/heads/main",
+        f"this job runs {OWN_WORKFLOW}; the role admits only jobs running {PLATFORM}",
+        None,
+        workflow_fix="have the job call an admitted workflow as a reusable workflow "
+        "(`uses: octo-org/platform/.github/workflows/build.yml@main`)",
+        before=(("--job-workflow", PLATFORM),),
+        after=("--job-workflow", PLATFORM),
+    ),
+    Case(
+        # the fix admits the branch and keeps the job workflows
+        "job-workflow-kept-by-the-fix",
+        ("--job-workflow", PLATFORM),
+        ("--branch", "dev", "--job-workflow", PLATFORM),
+        3,
+        f"{SUB}:ref:refs/heads/dev",
+        "the trust admits no branch dev",
+        _fix("--branch", "dev", "--branch", "main", "--job-workflow", PLATFORM),
+        before=(("--job-workflow", PLATFORM),),
     ),
     Case(
         "colon-in-environment-encoding",

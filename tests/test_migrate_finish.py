@@ -261,7 +261,10 @@ def test_the_build_job_keeps_the_keys_environment(
 
     first = cli("migrate", TYPED, "--open-pr")
     assert first.code == 0, first.err
-    assert trust_subjects() == [f"repo:{REPO}:environment:prod"]  # not main outside prod
+    assert trust_subjects() == [  # not main outside prod; both forms until the switch
+        f"repo:{REPO}:environment:prod",
+        "repo:Octo-Org@1001/Hello-World@1000:environment:prod",
+    ]
     fake_github.merge(REPO, 2)
     assert 'environment: "prod"' in on_main(fake_github)[BUILD]
 

@@ -70,7 +70,13 @@ def _push_target(aws: Aws, role_name: str) -> tuple[str, str, str] | None:
     return None
 
 
-def _setting(aws: Aws, request: ExplainRequest, owner_key: str, role_issuer: str | None) -> Setting:
+def _setting(
+    aws: Aws,
+    request: ExplainRequest,
+    owner_key: str,
+    role_issuer: str | None,
+    job_workflows: tuple[str, ...],
+) -> Setting:
     """How the role was set up, as options to `oidc` (only those that differ from the
     defaults for the repository the role was made for)."""
     repository = request.ref.full_name if owner_key == request.ref.tag_value else owner_key
@@ -90,6 +96,7 @@ def _setting(aws: Aws, request: ExplainRequest, owner_key: str, role_issuer: str
         issuer=None if role_issuer in (None, GITHUB_ISSUER) else role_issuer,
         profile=request.profile,
         github_api_url=request.github_api_url,
+        job_workflows=job_workflows,
     )
 
 
@@ -136,6 +143,8 @@ def run(aws: Aws, github: Callable[[], GitHub], request: ExplainRequest) -> Expl
     claims, verdict = _deciding(judged)
     hosts = sorted({github_issuer(a) or "" for a in github_providers(found.trust)})
     admits = [sub for host in hosts for sub in admitted_subjects(found.trust, host)]
+    pinned = [v for host in hosts for v in claim_values(found.trust, host, REPOSITORY_ID)]
+    workflows = [v for host in hosts for v in claim_values(found.trust, host, JOB_WORKFLOW_REF)]
     reason, fix = verdict.reason, None
     if not verdict.admitted and verdict.rewrite:
         owner_key = found.tags.get(TAG_REPOSITORY)
@@ -148,7 +157,7 @@ def run(aws: Aws, github: Callable[[], GitHub], request: ExplainRequest) -> Expl
                 "(edited by hand?), so no command keeps them: change the trust by hand"
             )
         else:
-            setting = _setting(aws, request, owner_key, role_issuer)
+            setting = _setting(aws, request, owner_key, role_issuer, tuple(workflows))
             fix = oidc_fix_command(setting, merge(kept, verdict.scope or Scopes()))
     return Explanation(
         repository=request.ref.full_name,
@@ -161,8 +170,6 @@ def run(aws: Aws, github: Callable[[], GitHub], request: ExplainRequest) -> Expl
         admits=admits,
         fix=fix,
         workflow_fix=verdict.workflow,
-        pinned=[v for host in hosts for v in claim_values(found.trust, host, REPOSITORY_ID)],
-        job_workflows=[
-            v for host in hosts for v in claim_values(found.trust, host, JOB_WORKFLOW_REF)
-        ],
+        pinned=pinned,
+        job_workflows=workflows,
     )

@@ -236,7 +236,6 @@ def plan_setup(
         request.scopes,
         request.job_workflows,
     )
-    check_size(written, request.scopes, setup.repo.full_name)
     trust = written.document
     environments = [e.name for e in plan_environments(plan, setup, request.scopes.environments)]
     record = footprint.OidcGiven(
@@ -253,6 +252,7 @@ def plan_setup(
     role_arn = plan_role(
         plan, setup, trust, record, environments, new_provider=new_provider, force=request.force
     )
+    check_size(written, request.scopes, setup.repo.full_name)  # planned only: nothing written
     plan_attachment(plan, setup, policy_arn)
     plan_variables(
         plan,
