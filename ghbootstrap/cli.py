@@ -20,6 +20,7 @@ import typer
 from typer.core import TyperArgument, TyperGroup, TyperOption
 
 from ghbootstrap import __version__
+from ghbootstrap.defaults import GITHUB_ISSUER, WORKFLOW_PATH
 from ghbootstrap.errors import EXIT_DRIFT, EXIT_FAILURE, GhbError, Interrupted, UsageError
 
 if TYPE_CHECKING:
@@ -157,7 +158,7 @@ WorkflowPath = Annotated[
     typer.Option(
         metavar="PATH",
         help="Where to write the build-and-push workflow [default: "
-        ".github/workflows/ecr-build-push.yml in this checkout of OWNER/REPO].",
+        f"{WORKFLOW_PATH} in this checkout of OWNER/REPO].",
         show_default=False,
     ),
 ]
@@ -187,8 +188,6 @@ Verbose = Annotated[
     bool, typer.Option("-v", "--verbose", help="Log each call; show tracebacks on error.")
 ]
 
-DEFAULT_WORKFLOW = Path(".github/workflows/ecr-build-push.yml")
-
 
 def _workflow_path(
     repository: str,
@@ -207,11 +206,11 @@ def _workflow_path(
     if no_workflow:
         return None
     if open_pr:
-        return in_repository(workflow_path or DEFAULT_WORKFLOW, "--workflow-path")
+        return in_repository(workflow_path or Path(WORKFLOW_PATH), "--workflow-path")
     if workflow_path is None:
         host = web_host(api_url(github_api_url))
         root = checkout_root(Path.cwd(), parse_repo(repository), host)
-        return _workflow_file(root / DEFAULT_WORKFLOW, "--workflow-path")
+        return _workflow_file(root / WORKFLOW_PATH, "--workflow-path")
     return _workflow_file(workflow_path, "--workflow-path")
 
 
@@ -458,7 +457,6 @@ IssuerUrl = Annotated[
     str,
     typer.Option(metavar="URL", help="OIDC issuer (GHES: https://HOST/_services/token)."),
 ]
-GITHUB_ISSUER_URL = "https://token.actions.githubusercontent.com"
 
 
 def _fleet_clients(entries: list[Entry], url: str, jobs: int) -> Clients:
@@ -537,7 +535,7 @@ def _issuer(url: str) -> str:
     if parsed.scheme != "https" or not parsed.netloc:
         raise UsageError(
             f"'{url}' is not an OIDC issuer URL",
-            "use https://token.actions.githubusercontent.com, or your GHES/GHE.com issuer",
+            f"use {GITHUB_ISSUER}, or your GHES/GHE.com issuer",
         )
     return url.rstrip("/")
 
@@ -565,10 +563,7 @@ def oidc(
     environment: Environments = None,
     pull_requests: PullRequests = False,
     mutable_tags: MutableTags = False,
-    issuer_url: Annotated[
-        str,
-        typer.Option(metavar="URL", help="OIDC issuer (GHES: https://HOST/_services/token)."),
-    ] = "https://token.actions.githubusercontent.com",
+    issuer_url: IssuerUrl = GITHUB_ISSUER,
     github_api_url: GitHubApiUrl = None,
     workflow_path: WorkflowPath = None,
     no_workflow: NoWorkflow = False,
@@ -998,7 +993,7 @@ def migrate(
         )
         if finish:
             _require_answer(yes=yes, dry_run=dry_run, command="migrate --finish")
-            where = in_repository(workflow_path or DEFAULT_WORKFLOW, "--workflow-path")
+            where = in_repository(workflow_path or Path(WORKFLOW_PATH), "--workflow-path")
             return FinishRequest(ref=ref, names=names, workflow_path=where.as_posix())
         if yes:
             raise UsageError("--yes needs --finish", "add --finish, or leave --yes out")
@@ -1163,7 +1158,7 @@ def apply(
         Path, typer.Argument(metavar="FILE", help="The apply file (TOML): see README.")
     ],
     jobs: Jobs = DEFAULT_JOBS,
-    issuer_url: IssuerUrl = GITHUB_ISSUER_URL,
+    issuer_url: IssuerUrl = GITHUB_ISSUER,
     github_api_url: GitHubApiUrl = None,
     dry_run: DryRun = False,
     json_out: Json = False,

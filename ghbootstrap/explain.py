@@ -17,8 +17,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ghbootstrap.defaults import GITHUB_ISSUER
 from ghbootstrap.errors import UsageError
-from ghbootstrap.footprint import DEFAULT_ISSUER, OidcGiven
+from ghbootstrap.footprint import OidcGiven
 from ghbootstrap.repairs import oidc_command
 from ghbootstrap.subjects import WILDCARDS, Scopes, encode_environment
 from ghbootstrap.target import Names, parse_repo
@@ -197,7 +198,7 @@ def oidc_fix_command(setting: Setting, scopes: Scopes) -> str:
         role=setting.role or defaults.role,
         scopes=scopes,
         mutable_tags=setting.mutable_tags,
-        issuer=setting.issuer or DEFAULT_ISSUER,
+        issuer=setting.issuer or GITHUB_ISSUER,
     )
     return oidc_command(ref, setup, profile=setting.profile, github_api_url=setting.github_api_url)
 

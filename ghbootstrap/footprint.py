@@ -27,7 +27,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from ghbootstrap.documents import GITHUB_ISSUER
+from ghbootstrap.defaults import GITHUB_ISSUER
 from ghbootstrap.errors import UsageError
 from ghbootstrap.keyrecord import TAG_SCOPE as TAG_SECRETS_SCOPE
 from ghbootstrap.keyrecord import KeyRecord, environment_of, scope_tag
@@ -57,8 +57,6 @@ VARIABLES = (VAR_ROLE_ARN, VAR_REGION, VAR_ECR_REPOSITORY)
 
 SECRET_ID = "AWS_ACCESS_KEY_ID"  # noqa: S105 - a secret's name, not its value
 SECRET_KEY = "AWS_SECRET_ACCESS_KEY"  # noqa: S105 - a name
-
-DEFAULT_ISSUER = GITHUB_ISSUER
 
 TAG_VALUE_MAX = 256
 TAGS_MAX = 50
@@ -152,7 +150,7 @@ class OidcGiven:
     role: str
     scopes: Scopes = field(default_factory=Scopes)
     mutable_tags: bool = False
-    issuer: str = DEFAULT_ISSUER
+    issuer: str = GITHUB_ISSUER
     ecr_named: bool = False
 
     def items(self) -> list[str]:
@@ -170,7 +168,7 @@ class OidcGiven:
             items.append("ecr-named")
         if self.mutable_tags:
             items.append("mutable-tags")
-        if self.issuer != DEFAULT_ISSUER:
+        if self.issuer != GITHUB_ISSUER:
             items.append(f"issuer={self.issuer}")
         return items
 
@@ -204,7 +202,7 @@ class OidcGiven:
             ),
             mutable_tags="mutable-tags" in values,
             ecr_named="ecr-named" in values,
-            issuer=one("issuer", DEFAULT_ISSUER),
+            issuer=one("issuer", GITHUB_ISSUER),
         )
 
 

@@ -30,7 +30,6 @@ from ghbootstrap.subjects import Scopes
 OIDC_TEMPLATE = "ecr-build-push-oidc.yml"
 KEYS_TEMPLATE = "ecr-build-push-keys.yml"
 ROTATE_TEMPLATE = "rotate-aws-keys.yml"
-DEFAULT_PATH = ".github/workflows/ecr-build-push.yml"
 ROTATE_FILENAME = "rotate-aws-keys.yml"
 
 _PLACEHOLDER = re.compile(r"<<([a-z_]+)>>")

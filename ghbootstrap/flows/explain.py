@@ -14,7 +14,8 @@ from dataclasses import dataclass, replace
 from ghbootstrap.aws import ecr, oidc_provider, policy, role
 from ghbootstrap.aws.identity import whoami
 from ghbootstrap.aws.session import Aws
-from ghbootstrap.documents import GITHUB_ISSUER, oidc_provider_arn, statements
+from ghbootstrap.defaults import GITHUB_ISSUER
+from ghbootstrap.documents import oidc_provider_arn, statements
 from ghbootstrap.errors import GhbError
 from ghbootstrap.explain import (
     Explanation,

@@ -26,6 +26,7 @@ from pathlib import Path, PurePosixPath
 from ghbootstrap import footprint, frozen_v0_1_0, repairs
 from ghbootstrap.aws import access_keys, ecr, role, user
 from ghbootstrap.aws.session import Aws
+from ghbootstrap.defaults import WORKFLOW_PATH
 from ghbootstrap.delivery import Proposal, deliver
 from ghbootstrap.errors import GhbError, UsageError
 from ghbootstrap.flows import destroy, oidc
@@ -37,7 +38,6 @@ from ghbootstrap.report import Report
 from ghbootstrap.subjects import Scopes
 from ghbootstrap.target import Names, RepoRef
 from ghbootstrap.workflow import (
-    DEFAULT_PATH,
     KEYS_TEMPLATE,
     OIDC_TEMPLATE,
     ROTATE_FILENAME,
@@ -68,7 +68,7 @@ class MigrateRequest:
 class FinishRequest:
     ref: RepoRef
     names: Names
-    workflow_path: str = DEFAULT_PATH  # where the build workflow sits in the repository
+    workflow_path: str = WORKFLOW_PATH  # where the build workflow sits in the repository
 
 
 @dataclass(frozen=True)

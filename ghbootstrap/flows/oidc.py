@@ -14,9 +14,9 @@ from ghbootstrap.aws import oidc_provider, role
 from ghbootstrap.aws.eventual_consistency import PRINCIPAL_NOT_YET_VISIBLE, settle
 from ghbootstrap.aws.identity import Caller
 from ghbootstrap.aws.session import Aws, Client
+from ghbootstrap.defaults import GITHUB_ISSUER
 from ghbootstrap.delivery import Proposal, deliver
 from ghbootstrap.documents import (
-    GITHUB_ISSUER,
     STS_AUDIENCE,
     fingerprint,
     issuer_host,

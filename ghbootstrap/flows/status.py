@@ -17,6 +17,7 @@ from ghbootstrap import footprint
 from ghbootstrap.aws import access_keys, ecr, oidc_provider, policy, role, user
 from ghbootstrap.aws.identity import Caller, whoami
 from ghbootstrap.aws.session import Aws
+from ghbootstrap.defaults import GITHUB_ISSUER, WORKFLOW_PATH
 from ghbootstrap.documents import (
     STS_AUDIENCE,
     ecr_repository_arn,
@@ -47,7 +48,7 @@ from ghbootstrap.trusteval import (
     github_issuer,
     github_providers,
 )
-from ghbootstrap.workflow import DEFAULT_PATH, Origin, origin_of
+from ghbootstrap.workflow import Origin, origin_of
 
 OK, DRIFT, MISSING = State.OK, State.DRIFT, State.MISSING
 
@@ -262,8 +263,8 @@ def _check_workflow(s: _Status, fix: str) -> None:
     (a setup made with --no-workflow has none; hand edits are the owner's business);
     only an older rendering of ours is drift, fixed by a pull request that upgrades it."""
     branch = s.repo.default_branch
-    label = f"{DEFAULT_PATH} ({branch})"
-    found = s.gh.file(s.repo, DEFAULT_PATH, branch)
+    label = f"{WORKFLOW_PATH} ({branch})"
+    found = s.gh.file(s.repo, WORKFLOW_PATH, branch)
     if found is None:
         s.add("workflow", label, OK, "not on the default branch (none with --no-workflow)")
         return
@@ -379,7 +380,7 @@ def _role_setup(s: _Status, found: role.Role) -> OidcGiven:
         role=found.name,
         scopes=Scopes.parse(branches, tags, environments, pull_requests),
         mutable_tags=repository is not None and not repository.immutable,
-        issuer=f"https://{hosts[0]}" if hosts and hosts[0] else footprint.DEFAULT_ISSUER,
+        issuer=f"https://{hosts[0]}" if hosts and hosts[0] else GITHUB_ISSUER,
         ecr_named=names.ecr_named,
     )
 
