@@ -16,7 +16,7 @@ GitHub never returns a secret's value, so the tool records, in the IAM user's ow
   AWS_SECRET_ACCESS_KEY had before. key_install.repair reads them after a run stopped half-way;
 - `ghbootstrap:secrets-scope` (continued in `ghbootstrap:key-scope-2`, `-3`, ... when
   long): where the secrets live, `repository` or `environment:NAME`, NAME escaped as
-  footprint escapes every record (`@XX` per byte outside `A-Za-z0-9_.:/=-`), so every
+  every record is escaped (tagcodec.py: `@XX` per byte outside `A-Za-z0-9_.:/=-`), so every
   environment name GitHub allows round-trips within IAM's tag value rules. (The parts are
   not named `KEY:2` like footprint's: the self-rotation policy lets CI tag `key-*` only.)
 
@@ -30,6 +30,8 @@ import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+
+from ghbootstrap.tagcodec import escape, unescape
 
 TAG_HELD = "ghbootstrap:key-held"
 TAG_RETIRED = "ghbootstrap:key-retired"
@@ -54,7 +56,7 @@ def record_scope(environment: str | None) -> str:
     """The recorded scope: `repository`, or `environment:` and the escaped name."""
     if environment is None:
         return REPOSITORY
-    return _ENVIRONMENT + _escape(environment)
+    return _ENVIRONMENT + escape(environment)
 
 
 def environment_of(scope: str) -> str | None:
@@ -63,7 +65,7 @@ def environment_of(scope: str) -> str | None:
     if scope in ("", REPOSITORY):
         return None
     if scope.startswith(_ENVIRONMENT):
-        return _unescape(scope.removeprefix(_ENVIRONMENT))
+        return unescape(scope.removeprefix(_ENVIRONMENT))
     raise LookupError(scope)
 
 
@@ -76,18 +78,6 @@ def scope_tag(environment: str | None) -> str:
     if _TAG_VALUE.fullmatch(environment):
         return _ENVIRONMENT + environment
     return "environment-sha256:" + hashlib.sha256(environment.encode()).hexdigest()[:16]
-
-
-def _escape(name: str) -> str:
-    from ghbootstrap.footprint import escape  # footprint reads this module: import late
-
-    return escape(name)
-
-
-def _unescape(text: str) -> str:
-    from ghbootstrap.footprint import unescape
-
-    return unescape(text)
 
 
 def _split_scope(scope: str) -> dict[str, str]:

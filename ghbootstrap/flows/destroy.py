@@ -32,11 +32,11 @@ from ghbootstrap.footprint import (
     VAR_ECR_REPOSITORY,
     VAR_REGION,
     VAR_ROLE_ARN,
-    KeyRecord,
     KeysGiven,
     OidcGiven,
 )
 from ghbootstrap.github.api import GitHub, Holder
+from ghbootstrap.keyrecord import KeyRecord
 from ghbootstrap.plan import Action, Change, Plan, Step, keep
 from ghbootstrap.report import Report
 from ghbootstrap.subjects import GitHubRepo

@@ -33,11 +33,11 @@ from ghbootstrap.footprint import (
     VAR_ECR_REPOSITORY,
     VAR_REGION,
     VAR_ROLE_ARN,
-    KeyRecord,
     KeysGiven,
     OidcGiven,
 )
 from ghbootstrap.github.api import GitHub, Holder
+from ghbootstrap.keyrecord import KeyRecord
 from ghbootstrap.repairs import keys_command, oidc_command, rotate_command
 from ghbootstrap.report import Check, Report, State
 from ghbootstrap.subjects import GitHubRepo, Scopes
