@@ -22,16 +22,14 @@ from ghbootstrap.explain import (
     JobContext,
     Setting,
     context_claims,
-    merge,
     oidc_fix_command,
-    scopes_of,
 )
 from ghbootstrap.footprint import TAG_REPOSITORY
 from ghbootstrap.github.api import GitHub
-from ghbootstrap.subjects import Scopes, subject_prefix
+from ghbootstrap.subjects import Scopes, read_subjects, subject_prefix, union_of
 from ghbootstrap.target import Names, RepoRef, parse_repo
-from ghbootstrap.trusteval import admitted_subjects, github_issuer, github_providers
-from ghbootstrap.verdict import Provider, judge
+from ghbootstrap.trusteval import admitted_subjects, github_hosts, github_subjects
+from ghbootstrap.verdict import Provider, Verdict, judge
 
 
 @dataclass(frozen=True)
@@ -46,7 +44,7 @@ class ExplainRequest:
 
 
 def _role_issuer(trust: dict[str, object]) -> str | None:
-    hosts = sorted({github_issuer(arn) or "" for arn in github_providers(trust)})
+    hosts = github_hosts(trust)
     return f"https://{hosts[0]}" if len(hosts) == 1 else None
 
 
@@ -64,10 +62,11 @@ def _push_target(aws: Aws, role_name: str) -> tuple[str, str, str] | None:
     return None
 
 
-def _setting(aws: Aws, request: ExplainRequest, owner_key: str, role_issuer: str | None) -> Setting:
+def _setting(
+    aws: Aws, request: ExplainRequest, repository: str, role_issuer: str | None
+) -> Setting:
     """How the role was set up, as options to `oidc` (only those that differ from the
     defaults for the repository the role was made for)."""
-    repository = request.ref.full_name if owner_key == request.ref.tag_value else owner_key
     defaults = Names.resolve(parse_repo(repository))
     name = request.names.role
     target = _push_target(aws, name)
@@ -85,6 +84,32 @@ def _setting(aws: Aws, request: ExplainRequest, owner_key: str, role_issuer: str
         profile=request.profile,
         github_api_url=request.github_api_url,
     )
+
+
+def _fix(
+    aws: Aws, request: ExplainRequest, found: role.Role, verdict: Verdict, role_issuer: str | None
+) -> tuple[str, str | None]:
+    """The `oidc` command that rewrites the role to admit the job, keeping every scope
+    the trust admits for its repository; or why there is none (more for the reason)."""
+    owner_key = found.tags.get(TAG_REPOSITORY)
+    if owner_key is None:
+        return f"; role {found.name} was not made by ghbootstrap: change its trust by hand", None
+    repository = request.ref.full_name if owner_key == request.ref.tag_value else owner_key
+    # The command rewrites the trust from this repository's scopes: any other subject
+    # (another repository's, or one no scope writes) would go, so then there is none.
+    kept, others = read_subjects(github_subjects(found.trust)).of_repository(repository)
+    if others:
+        return (
+            f"; the trust also admits {', '.join(others)}"
+            "; the trust admits subjects `ghbootstrap oidc` cannot write "
+            "(edited by hand?), so no command keeps them: change the trust by hand",
+            None,
+        )
+    setting = _setting(aws, request, repository, role_issuer)
+    if verdict.issuer is not None:
+        issuer_option = None if verdict.issuer == GITHUB_ISSUER else verdict.issuer
+        setting = replace(setting, issuer=issuer_option)
+    return "", oidc_fix_command(setting, union_of([kept, verdict.scope or Scopes()]))
 
 
 def run(aws: Aws, github: Callable[[], GitHub], request: ExplainRequest) -> Explanation:
@@ -119,25 +144,13 @@ def run(aws: Aws, github: Callable[[], GitHub], request: ExplainRequest) -> Expl
         issuer,
         claims,
     )
-    hosts = sorted({github_issuer(a) or "" for a in github_providers(found.trust)})
-    admits = [sub for host in hosts for sub in admitted_subjects(found.trust, host)]
+    admits = [
+        sub for host in github_hosts(found.trust) for sub in admitted_subjects(found.trust, host)
+    ]
     reason, fix = verdict.reason, None
     if not verdict.admitted and verdict.rewrite:
-        owner_key = found.tags.get(TAG_REPOSITORY)
-        kept = scopes_of(admits)
-        if owner_key is None:
-            reason += f"; role {name} was not made by ghbootstrap: change its trust by hand"
-        elif kept is None:
-            reason += (
-                "; the trust admits subjects `ghbootstrap oidc` cannot write "
-                "(edited by hand?), so no command keeps them: change the trust by hand"
-            )
-        else:
-            setting = _setting(aws, request, owner_key, role_issuer)
-            if verdict.issuer is not None:
-                issuer_option = None if verdict.issuer == GITHUB_ISSUER else verdict.issuer
-                setting = replace(setting, issuer=issuer_option)
-            fix = oidc_fix_command(setting, merge(kept, verdict.scope or Scopes()))
+        more, fix = _fix(aws, request, found, verdict, role_issuer)
+        reason += more
     return Explanation(
         repository=request.ref.full_name,
         role=name,

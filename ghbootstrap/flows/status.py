@@ -8,7 +8,6 @@ command that repairs it (ghbootstrap.repairs); any such check makes the exit cod
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -40,13 +39,14 @@ from ghbootstrap.github.api import GitHub, Holder
 from ghbootstrap.keyrecord import KeyRecord
 from ghbootstrap.repairs import keys_command, oidc_command, rotate_command
 from ghbootstrap.report import Check, Report, State
-from ghbootstrap.subjects import GitHubRepo, Scopes
+from ghbootstrap.subjects import GitHubRepo, read_subjects
 from ghbootstrap.target import Names, RepoRef
 from ghbootstrap.trusteval import (
     admitted_subjects,
     audit_trust,
-    github_issuer,
+    github_hosts,
     github_providers,
+    github_subjects,
 )
 from ghbootstrap.workflow import Origin, origin_of
 
@@ -169,8 +169,7 @@ def _check_role(s: _Status, found: role.Role, policy_arn: str) -> None:
 
 
 def _subjects(trust: dict[str, object]) -> list[str]:
-    hosts = sorted({github_issuer(arn) or "" for arn in github_providers(trust)})
-    return [sub for host in hosts for sub in admitted_subjects(trust, host)]
+    return [sub for host in github_hosts(trust) for sub in admitted_subjects(trust, host)]
 
 
 def _check_user(s: _Status, found: user.User, policy_arn: str) -> None:
@@ -356,21 +355,11 @@ def run(aws: Aws, gh: GitHub, request: StatusRequest) -> Report:
 def _role_setup(s: _Status, found: role.Role) -> OidcGiven:
     """What `oidc` was last given, from the role's record; a role made before the record
     existed gets its scopes read back from its trust (exactly those applied while the
-    fingerprint matches)."""
+    fingerprint matches; a subject no scope writes is not one)."""
     recorded = OidcGiven.from_tags(found.tags, found.name)
     if recorded is not None:
         return recorded
-    branches, tags, environments, pull_requests = [], [], [], False
-    hosts = sorted({github_issuer(arn) or "" for arn in github_providers(found.trust)})
-    for sub in (sub for host in hosts for sub in admitted_subjects(found.trust, host)):
-        if match := re.search(r":ref:refs/heads/(.+)$", sub):
-            branches.append(match.group(1))
-        elif match := re.search(r":ref:refs/tags/(.+)$", sub):
-            tags.append(match.group(1))
-        elif match := re.search(r":environment:(.+)$", sub):
-            environments.append(match.group(1).replace("%3A", ":"))
-        elif sub.endswith(":pull_request"):
-            pull_requests = True
+    hosts = github_hosts(found.trust)
     names = s.request.names
     repository = ecr.get_repository(s.aws.ecr, names.ecr_repository)
     return OidcGiven(
@@ -378,7 +367,7 @@ def _role_setup(s: _Status, found: role.Role) -> OidcGiven:
         ecr_repository=names.ecr_repository,
         policy=names.policy,
         role=found.name,
-        scopes=Scopes.parse(branches, tags, environments, pull_requests),
+        scopes=read_subjects(github_subjects(found.trust)).scopes(),
         mutable_tags=repository is not None and not repository.immutable,
         issuer=f"https://{hosts[0]}" if hosts and hosts[0] else GITHUB_ISSUER,
         ecr_named=names.ecr_named,
