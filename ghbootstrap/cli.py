@@ -40,6 +40,8 @@ if TYPE_CHECKING:
     from ghbootstrap.render import Rendered
     from ghbootstrap.report import AuditReport, FleetReport, Outcome, Report
 
+    FleetWork = Callable[[list[Entry], Clients, Callable[[Outcome], None]], FleetReport]
+
 Request = TypeVar("Request")
 
 app = typer.Typer(
@@ -297,13 +299,16 @@ def _typed(context: typer.Context, name: str) -> bool:
     return source is not None and source.name == "COMMANDLINE"
 
 
+def _option(name: str) -> str:
+    """The option a parameter is given with."""
+    return "--" + name.replace("_", "-")
+
+
 def _check_combinations(context: typer.Context) -> None:
     def given(name: str) -> bool:
         return _typed(context, name)
 
-    def option(name: str) -> str:
-        return "--" + name.replace("_", "-")
-
+    option = _option
     for first, second in _CONTRADICTIONS:
         if given(first) and given(second):
             raise UsageError(
@@ -506,26 +511,75 @@ def _showing(progress: Any) -> Iterator[None]:
             progress.clear()
 
 
-def _one_or_file(repository: str | None, file: Path | None, given: dict[str, Any]) -> bool:
-    """OWNER/REPO, or --file FILE whose entries name everything: True for the file."""
-    if (repository is None) == (file is None):
-        raise UsageError("give OWNER/REPO or --file FILE, not both or neither")
-    clash = [option for option, value in given.items() if value] if file is not None else []
-    if clash:
-        raise UsageError(
-            f"{clash[0]} does not go with --file", "the file names it for each repository"
-        )
-    return file is not None
+# Options naming one repository's setup: with --file, each entry names them itself.
+_PER_REPOSITORY = (
+    "region",
+    "profile",
+    "ecr_repo",
+    "policy_name",
+    "role_name",
+    "user_name",
+    "environment",
+)
 
 
-def _fleet(file: Path, check: Callable[[Entry], object] = lambda _: None) -> list[Entry]:
-    """Read and check the whole file, before any call."""
-    from ghbootstrap import fleet
+def _run_fleet(
+    context: typer.Context,
+    command: str,
+    file: Path | None,
+    work: FleetWork,
+    *,
+    jobs: int,
+    github_api_url: str | None,
+    json_out: bool,
+    verbose: bool,
+    check: Callable[[Entry], object] = lambda _: None,
+    then: Callable[[], None] = lambda: None,
+    repository: str | None = None,
+    one: tuple[Callable[[], Any], Callable[[Any], Rendered]] | None = None,
+) -> None:
+    """`apply`, `status --file` and `destroy --file`: read and check the whole file before
+    any call (`check` each entry, then `then`), connect once per profile and region, and
+    hand `work` the entries, the shared clients and the progress line's callback.
 
-    entries = fleet.load(file)
-    for entry in entries:
-        check(entry)
-    return entries
+    With `one` (status, destroy): OWNER/REPO or --file, never both, and options naming
+    one repository's setup do not go with --file; OWNER/REPO runs `one` (parse, run)."""
+    if one is not None:
+        try:
+            if (repository is None) == (file is None):
+                raise UsageError("give OWNER/REPO or --file FILE, not both or neither")
+            clash = [name for name in _PER_REPOSITORY if file and context.params.get(name)]
+            if clash:
+                raise UsageError(
+                    f"{_option(clash[0])} does not go with --file",
+                    "the file names it for each repository",
+                )
+        except UsageError as exc:
+            raise _fail(str(exc), exc.exit_code, traceback=False) from None
+        if file is None:
+            _run(context, *one, json_out=json_out, verbose=verbose)
+            return
+    assert file is not None
+    path = file
+
+    def parse() -> list[Entry]:
+        from ghbootstrap import fleet
+
+        entries = fleet.load(path)
+        for entry in entries:
+            check(entry)
+        then()
+        return entries
+
+    def run(entries: list[Entry]) -> FleetReport:
+        from ghbootstrap.github.connect import api_url
+
+        clients = _fleet_clients(entries, api_url(github_api_url), jobs)
+        on_done, progress = _progress(command, len(entries), json_out)
+        with _showing(progress):
+            return work(entries, clients, on_done)
+
+    _run(context, parse, run, json_out=json_out, verbose=verbose)
 
 
 def _issuer(url: str) -> str:
@@ -758,30 +812,20 @@ def status(
     Give the same naming options the setup used; the rest is found by the tool's tags.
     With --file, every repository of an apply file, --jobs at a time.
     """
-    given: dict[str, Any] = {"--region": region, "--profile": profile, "--ecr-repo": ecr_repo}
-    given |= {"--policy-name": policy_name, "--role-name": role_name, "--user-name": user_name}
-    given["--environment"] = environment
 
-    def parse_file() -> list[Entry]:
-        assert file is not None
-        return _fleet(file)
-
-    def check_file(entries: list[Entry]) -> FleetReport:
+    def check_file(
+        entries: list[Entry], clients: Clients, on_done: Callable[[Outcome], None]
+    ) -> FleetReport:
         from ghbootstrap.flows import apply as flow
-        from ghbootstrap.github.connect import api_url
 
-        assert file is not None
-        clients = _fleet_clients(entries, api_url(github_api_url), jobs)
-        on_done, progress = _progress("status", len(entries), json_out)
-        with _showing(progress):
-            return flow.check(
-                entries,
-                clients,
-                jobs=jobs,
-                source=str(file),
-                github_api_url=github_api_url,
-                on_done=on_done,
-            )
+        return flow.check(
+            entries,
+            clients,
+            jobs=jobs,
+            source=str(file),
+            github_api_url=github_api_url,
+            on_done=on_done,
+        )
 
     def parse() -> StatusRequest:
         from ghbootstrap.flows.status import StatusRequest
@@ -805,14 +849,18 @@ def status(
 
         return flow.run(*_clients(profile, region, github_api_url), request)
 
-    try:
-        from_file = _one_or_file(repository, file, given)
-    except UsageError as exc:
-        raise _fail(str(exc), exc.exit_code, traceback=False) from None
-    if from_file:
-        _run(context, parse_file, check_file, json_out=json_out, verbose=verbose)
-    else:
-        _run(context, parse, run, json_out=json_out, verbose=verbose)
+    _run_fleet(
+        context,
+        "status",
+        file,
+        check_file,
+        jobs=jobs,
+        github_api_url=github_api_url,
+        json_out=json_out,
+        verbose=verbose,
+        repository=repository,
+        one=(parse, run),
+    )
 
 
 def _yes(changes: list[Change]) -> bool:  # noqa: ARG001
@@ -876,37 +924,26 @@ def destroy(
     stays unless --delete-images. Asks first, unless --yes. With --file, every repository
     of an apply file, --jobs at a time, after one question for all of them.
     """
-    given: dict[str, Any] = {"--region": region, "--profile": profile, "--ecr-repo": ecr_repo}
-    given |= {"--policy-name": policy_name, "--role-name": role_name, "--user-name": user_name}
 
     def confirmable() -> None:
         _require_answer(yes=yes, dry_run=dry_run, command="destroy")
 
-    def parse_file() -> list[Entry]:
-        assert file is not None
-        entries = _fleet(file)
-        confirmable()
-        return entries
-
-    def destroy_file(entries: list[Entry]) -> FleetReport:
+    def destroy_file(
+        entries: list[Entry], clients: Clients, on_done: Callable[[Outcome], None]
+    ) -> FleetReport:
         from ghbootstrap.flows import apply as flow
-        from ghbootstrap.github.connect import api_url
 
-        assert file is not None
-        clients = _fleet_clients(entries, api_url(github_api_url), jobs)
-        on_done, progress = _progress("destroy", len(entries), json_out)
-        with _showing(progress):
-            return flow.remove(
-                entries,
-                clients,
-                jobs=jobs,
-                dry_run=dry_run,
-                delete_images=delete_images,
-                confirm=_yes if yes else _confirm,
-                source=str(file),
-                github_api_url=github_api_url,
-                on_done=on_done,
-            )
+        return flow.remove(
+            entries,
+            clients,
+            jobs=jobs,
+            dry_run=dry_run,
+            delete_images=delete_images,
+            confirm=_yes if yes else _confirm,
+            source=str(file),
+            github_api_url=github_api_url,
+            on_done=on_done,
+        )
 
     def parse() -> DestroyRequest:
         from ghbootstrap.flows.destroy import DestroyRequest
@@ -929,14 +966,19 @@ def destroy(
         aws, gh = _clients(profile, region, github_api_url)
         return flow.run(aws, gh, request, dry_run=dry_run, confirm=_yes if yes else _confirm)
 
-    try:
-        from_file = _one_or_file(repository, file, given)
-    except UsageError as exc:
-        raise _fail(str(exc), exc.exit_code, traceback=False) from None
-    if from_file:
-        _run(context, parse_file, destroy_file, json_out=json_out, verbose=verbose)
-    else:
-        _run(context, parse, run, json_out=json_out, verbose=verbose)
+    _run_fleet(
+        context,
+        "destroy",
+        file,
+        destroy_file,
+        jobs=jobs,
+        github_api_url=github_api_url,
+        json_out=json_out,
+        verbose=verbose,
+        then=confirmable,
+        repository=repository,
+        one=(parse, run),
+    )
 
 
 @app.command()
@@ -1171,31 +1213,38 @@ def apply(
     repository failing does not stop the others: exit 1 if any failed.
     """
 
-    def parse() -> list[Entry]:
-        from ghbootstrap.flows.apply import delivery
+    def check(entry: Entry) -> None:
+        from ghbootstrap.flows.apply import request_for
 
-        return _fleet(file, delivery)  # incl. a workflow choice this version cannot deliver
+        request_for(entry, _issuer(issuer_url))  # as its single command would check it
 
-    def run(entries: list[Entry]) -> FleetReport:
+    def run(
+        entries: list[Entry], clients: Clients, on_done: Callable[[Outcome], None]
+    ) -> FleetReport:
         from ghbootstrap.flows import apply as flow
-        from ghbootstrap.github.connect import api_url
 
-        issuer = _issuer(issuer_url)
-        clients = _fleet_clients(entries, api_url(github_api_url), jobs)
-        on_done, progress = _progress("apply", len(entries), json_out)
-        with _showing(progress):
-            return flow.apply(
-                entries,
-                clients,
-                issuer=issuer,
-                jobs=jobs,
-                dry_run=dry_run,
-                source=str(file),
-                github_api_url=github_api_url,
-                on_done=on_done,
-            )
+        return flow.apply(
+            entries,
+            clients,
+            issuer=_issuer(issuer_url),
+            jobs=jobs,
+            dry_run=dry_run,
+            source=str(file),
+            github_api_url=github_api_url,
+            on_done=on_done,
+        )
 
-    _run(context, parse, run, json_out=json_out, verbose=verbose)
+    _run_fleet(
+        context,
+        "apply",
+        file,
+        run,
+        jobs=jobs,
+        github_api_url=github_api_url,
+        json_out=json_out,
+        verbose=verbose,
+        check=check,
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

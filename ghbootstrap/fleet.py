@@ -29,7 +29,7 @@ from ghbootstrap.footprint import OidcGiven
 from ghbootstrap.repairs import keys_command, oidc_command
 from ghbootstrap.subjects import Scopes, check_environment
 from ghbootstrap.target import Names, RepoRef, parse_repo
-from ghbootstrap.workflow import check_cron
+from ghbootstrap.workflow import check_cron, check_file_path
 
 OIDC, KEYS = "oidc", "keys"
 PULL_REQUEST, NO_WORKFLOW = "pull-request", "none"
@@ -88,6 +88,17 @@ class Entry:
         if self.workflow == NO_WORKFLOW:
             return None
         return Path(WORKFLOW_PATH if self.workflow == PULL_REQUEST else self.workflow)
+
+    def delivery(self) -> dict[str, Any]:
+        """How the workflow reaches its repository, as request fields, checked as the
+        single command checks them: a branch and pull request (the default, `--open-pr`),
+        a file on this machine (`--workflow-path`, one repository only), or none."""
+        path = self.workflow_path
+        if path is None:
+            return {"workflow_path": None}
+        if self.workflow == PULL_REQUEST:
+            return {"workflow_path": path, "open_pr": True}
+        return {"workflow_path": check_file_path(path, f"{self.label}: workflow")}
 
     def setup_command(
         self, region: str, *, issuer: str = GITHUB_ISSUER, github_api_url: str | None = None

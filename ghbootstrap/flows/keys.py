@@ -18,6 +18,7 @@ from ghbootstrap.aws.eventual_consistency import settle
 from ghbootstrap.aws.session import Aws
 from ghbootstrap.delivery import Proposal, deliver
 from ghbootstrap.documents import self_rotation_policy
+from ghbootstrap.fleet import Entry
 from ghbootstrap.flows import key_install
 from ghbootstrap.flows.shared_steps import (
     VAR_ECR_REPOSITORY,
@@ -59,6 +60,18 @@ class KeysRequest:
     force: bool = False
     open_pr: bool = False
     propagation_timeout: float = 120.0
+
+    @classmethod
+    def from_entry(cls, entry: Entry) -> KeysRequest:
+        """What `keys` is asked for by an apply file's entry."""
+        return cls(
+            ref=entry.ref,
+            names=entry.names,
+            environment=entry.environment,
+            immutable_tags=not entry.mutable_tags,
+            rotation_schedule=entry.rotation_schedule,
+            **entry.delivery(),
+        )
 
 
 def plan_user(plan: Plan, setup: Start, record: KeysGiven) -> bool:

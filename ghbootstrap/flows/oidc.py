@@ -24,6 +24,7 @@ from ghbootstrap.documents import (
     same_document,
     trust_policy,
 )
+from ghbootstrap.fleet import Entry
 from ghbootstrap.flows.shared_steps import (
     VAR_ECR_REPOSITORY,
     VAR_REGION,
@@ -55,6 +56,18 @@ class OidcRequest:
     workflow_path: Path | None = None  # in the repository, with open_pr
     force: bool = False
     open_pr: bool = False
+
+    @classmethod
+    def from_entry(cls, entry: Entry, issuer: str) -> OidcRequest:
+        """What `oidc` is asked for by an apply file's entry."""
+        return cls(
+            ref=entry.ref,
+            names=entry.names,
+            scopes=entry.scopes,
+            immutable_tags=not entry.mutable_tags,
+            issuer=issuer,
+            **entry.delivery(),
+        )
 
 
 def plan_provider(plan: Plan, setup: Start, issuer: str) -> tuple[str, bool]:
