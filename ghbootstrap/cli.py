@@ -40,7 +40,8 @@ if TYPE_CHECKING:
     from ghbootstrap.render import Rendered
     from ghbootstrap.report import AuditReport, FleetReport, Outcome, Report
 
-    FleetWork = Callable[[list[Entry], Clients, Callable[[Outcome], None]], FleetReport]
+    # (entries, clients, jobs=, source=, github_api_url=, on_done=): a flows.apply function
+    FleetWork = Callable[..., FleetReport]
 
 Request = TypeVar("Request")
 
@@ -308,17 +309,16 @@ def _check_combinations(context: typer.Context) -> None:
     def given(name: str) -> bool:
         return _typed(context, name)
 
-    option = _option
     for first, second in _CONTRADICTIONS:
         if given(first) and given(second):
             raise UsageError(
-                f"{option(first)} contradicts {option(second)}", "give one or the other"
+                f"{_option(first)} contradicts {_option(second)}", "give one or the other"
             )
     for first, needed in _NEEDS:
         if given(first) and not given(needed):
             raise UsageError(
-                f"{option(first)} needs {option(needed)}",
-                f"add {option(needed)}, or leave {option(first)} out",
+                f"{_option(first)} needs {_option(needed)}",
+                f"add {_option(needed)}, or leave {_option(first)} out",
             )
 
 
@@ -523,6 +523,18 @@ _PER_REPOSITORY = (
 )
 
 
+def _one_or_file(context: typer.Context, repository: str | None, file: Path | None) -> bool:
+    """OWNER/REPO, or --file FILE whose entries name everything: True for the file."""
+    if (repository is None) == (file is None):
+        raise UsageError("give OWNER/REPO or --file FILE, not both or neither")
+    clash = [name for name in _PER_REPOSITORY if file and context.params.get(name)]
+    if clash:
+        raise UsageError(
+            f"{_option(clash[0])} does not go with --file", "the file names it for each repository"
+        )
+    return file is not None
+
+
 def _run_fleet(
     context: typer.Context,
     command: str,
@@ -540,23 +552,17 @@ def _run_fleet(
 ) -> None:
     """`apply`, `status --file` and `destroy --file`: read and check the whole file before
     any call (`check` each entry, then `then`), connect once per profile and region, and
-    hand `work` the entries, the shared clients and the progress line's callback.
+    hand `work` the entries, the shared clients, --jobs, the file's name, the GitHub API
+    URL given and the progress line's callback.
 
     With `one` (status, destroy): OWNER/REPO or --file, never both, and options naming
     one repository's setup do not go with --file; OWNER/REPO runs `one` (parse, run)."""
     if one is not None:
         try:
-            if (repository is None) == (file is None):
-                raise UsageError("give OWNER/REPO or --file FILE, not both or neither")
-            clash = [name for name in _PER_REPOSITORY if file and context.params.get(name)]
-            if clash:
-                raise UsageError(
-                    f"{_option(clash[0])} does not go with --file",
-                    "the file names it for each repository",
-                )
+            from_file = _one_or_file(context, repository, file)
         except UsageError as exc:
             raise _fail(str(exc), exc.exit_code, traceback=False) from None
-        if file is None:
+        if not from_file:
             _run(context, *one, json_out=json_out, verbose=verbose)
             return
     assert file is not None
@@ -577,7 +583,14 @@ def _run_fleet(
         clients = _fleet_clients(entries, api_url(github_api_url), jobs)
         on_done, progress = _progress(command, len(entries), json_out)
         with _showing(progress):
-            return work(entries, clients, on_done)
+            return work(
+                entries,
+                clients,
+                jobs=jobs,
+                source=str(path),
+                github_api_url=github_api_url,
+                on_done=on_done,
+            )
 
     _run(context, parse, run, json_out=json_out, verbose=verbose)
 
@@ -813,19 +826,10 @@ def status(
     With --file, every repository of an apply file, --jobs at a time.
     """
 
-    def check_file(
-        entries: list[Entry], clients: Clients, on_done: Callable[[Outcome], None]
-    ) -> FleetReport:
+    def check_file(entries: list[Entry], clients: Clients, **fleet: Any) -> FleetReport:
         from ghbootstrap.flows import apply as flow
 
-        return flow.check(
-            entries,
-            clients,
-            jobs=jobs,
-            source=str(file),
-            github_api_url=github_api_url,
-            on_done=on_done,
-        )
+        return flow.check(entries, clients, **fleet)
 
     def parse() -> StatusRequest:
         from ghbootstrap.flows.status import StatusRequest
@@ -928,21 +932,12 @@ def destroy(
     def confirmable() -> None:
         _require_answer(yes=yes, dry_run=dry_run, command="destroy")
 
-    def destroy_file(
-        entries: list[Entry], clients: Clients, on_done: Callable[[Outcome], None]
-    ) -> FleetReport:
+    def destroy_file(entries: list[Entry], clients: Clients, **fleet: Any) -> FleetReport:
         from ghbootstrap.flows import apply as flow
 
+        confirm = _yes if yes else _confirm
         return flow.remove(
-            entries,
-            clients,
-            jobs=jobs,
-            dry_run=dry_run,
-            delete_images=delete_images,
-            confirm=_yes if yes else _confirm,
-            source=str(file),
-            github_api_url=github_api_url,
-            on_done=on_done,
+            entries, clients, dry_run=dry_run, delete_images=delete_images, confirm=confirm, **fleet
         )
 
     def parse() -> DestroyRequest:
@@ -1218,21 +1213,10 @@ def apply(
 
         request_for(entry, _issuer(issuer_url))  # as its single command would check it
 
-    def run(
-        entries: list[Entry], clients: Clients, on_done: Callable[[Outcome], None]
-    ) -> FleetReport:
+    def run(entries: list[Entry], clients: Clients, **fleet: Any) -> FleetReport:
         from ghbootstrap.flows import apply as flow
 
-        return flow.apply(
-            entries,
-            clients,
-            issuer=_issuer(issuer_url),
-            jobs=jobs,
-            dry_run=dry_run,
-            source=str(file),
-            github_api_url=github_api_url,
-            on_done=on_done,
-        )
+        return flow.apply(entries, clients, issuer=_issuer(issuer_url), dry_run=dry_run, **fleet)
 
     _run_fleet(
         context,
