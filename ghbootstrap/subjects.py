@@ -64,9 +64,8 @@ class Scopes:
         return not (self.branches or self.tags or self.environments or self.pull_requests)
 
 
-def union_of(scopes: Iterable[Scopes]) -> Scopes:
+def union_of(*every: Scopes) -> Scopes:
     """Every context any of these scopes admits."""
-    every = list(scopes)
     return Scopes(
         branches=_unique([b for s in every for b in s.branches]),
         tags=_unique([t for s in every for t in s.tags]),
@@ -321,7 +320,7 @@ class Admitted:
 
     def scopes(self) -> Scopes:
         """Every grant's scopes together, whatever repository part they came under."""
-        return union_of(g.scopes for g in self.grants)
+        return union_of(*(g.scopes for g in self.grants))
 
     def of_repository(self, full_name: str) -> tuple[Scopes, tuple[str, ...]]:
         """(the scopes the trust admits for OWNER/REPO, every subject that is not one of
@@ -333,7 +332,7 @@ class Admitted:
         if not named and len(self.grants) == 1 and self.grants[0].repository is None:
             named = list(self.grants)
         others = [s for g in self.grants if g not in named for s in g.subjects]
-        return union_of(g.scopes for g in named), tuple(sorted({*others, *self.unmapped}))
+        return union_of(*(g.scopes for g in named)), tuple(sorted({*others, *self.unmapped}))
 
 
 def read_subjects(subjects: Subjects) -> Admitted:
@@ -357,7 +356,7 @@ def read_subjects(subjects: Subjects) -> Admitted:
     grants = (
         Grant(
             prefix,
-            union_of(scope for _, scope in found[prefix]),
+            union_of(*(scope for _, scope in found[prefix])),
             tuple(sorted({sub for sub, _ in found[prefix]})),
         )
         for prefix in sorted(found)

@@ -107,7 +107,7 @@ def _fix(
             None,
         )
     setting = _setting(aws, request, repository, role_issuer)
-    return "", oidc_fix_command(setting, union_of([kept, verdict.scope or Scopes()]))
+    return "", oidc_fix_command(setting, union_of(kept, verdict.scope or Scopes()))
 
 
 def _deciding(judged: list[tuple[dict[str, str], Verdict]]) -> tuple[dict[str, str], Verdict]:
