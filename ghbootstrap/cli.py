@@ -185,7 +185,9 @@ NoWorkflow = Annotated[bool, typer.Option("--no-workflow", help="Do not write a 
 Force = Annotated[
     bool,
     typer.Option(
-        "--force", help="Overwrite a workflow file, variable or secret ghbootstrap did not write."
+        "--force",
+        help="Overwrite a workflow file, variable or secret ghbootstrap did not write (and "
+        "with --open-pr, a branch someone committed to).",
     ),
 ]
 DryRun = Annotated[
