@@ -640,8 +640,8 @@ def test_every_command_has_value_options() -> None:
     VALUE_PARAMETERS,
     ids=[f"{c} {o}" for c, o, _ in VALUE_PARAMETERS],
 )
-@pytest.mark.parametrize("spelling", ["separate", "equals", "blank"])
-def test_an_empty_value_is_bad_input(
+@pytest.mark.parametrize("spelling", ["separate", "equals", "blank", "line break"])
+def test_an_empty_or_multi_line_value_is_bad_input(
     command: str,
     option: str,
     takes_repo: bool,
@@ -653,22 +653,27 @@ def test_an_empty_value_is_bad_input(
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
 ) -> None:
-    """`--region ""` (as `--region "$REGION"` with REGION unset) is never "use the default"."""
+    """`--region ""` (as `--region "$REGION"` with REGION unset) is never "use the default".
+    No value holds a line break or control character: the error shows the value on its one
+    line, escaped and cut short, whichever option took it."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("GITHUB_API_URL", "http://127.0.0.1:9")  # an env default, overridden
-    empty = "  " if spelling == "blank" else ""
+    value = {"blank": "  ", "line break": "x\n" + "y" * 200}.get(spelling, "")
     if option in ARGUMENTS:
-        args = [command, empty]
+        args = [command, value]
         name, fix = ARGUMENTS[option], "give a value"
     else:
-        given = [f"{option}={empty}"] if spelling == "equals" else [option, empty]
+        given = [f"{option}={value}"] if spelling == "equals" else [option, value]
         args = [command, *([R] if takes_repo else []), *given]
         name, fix = option, "give a value, or leave the option out"
     if command in ("destroy", "migrate"):
         args.append("--yes" if command == "destroy" else "--no-workflow")
+    what = f"{name} is empty: {fix}"
+    if spelling == "line break":
+        what = f"{name} 'x\\n{'y' * 74}...' {CONTROL}"
     result = cli(*args)
     assert (result.code, result.out) == (2, "")
-    assert result.err == f"error: {name} is empty: {fix}: see 'ghbootstrap {command} --help'\n"
+    assert result.err == f"error: {what}: see 'ghbootstrap {command} --help'\n"
     assert aws_requests == []
     assert fake_github.requests == []
     assert list(tmp_path.iterdir()) == []
@@ -685,40 +690,3 @@ def test_an_empty_value_among_repeated_ones_is_bad_input(
     )
     assert aws_requests == []
     assert fake_github.requests == []
-
-
-@pytest.mark.parametrize(
-    ("command", "option", "takes_repo"),
-    VALUE_PARAMETERS,
-    ids=[f"{c} {o}" for c, o, _ in VALUE_PARAMETERS],
-)
-def test_a_value_with_a_line_break_is_one_line_of_error(
-    command: str,
-    option: str,
-    takes_repo: bool,
-    cli: Cli,
-    moto: None,
-    fake_github: FakeGitHub,
-    aws_requests: list[str],
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
-) -> None:
-    """No value holds a line break or control character; the error shows the value on
-    its one line, escaped and cut short, whichever option took it."""
-    monkeypatch.chdir(tmp_path)
-    value = "x\n" + "y" * 200
-    name = ARGUMENTS.get(option, option)
-    if option in ARGUMENTS:
-        args = [command, value]
-    else:
-        args = [command, *([R] if takes_repo else []), option, value]
-    if command in ("destroy", "migrate"):
-        args.append("--yes" if command == "destroy" else "--no-workflow")
-    result = cli(*args)
-    assert (result.code, result.out) == (2, "")
-    assert result.err == (
-        f"error: {name} 'x\\n{'y' * 74}...' {CONTROL}: see 'ghbootstrap {command} --help'\n"
-    )
-    assert aws_requests == []
-    assert fake_github.requests == []
-    assert list(tmp_path.iterdir()) == []
