@@ -10,6 +10,7 @@ report or the error.
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -21,7 +22,15 @@ from typer.core import TyperArgument, TyperGroup, TyperOption
 
 from ghbootstrap import __version__
 from ghbootstrap.defaults import GITHUB_ISSUER, WORKFLOW_PATH
-from ghbootstrap.errors import EXIT_DRIFT, EXIT_FAILURE, GhbError, Interrupted, UsageError
+from ghbootstrap.errors import (
+    EXIT_DRIFT,
+    EXIT_FAILURE,
+    GhbError,
+    Interrupted,
+    UsageError,
+    one_line,
+    shown,
+)
 
 if TYPE_CHECKING:
     from ghbootstrap.aws.session import Aws
@@ -180,7 +189,9 @@ NoWorkflow = Annotated[bool, typer.Option("--no-workflow", help="Do not write a 
 Force = Annotated[
     bool,
     typer.Option(
-        "--force", help="Overwrite a workflow file, variable or secret ghbootstrap did not write."
+        "--force",
+        help="Overwrite a workflow file, variable or secret ghbootstrap did not write (and "
+        "with --open-pr, a branch someone committed to).",
     ),
 ]
 DryRun = Annotated[
@@ -247,36 +258,51 @@ def _root(
 # -- input rules shared by every command ----------------------------------------------------
 
 
-class _EmptyValue(typer.BadParameter):
+# C0 and C1 controls (newline, tab, escape, DEL) and Unicode's line and paragraph separators.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+class _BadText(typer.BadParameter):
     def format_message(self) -> str:
         return self.message
 
 
-def _forbid_empty_values(command: Any) -> None:
+def _check_typed_text(command: Any) -> None:
     """An explicit empty value is bad input, never "use the default": `--region "$REGION"`
-    with REGION unset must not fall back to the profile's region. Installed on every
-    parameter that takes a value, of every command (options added later included), it
-    sees the text as typed, before any conversion: `--workflow-path ""` is not `.`."""
+    with REGION unset must not fall back to the profile's region. Nor does any value hold
+    a control character (a newline, a tab): none is part of a name, a path, a pattern or
+    a schedule this tool takes. Installed on every parameter that takes a value, of every
+    command (options added later included), it sees the text as typed, before any
+    conversion: `--workflow-path ""` is not `.`."""
     if isinstance(command, TyperGroup):
         for sub in command.commands.values():
-            _forbid_empty_values(sub)
+            _check_typed_text(sub)
     for param in command.params:
         if isinstance(param, TyperOption) and (param.is_flag or param.count):
             continue
         # Wrapped on the parameter object itself: Typer offers no hook that sees the raw
         # text of every parameter, and these objects are built afresh by each main().
-        param.process_value = _non_empty(param, param.process_value)
+        param.process_value = _plain_text(param, param.process_value)
 
 
-def _non_empty(param: Any, process: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+def _plain_text(param: Any, process: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
     def checked(ctx: typer.Context, value: Any) -> Any:
         values = value if isinstance(value, list | tuple) else [value]
-        if _typed(ctx, param.name) and any(isinstance(v, str) and not v.strip() for v in values):
-            if isinstance(param, TyperArgument):
-                what = f"{param.metavar or param.name.upper()} is empty: give a value"
-            else:
-                what = f"{max(param.opts, key=len)} is empty: give a value, or leave the option out"
-            raise _EmptyValue(what, ctx=ctx, param=param)
+        texts = [v for v in values if isinstance(v, str)] if _typed(ctx, param.name) else []
+        if isinstance(param, TyperArgument):
+            name, leave = param.metavar or param.name.upper(), ""
+        else:
+            name, leave = max(param.opts, key=len), ", or leave the option out"
+        if any(not v.strip() for v in texts):
+            raise _BadText(f"{name} is empty: give a value{leave}", ctx=ctx, param=param)
+        bad = next((v for v in texts if _CONTROL.search(v)), None)
+        if bad is not None:
+            raise _BadText(
+                f"{name} '{shown(bad)}' holds a line break or control character: give the "
+                "value on one line, without tabs or other control characters",
+                ctx=ctx,
+                param=param,
+            )
         return process(ctx, value)
 
     return checked
@@ -366,7 +392,7 @@ def _fail(message: str, code: int, *, traceback: bool) -> typer.Exit:
         import traceback as tb
 
         tb.print_exc(file=sys.stderr)
-    typer.echo(f"error: {message}", err=True)
+    typer.echo(f"error: {one_line(message)}", err=True)
     return typer.Exit(code)
 
 
@@ -601,7 +627,7 @@ def _issuer(url: str) -> str:
     parsed = urlparse(url)
     if parsed.scheme != "https" or not parsed.netloc:
         raise UsageError(
-            f"'{url}' is not an OIDC issuer URL",
+            f"'{shown(url)}' is not an OIDC issuer URL",
             f"use {GITHUB_ISSUER}, or your GHES/GHE.com issuer",
         )
     return url.rstrip("/")
@@ -1112,7 +1138,7 @@ def _read_claims(source: str) -> Token:
         text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         reason = getattr(exc, "strerror", None) or "not UTF-8 text"
-        raise UsageError(f"--claims: cannot read {source}: {reason}") from None
+        raise UsageError(f"--claims: cannot read {shown(source)}: {reason}") from None
     return read_claims(text)
 
 
@@ -1243,13 +1269,13 @@ def main(argv: list[str] | None = None) -> None:
     from typer.exceptions import Abort, TyperException
 
     command = typer.main.get_command(app)
-    _forbid_empty_values(command)
+    _check_typed_text(command)
     try:
         code = command.main(args=argv, prog_name="ghbootstrap", standalone_mode=False)
     except TyperException as exc:
         context = getattr(exc, "ctx", None)
         where = context.command_path if context is not None else "ghbootstrap"
-        message = exc.format_message().rstrip(".")
+        message = one_line(exc.format_message().rstrip("."))
         typer.echo(f"error: {message}: see '{where} --help'", err=True)
         sys.exit(exc.exit_code)
     except Abort:

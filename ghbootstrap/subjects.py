@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from ghbootstrap.errors import ConflictError, UsageError
+from ghbootstrap.errors import ConflictError, UsageError, shown
 
 WILDCARDS = frozenset("*?")
 # git check-ref-format, minus '*' and '?', which we accept as wildcards.
@@ -46,11 +46,7 @@ class Scopes:
     ) -> Scopes:
         for kind, values in (("--branch", branches), ("--tag", tags)):
             for value in values:
-                if not value or _BAD_REF.search(value):
-                    raise UsageError(
-                        f"{kind} '{value}' is not a valid git ref name",
-                        "use a name such as main or release/1.x ('*' and '?' are wildcards)",
-                    )
+                check_ref_name(kind, value)
         for env in environments:
             check_environment(env)
         return cls(
@@ -74,10 +70,38 @@ def union_of(*every: Scopes) -> Scopes:
     )
 
 
+_FULL_REF_KINDS = {"refs/heads/": "--branch", "refs/tags/": "--tag"}
+
+
+def check_ref_name(option: str, value: str) -> str:
+    """A branch or tag name as `--branch`/`--tag` take it: the short name, which the
+    subject puts after refs/heads/ or refs/tags/. A full ref name is refused, not
+    shortened: 'refs/heads/main' is also a legal branch name of its own."""
+    if not value or _BAD_REF.search(value):
+        raise UsageError(
+            f"{option} '{shown(value)}' is not a valid git ref name",
+            "use a name such as main or release/1.x ('*' and '?' are wildcards)",
+        )
+    if value.startswith("refs/"):
+        prefix = next((p for p in _FULL_REF_KINDS if value.startswith(p)), "")
+        short = value.removeprefix(prefix)
+        fix = (
+            f"give the short name: {_FULL_REF_KINDS[prefix]} {shown(short)}"
+            if prefix and short
+            else "give the branch or tag name without refs/"
+        )
+        raise UsageError(
+            f"{option} '{shown(value)}' is a full ref name, and ghbootstrap adds "
+            "refs/heads/ or refs/tags/ itself",
+            fix,
+        )
+    return value
+
+
 def check_environment(name: str) -> str:
     if not name.strip() or len(name) > _ENV_NAME_MAX or any(ord(ch) < 32 for ch in name):
         raise UsageError(
-            f"--environment '{name}' is not a valid environment name",
+            f"--environment '{shown(name)}' is not a valid environment name",
             f"use 1-{_ENV_NAME_MAX} printable characters",
         )
     return name

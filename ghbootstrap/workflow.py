@@ -23,7 +23,7 @@ from importlib.resources import files
 from pathlib import Path
 
 from ghbootstrap import __version__, frozen_v0_1_0
-from ghbootstrap.errors import GhbError, UsageError
+from ghbootstrap.errors import GhbError, UsageError, shown
 from ghbootstrap.pins import placeholders
 from ghbootstrap.subjects import Scopes
 
@@ -139,8 +139,8 @@ def filter_pattern(pattern: str, option: str) -> str:
     for ch in pattern:
         if ch == "?":
             raise UsageError(
-                f"{option} '{pattern}' has no exact workflow trigger: GitHub's filter syntax "
-                "has no 'any one character', so the workflow would not run for the refs "
+                f"{option} '{shown(pattern)}' has no exact workflow trigger: GitHub's filter "
+                "syntax has no 'any one character', so the workflow would not run for the refs "
                 "the role admits",
                 "use '*' instead of '?', list the names, or pass --no-workflow",
             )
@@ -303,32 +303,49 @@ def _cron_value(text: str, index: int) -> int:
     return int(text)
 
 
-def _check_cron_field(field: str, index: int) -> None:
+def _cron_values(field: str, index: int) -> set[int]:
+    """The values one field names (its lists, ranges and steps spelled out)."""
+    low, high = _CRON_LIMITS[index]
+    values: set[int] = set()
     for item in field.split(","):
         span, _, step = item.partition("/")
         if step and (not step.isdigit() or int(step) == 0):
             raise ValueError(item)
-        if span == "*":
-            continue
         first, _, last = span.partition("-")
-        start = _cron_value(first, index)
-        if last and start > _cron_value(last, index):
+        start = low if span == "*" else _cron_value(first, index)
+        end = _cron_value(last, index) if last else high if span == "*" or step else start
+        if start > end:
             raise ValueError(item)
+        values.update(range(start, end + 1, int(step or 1)))
+    return values
+
+
+# The most days each month has (February: in leap years).
+_MONTH_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
 def check_cron(expression: str) -> str:
-    """Five fields of numbers, names, ranges, lists and steps (GitHub's POSIX cron)."""
+    """Five fields of numbers, names, ranges, lists and steps (GitHub's POSIX cron), on a
+    day that comes: with any weekday (`*`) the schedule runs only on the days of the month
+    it names, so '0 0 31 2 *' (February 31st) would never run. When the weekday is given
+    too, cron runs on either, so the schedule comes."""
     fields = expression.split()
     try:
         if len(fields) != 5:
             raise ValueError(expression)
-        for index, field in enumerate(fields):
-            _check_cron_field(field, index)
+        values = [_cron_values(field, index) for index, field in enumerate(fields)]
     except ValueError:
         raise UsageError(
-            f"'{expression}' is not a valid five-field cron expression",
+            f"'{shown(expression)}' is not a valid five-field cron expression",
             "use MINUTE HOUR DAY MONTH WEEKDAY, for example '17 4 * * 1' (Mondays 04:17 UTC)",
         ) from None
+    days, months = values[2], values[3]
+    if fields[4] == "*" and not any(day <= _MONTH_DAYS[m - 1] for day in days for m in months):
+        raise UsageError(
+            f"'{shown(expression)}' never runs: day {fields[2]} of month {fields[3]} never "
+            "comes, so the key would never rotate",
+            "give a day of the month that comes, for example '17 4 1 * *' (the 1st, 04:17 UTC)",
+        )
     return " ".join(fields)
 
 

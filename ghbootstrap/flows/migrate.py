@@ -269,7 +269,8 @@ def _plan_workflows(
         body=(
             f"ghbootstrap moves {repo.full_name} from the access key of IAM user "
             f"`{key.user.name}` to the IAM role `{planned.role_arn}`, which GitHub's OIDC "
-            "token assumes: no AWS key is stored anywhere.\n\n"
+            f"token assumes when its subject is one of {oidc.admitted(planned)}: no AWS key "
+            "is stored anywhere.\n\n"
             f"Merging this pull request replaces `{build.path}` with the OIDC workflow"
             + (f" and deletes the key rotation workflow `{rotation_path}`" if remove else "")
             + ". The key and its secrets keep working until `ghbootstrap migrate "
