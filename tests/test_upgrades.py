@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -28,12 +30,56 @@ REPO = "Octo-Org/Hello-World"
 EVERYTHING = Scopes.parse(
     branches=["main", "release/*"], tags=["v*"], environments=["prod"], pull_requests=True
 )
-ROTATE_ARGS = ["--user-name", "ghbootstrap-octo-org-hello-world", "--environment", "prod"]
+USER = "ghbootstrap-octo-org-hello-world"
+ROTATE_ARGS = frozen_v0_1_0.rotation_arguments(USER, "prod")
 
 
 def v010(name: str) -> str:
-    """A file 0.1.0 wrote, produced by running 0.1.0 itself (commit a315f2f)."""
+    """A file 0.1.0 wrote, produced by running 0.1.0 itself (tag v0.1.0, commit a315f2f)."""
     return (DATA / name).read_text()
+
+
+KEYS_IN_PROD = ["keys", REPO, "--environment", "prod", "--rotation-schedule", "17 4 * * 1"]
+
+
+@pytest.mark.parametrize(
+    ("name", "path", "command"),
+    [
+        pytest.param(
+            # 0.1.0 was given --branch release --branch main --tag 'v*' --environment staging
+            # --environment prod: it kept that order, and ran the job in the first environment
+            "oidc-given-order.yml",
+            "ecr-build-push.yml",
+            [
+                "oidc",
+                REPO,
+                *("--environment", "prod", "--environment", "staging"),
+                *("--branch", "main", "--branch", "release", "--tag", "v*"),
+            ],
+            id="oidc build workflow",
+        ),
+        pytest.param("keys-environment.yml", "ecr-build-push.yml", KEYS_IN_PROD, id="keys build"),
+        pytest.param("rotate-environment.yml", "rotate-aws-keys.yml", KEYS_IN_PROD, id="rotation"),
+    ],
+)
+def test_the_flow_that_wrote_a_0_1_0_file_upgrades_it_without_force(
+    cli: Any, aws: Any, fake_github: Any, tmp_path: Path, name: str, path: str, command: list[str]
+) -> None:
+    """The real 0.1.0 file, the real command with the setup's options: what the flow hands
+    the frozen renderer must be what 0.1.0 was given (its arguments, its order)."""
+    workflows = tmp_path / ".github" / "workflows"
+    workflows.mkdir(parents=True)
+    (workflows / path).write_text(v010(name))
+
+    done = cli(*command, "--workflow-path", str(workflows / "ecr-build-push.yml"), "--json")
+
+    assert done.code == 0, done.err
+    changes = {c["name"]: (c["action"], c.get("detail")) for c in json.loads(done.out)["resources"]}
+    assert changes[str(workflows / path)] == (
+        "update",
+        "an earlier ghbootstrap rendering: upgraded",
+    )
+    assert intact((workflows / path).read_text())
 
 
 @pytest.mark.parametrize(
@@ -87,7 +133,10 @@ def test_origin_tells_current_earlier_and_changed_apart() -> None:
     [
         ("oidc-everything.yml", build_file("", OIDC_TEMPLATE, REPO, EVERYTHING, "main")),
         ("keys-default.yml", build_file("", KEYS_TEMPLATE, REPO, Scopes(), "main")),
-        ("rotate-environment.yml", rotation_file("", REPO, "17 4 * * 1", ROTATE_ARGS, "prod")),
+        (
+            "rotate-environment.yml",
+            rotation_file("", REPO, "17 4 * * 1", USER, "eu-west-1", "prod"),
+        ),
     ],
 )
 def test_an_untouched_0_1_0_file_is_upgraded_without_force(

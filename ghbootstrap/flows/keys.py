@@ -157,14 +157,6 @@ def plan_key(
     )
 
 
-def rotation_arguments(request: KeysRequest, region: str) -> list[str]:
-    """What the rotation workflow passes: the user, region and scope this setup used."""
-    arguments = ["--user-name", request.names.user, "--region", region]
-    if request.environment:
-        arguments += ["--environment", request.environment]
-    return arguments
-
-
 def plan_workflows(
     plan: Plan, setup: Start, request: KeysRequest, environment: str | None, ecr_repository: str
 ) -> dict[str, str]:
@@ -191,7 +183,9 @@ def plan_workflows(
                 where(path),
                 setup.repo.full_name,
                 request.rotation_schedule,
-                rotation_arguments(request, setup.aws.region),
+                request.names.user,
+                setup.aws.region,
+                request.environment,
                 environment,
             )
         )
