@@ -24,6 +24,12 @@ from ghbootstrap.subjects import Scopes
 
 V010 = "v0.1.0"
 
+# 0.1.0's `keys` and `rotate` wrote a new key's secrets once the key authenticated, which
+# they polled for at most --propagation-timeout seconds: 120 unless raised (keyswap.py's
+# _wait_until_it_works, poll.until). Nothing else stood between CreateAccessKey and the
+# writes but one TagUser call.
+PROPAGATION_TIMEOUT = 120
+
 
 def _template(name: str) -> str:
     return files("ghbootstrap").joinpath("templates", V010, name).read_text(encoding="utf-8")

@@ -143,6 +143,15 @@ def plan_key(
             take_over=force,
             fix=f"pass --force to replace what is there with a new key of IAM user {ctx.user}",
         )
+        if state.adopted:
+            plan.add(
+                Step(
+                    Change(
+                        "key record", ctx.user, Action.UPDATE, key_install.adopted_detail(state)
+                    ),
+                    partial(key_install.record_adopted, ctx, state),
+                )
+            )
         if state.held_in_github and not state.record.pending:
             return plan.add(keep("access key", state.record.held, f"held in {where}"))
     action, detail = Action.CREATE, f"sealed into {where}"

@@ -328,7 +328,7 @@ def finish(
     notes: list[str] = []
     if key is not None:
         scope = Holder(setup.repo.owner, setup.repo.name, key.environment)
-        destroy.plan_secrets(plan, gh, scope, key.user)
+        destroy.plan_secrets(plan, aws, gh, scope, key.user)
         for access_key in access_keys.list_keys(aws.iam, key.user.name):
             remove = partial(access_keys.delete_key, aws.iam, key.user.name, access_key.id)
             plan.add(
