@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from ghbootstrap.workflow import (
     rotation_file,
     sealed,
 )
+from tests.conftest import moto_secret
 from tests.fakes.github import FakeGitHub
 
 DATA = Path(__file__).parent / "data" / "v0.1.0"
@@ -206,10 +207,11 @@ def keys_of(aws: Aws) -> dict[str, str]:
 
 def as_0_1_0_left_it(
     aws: Aws, fake: FakeGitHub, seconds: int, environment: str | None = None
-) -> tuple[str, datetime]:
+) -> tuple[str, str]:
     """The key setup `keys` just made, turned into what 0.1.0 leaves: its record (no
     `updated_at`, no setup record), and both secrets last written `seconds` after the held
-    key's CreateDate, in whole seconds, with GitHub's clock frozen there."""
+    key's CreateDate, in whole seconds, with GitHub's clock frozen there. Returns the held
+    key and that `updated_at`."""
     tags = user_tags(aws)
     aws.iam.raw.untag_user(UserName=USER, TagKeys=[k for k in tags if k not in V010_RECORD])
     held = KeyRecord.from_tags(tags).held
@@ -225,7 +227,8 @@ def as_0_1_0_left_it(
         assert value is not None
         fake.put_secret(REPO, name, value, environment)
     assert KeyRecord.from_tags(user_tags(aws)).v0_1_0
-    return held, created
+    assert created.microsecond or seconds  # moto's microseconds: a same-second store is "before"
+    return held, fake.clock.stamp()
 
 
 @pytest.mark.parametrize("seconds", INSIDE)
@@ -233,9 +236,7 @@ def test_keys_adopts_0_1_0_secrets_stored_within_its_wait(
     cli: Any, aws: Aws, fake_github: FakeGitHub, seconds: int
 ) -> None:
     assert cli("keys", TYPED, "--environment", "prod", "--no-workflow").code == 0
-    held, created = as_0_1_0_left_it(aws, fake_github, seconds, "prod")
-    assert created.microsecond or seconds  # moto's microseconds: a same-second store is "before"
-    stamp = fake_github.clock.stamp()
+    held, stamp = as_0_1_0_left_it(aws, fake_github, seconds, "prod")
 
     dry = cli("keys", TYPED, "--environment", "prod", "--no-workflow", "--dry-run")
     assert dry.code == 0, dry.err
@@ -315,3 +316,37 @@ def test_migrate_finish_uses_the_same_evidence(
     left = {n: fake_github.secret(REPO, n) for n in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
     assert (left == {"AWS_ACCESS_KEY_ID": None, "AWS_SECRET_ACCESS_KEY": None}) is adopted
     assert aws.iam.raw.list_users()["Users"] == []
+
+
+@pytest.mark.parametrize("landed", [True, False])
+def test_an_install_0_1_0_left_half_done_is_settled_by_0_1_0s_rule(
+    cli: Any, aws: Aws, fake_github: FakeGitHub, landed: bool
+) -> None:
+    """0.1.0 recorded a pending key and the mark, no stage. Both secrets written (the
+    mark moved): finish, as 0.1.0 would have, never undo into a mismatched pair. Not
+    written: undo; the secrets then hold no proof, and keys installs a fresh key."""
+    assert cli("keys", TYPED, "--no-workflow").code == 0
+    _, mark = as_0_1_0_left_it(aws, fake_github, 0)
+    fake_github.clock.follow_wall()  # the crashed run's writes come later
+    new = aws.iam.raw.create_access_key(UserName=USER)["AccessKey"]
+    aws.iam.raw.tag_user(
+        UserName=USER,
+        Tags=[
+            {"Key": "ghbootstrap:key-pending", "Value": new["AccessKeyId"]},
+            {"Key": "ghbootstrap:key-pending-mark", "Value": mark},
+        ],
+    )
+    if landed:
+        fake_github.put_secret(REPO, "AWS_ACCESS_KEY_ID", new["AccessKeyId"])
+        fake_github.put_secret(REPO, "AWS_SECRET_ACCESS_KEY", new["SecretAccessKey"])
+
+    done = cli("keys", TYPED, "--no-workflow")
+
+    assert done.code == 0, done.err
+    held = fake_github.secret(REPO, "AWS_ACCESS_KEY_ID")
+    assert held is not None
+    assert (held == new["AccessKeyId"]) is landed
+    assert fake_github.secret(REPO, "AWS_SECRET_ACCESS_KEY") == moto_secret(USER, held)
+    assert keys_of(aws)[held] == "Active"
+    assert KeyRecord.from_tags(user_tags(aws)).held == held
+    assert (new["AccessKeyId"] in keys_of(aws)) is landed

@@ -293,12 +293,17 @@ def repair(ctx: KeyContext, state: KeyState) -> KeyState:
     (a write in the same second as the mark keeps it), and the new key's secret died with
     the run that made it: GitHub's id names the new key whatever happened, so the old key
     is retired and a fresh key installed over both (`doubtful`).
+    A record 0.1.0 left pending has no stage: 0.1.0's own rule decides, finish if
+    AWS_SECRET_ACCESS_KEY's `updated_at` moved since the mark (0.1.0 wrote it last, after
+    the id), else undo.
     """
     record, pending = state.record, state.record.pending
     if not pending:
         return state
     if state.key(pending) is None:
         _record(ctx, replace(record, pending="", stage="", mark=""))
+    elif record.v0_1_0 and _mark(state.key_secret) != record.mark:
+        _finish(ctx, record, pending, state.keys)
     elif record.stage != STAGE_ID_STORED:
         _undo(ctx, record, pending, id_touched=True)
     elif _mark(state.key_secret) != record.mark:
