@@ -59,7 +59,9 @@ def sorted_triggers(text: str) -> str:
             values = json.loads(found.group(2))
         except ValueError:
             return found.group(0)
-        if not isinstance(values, list) or _flow_list(values) != found.group(2):
+        if not (isinstance(values, list) and all(isinstance(v, str) for v in values)):
+            return found.group(0)
+        if _flow_list(values) != found.group(2):
             return found.group(0)
         return found.group(1) + _flow_list(sorted(values))
 

@@ -134,18 +134,15 @@ def adopt_v0_1_0(state: KeyState) -> KeyState:
     same-second write before the key). The record then gains the proof 0.1.0 did not
     keep. Anything else leaves the state as read: the secrets stay someone else's."""
     record, held = state.record, state.key(state.record.held)
-    found = (state.id_secret, state.key_secret)
+    id_secret, key_secret = state.id_secret, state.key_secret
     if not record.v0_1_0 or record.pending or held is None or not held.active:
         return state
-    if state.id_secret is None or state.key_secret is None:
+    if id_secret is None or key_secret is None:
         return state
-    if not all(_while_0_1_0_stored(held.created, s.updated_at) for s in found if s):
+    if not all(_while_0_1_0_stored(held.created, s.updated_at) for s in (id_secret, key_secret)):
         return state
     proven = replace(
-        record,
-        id_written=state.id_secret.updated_at,
-        secret_written=state.key_secret.updated_at,
-        v0_1_0=False,
+        record, id_written=id_secret.updated_at, secret_written=key_secret.updated_at, v0_1_0=False
     )
     return replace(state, record=proven, adopted=True)
 
