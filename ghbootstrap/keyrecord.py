@@ -22,6 +22,10 @@ GitHub never returns a secret's value, so the tool records, in the IAM user's ow
 
 The user's tags are readable by the user itself, so `rotate` works the same from a laptop
 or from CI with the key it is replacing.
+
+0.1.0 kept the key record without the two `...-written` tags (every later release writes
+them, empty or not): such a record reads with `v0_1_0` set, and key_install.adopt_v0_1_0
+decides from timestamps whether the secrets are the key 0.1.0 stored.
 """
 
 from __future__ import annotations
@@ -117,6 +121,7 @@ class KeyRecord:
     scope: str = ""
     id_written: str = ""
     secret_written: str = ""
+    v0_1_0: bool = False  # written by 0.1.0: it recorded no `updated_at` (never a tag)
 
     @classmethod
     def from_tags(cls, tags: Mapping[str, str]) -> KeyRecord:
@@ -129,6 +134,7 @@ class KeyRecord:
             scope=_join_scope(tags),
             id_written=tags.get(TAG_ID_WRITTEN, ""),
             secret_written=tags.get(TAG_SECRET_WRITTEN, ""),
+            v0_1_0=TAG_HELD in tags and TAG_ID_WRITTEN not in tags,
         )
 
     def to_tags(self) -> dict[str, str]:

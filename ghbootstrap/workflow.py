@@ -18,7 +18,7 @@ import os
 import re
 import shlex
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib.resources import files
 from pathlib import Path
 
@@ -92,7 +92,8 @@ def origin(found: str, wanted: WorkflowFile) -> Origin:
     text = _lf(found)
     if text == wanted.content:
         return Origin.CURRENT
-    if intact(text) or text in wanted.earlier:
+    earlier = {frozen_v0_1_0.sorted_triggers(e) for e in wanted.earlier}
+    if intact(text) or frozen_v0_1_0.sorted_triggers(text) in earlier:
         return Origin.EARLIER
     return Origin.CHANGED
 
@@ -275,8 +276,30 @@ def build_file(
     return WorkflowFile(
         path,
         build_workflow(template_name, repository, scopes, default_branch),
-        frozen_v0_1_0.build_workflows(template_name, repository, scopes, default_branch),
+        v0_1_0_builds(template_name, repository, scopes, default_branch),
     )
+
+
+def v0_1_0_builds(
+    template_name: str, repository: str, scopes: Scopes, default_branch: str
+) -> tuple[str, ...]:
+    """What 0.1.0 wrote for these scopes, given in any order: it ran the job in the first
+    environment it was given (so each is tried first), and listed branches and tags in
+    the order given (`origin` compares them sorted)."""
+    return tuple(
+        rendering
+        for first in scopes.environments or (None,)
+        for rendering in frozen_v0_1_0.build_workflows(
+            template_name,
+            repository,
+            replace(scopes, environments=_first(scopes.environments, first)),
+            default_branch,
+        )
+    )
+
+
+def _first(environments: tuple[str, ...], first: str | None) -> tuple[str, ...]:
+    return environments if first is None else (first, *(e for e in environments if e != first))
 
 
 _CRON_LIMITS = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
@@ -354,6 +377,15 @@ def _command(words: Sequence[str]) -> str:
     return _literal(shlex.join(words))
 
 
+def rotation_arguments(user: str, region: str, environment: str | None) -> list[str]:
+    """What the rotation workflow passes after `ghbootstrap rotate OWNER/REPO`: the user,
+    region and scope the setup used."""
+    arguments = ["--user-name", user, "--region", region]
+    if environment:
+        arguments += ["--environment", environment]
+    return arguments
+
+
 def build_rotation_workflow(
     repository: str, cron: str, arguments: Sequence[str], environment: str | None
 ) -> str:
@@ -371,12 +403,26 @@ def build_rotation_workflow(
 
 
 def rotation_file(
-    path: str, repository: str, cron: str, arguments: Sequence[str], environment: str | None
+    path: str,
+    repository: str,
+    cron: str,
+    user: str,
+    region: str,
+    environment: str | None,
+    job_environment: str | None = None,
 ) -> WorkflowFile:
+    """The rotation workflow for this setup (`environment` as given to the command, the
+    job's as GitHub spells it, if that differs), and what 0.1.0 wrote for it, from 0.1.0's
+    arguments: it passed no --region."""
+    job = job_environment or environment
     return WorkflowFile(
         path,
-        build_rotation_workflow(repository, cron, arguments, environment),
-        frozen_v0_1_0.rotation_workflows(repository, cron, arguments, environment),
+        build_rotation_workflow(
+            repository, cron, rotation_arguments(user, region, environment), job
+        ),
+        frozen_v0_1_0.rotation_workflows(
+            repository, cron, frozen_v0_1_0.rotation_arguments(user, environment), job
+        ),
     )
 
 

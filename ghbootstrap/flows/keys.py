@@ -163,6 +163,15 @@ def plan_key(
             take_over=force,
             fix=f"pass --force to replace what is there with a new key of IAM user {ctx.user}",
         )
+        if state.adopted:
+            plan.add(
+                Step(
+                    Change(
+                        "key record", ctx.user, Action.UPDATE, key_install.adopted_detail(state)
+                    ),
+                    partial(key_install.record_adopted, ctx, state),
+                )
+            )
         if state.held_in_github and not state.record.pending:
             return plan.add(keep("access key", state.record.held, f"held in {where}"))
     action, detail = Action.CREATE, f"sealed into {where}"
@@ -175,14 +184,6 @@ def plan_key(
             Change("access key", ctx.user, action, detail), partial(key_install.ensure, ctx, state)
         )
     )
-
-
-def rotation_arguments(request: KeysRequest, region: str) -> list[str]:
-    """What the rotation workflow passes: the user, region and scope this setup used."""
-    arguments = ["--user-name", request.names.user, "--region", region]
-    if request.environment:
-        arguments += ["--environment", request.environment]
-    return arguments
 
 
 def plan_workflows(
@@ -211,7 +212,9 @@ def plan_workflows(
                 where(path),
                 setup.repo.full_name,
                 request.rotation_schedule,
-                rotation_arguments(request, setup.aws.region),
+                request.names.user,
+                setup.aws.region,
+                request.environment,
                 environment,
             )
         )

@@ -298,14 +298,9 @@ def _rotation_ours(path: str, setup: Start, key: KeySetup, found: str) -> Workfl
     schedule the found file names (the schedule is not recorded anywhere else)."""
     match = _CRON.search(found)
     cron = json.loads(match.group(1)) if match else ""
-    user_args = ["--user-name", key.user.name]
-    env_args = ["--environment", key.environment] if key.environment else []
-    current = [*user_args, "--region", setup.aws.region, *env_args]
-    ours = rotation_file(path, setup.repo.full_name, cron, current, key.environment)
-    older = frozen_v0_1_0.rotation_workflows(
-        setup.repo.full_name, cron, [*user_args, *env_args], key.environment
+    return rotation_file(
+        path, setup.repo.full_name, cron, key.user.name, setup.aws.region, key.environment
     )
-    return replace(ours, earlier=ours.earlier + older)
 
 
 def _next_steps(
@@ -391,7 +386,7 @@ def finish(
         raise GhbError(f"nothing was removed: {'; '.join(proof.problems)}", _NOT_PROVEN)
     plan = Plan()
     scope = Holder(setup.repo.owner, setup.repo.name, key.environment)
-    destroy.plan_secrets(plan, gh, scope, key.user)
+    destroy.plan_secrets(plan, aws, gh, scope, key.user)
     for access_key in access_keys.list_keys(aws.iam, key.user.name):
         remove = partial(access_keys.delete_key, aws.iam, key.user.name, access_key.id)
         plan.add(

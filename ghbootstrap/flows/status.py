@@ -25,6 +25,7 @@ from ghbootstrap.documents import (
     same_document,
 )
 from ghbootstrap.errors import UsageError
+from ghbootstrap.flows import key_install
 from ghbootstrap.footprint import (
     SECRET_ID,
     SECRET_KEY,
@@ -243,15 +244,17 @@ def _check_earlier_variables(s: _Status, scope: Holder, wanted: dict[str, str]) 
             s.add("GitHub variable", f"{name} ({scope.label})", OK, detail)
 
 
-def _check_secrets(s: _Status, scope: Holder, record: KeyRecord) -> None:
-    written = {SECRET_ID: record.id_written, SECRET_KEY: record.secret_written}
-    for name in (SECRET_ID, SECRET_KEY):
-        found = s.gh.secret(scope, name)
+def _check_secrets(s: _Status, scope: Holder, found_user: user.User) -> None:
+    state = key_install.state_of(s.aws.iam, s.gh, scope, found_user)
+    for name, found in ((SECRET_ID, state.id_secret), (SECRET_KEY, state.key_secret)):
         label = f"{name} ({scope.label})"
         if found is None:
             s.add("GitHub secret", label, MISSING, "not set", s.fix_rotate)
-        elif found.updated_at != written[name]:
+        elif name in state.foreign_secrets:
             detail = f"updated {found.updated_at}; not written last by ghbootstrap"
+            s.add("GitHub secret", label, OK, detail)
+        elif state.adopted:
+            detail = f"updated {found.updated_at}; written by ghbootstrap 0.1.0 (`keys` records it)"
             s.add("GitHub secret", label, OK, detail)
         else:
             s.add("GitHub secret", label, OK, f"updated {found.updated_at}")
@@ -344,7 +347,7 @@ def run(aws: Aws, gh: GitHub, request: StatusRequest) -> Report:
         _check_user(s, found_user, policy_arn)
         scope = Holder(s.repo.owner, s.repo.name, environment)
         _check_variables(s, scope, base)
-        _check_secrets(s, scope, KeyRecord.from_tags(found_user.tags))
+        _check_secrets(s, scope, found_user)
     if found_role is not None:  # the build workflow is the role's: upgraded by `oidc`
         _set_fixes(s, keys_path=False, env=None, record=record)
     _check_workflow(s, s.fix)

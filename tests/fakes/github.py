@@ -180,19 +180,28 @@ class Repo:
 
 class Clock:
     """GitHub's clock: whole seconds, one tick per write, so 'updated_at' moves, unless
-    frozen: then every write lands in the same second, as fast writes do on GitHub."""
+    frozen: then every write lands in the same second, as fast writes do on GitHub. Or
+    the wall clock (`follow_wall`), for tests that compare GitHub's times with AWS's."""
 
     def __init__(self) -> None:
         self.now = datetime(2026, 1, 1, tzinfo=UTC)
         self.frozen = False
+        self.wall = False
 
     def freeze(self, at: str) -> None:
         """Stop the clock at `at` (an `updated_at`): later writes land in that second."""
         self.now = datetime.strptime(at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-        self.frozen = True
+        self.frozen, self.wall = True, False
+
+    def follow_wall(self) -> None:
+        """GitHub's own time from now on: the wall clock's second, shared by the writes
+        within it (moto stamps AWS's with the same clock)."""
+        self.frozen, self.wall = False, True
 
     def tick(self) -> str:
-        if not self.frozen:
+        if self.wall:
+            self.now = datetime.now(UTC).replace(microsecond=0)
+        elif not self.frozen:
             self.now += timedelta(seconds=1)
         return self.stamp()
 
