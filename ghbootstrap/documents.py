@@ -11,11 +11,11 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from ghbootstrap.defaults import GITHUB_ISSUER
 from ghbootstrap.subjects import Subjects
 
 POLICY_VERSION = "2012-10-17"
 STS_AUDIENCE = "sts.amazonaws.com"
-GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
 
 ECR_PUSH_ACTIONS = (
     "ecr:BatchCheckLayerAvailability",

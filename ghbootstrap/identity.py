@@ -22,8 +22,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ghbootstrap.defaults import GITHUB_ISSUER
 from ghbootstrap.documents import (
-    GITHUB_ISSUER,
     TRUST_POLICY_QUOTA,
     Document,
     issuer_host,
@@ -34,12 +34,13 @@ from ghbootstrap.documents import (
 from ghbootstrap.errors import ConflictError, UsageError
 from ghbootstrap.subjects import (
     WILDCARDS,
+    Form,
     GitHubRepo,
     Scopes,
     Subjects,
     SubjectTemplate,
-    is_immutable_form,
-    is_name_form,
+    form_of,
+    split_subject,
     subjects_for,
     trust_prefixes,
 )
@@ -251,17 +252,17 @@ def refuse_another_repository(
 
 def trust_change(found: Mapping[str, Any], wanted: Mapping[str, Any], host: str) -> str:
     """Why an `oidc` run rewrites a trust, in words."""
-    from ghbootstrap.explain import split_subject
-
     changes = []
     pins = claim_values(wanted, host, REPOSITORY_ID)
     if pins and not claim_values(found, host, REPOSITORY_ID):
         changes.append(f"pins it to repository id {pins[0]}")
     had = {split_subject(s)[0] for s in claim_values(found, host, "sub")}
     has = {split_subject(s)[0] for s in claim_values(wanted, host, "sub")}
-    if any(is_immutable_form(p) for p in has - had) and had & has:
+    if any(form_of(p) is Form.IMMUTABLE for p in has - had) and had & has:
         changes.append("admits the immutable subject form too, until the repository switches")
-    elif any(is_immutable_form(p) for p in has) and any(is_name_form(p) for p in had - has):
+    elif any(form_of(p) is Form.IMMUTABLE for p in has) and any(
+        form_of(p) is Form.NAME for p in had - has
+    ):
         changes.append("drops the name form: the repository uses immutable subjects now")
     workflows = claim_values(wanted, host, JOB_WORKFLOW_REF)
     if workflows != claim_values(found, host, JOB_WORKFLOW_REF):

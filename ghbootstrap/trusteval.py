@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ghbootstrap.documents import pins_repository_id, statements
-from ghbootstrap.subjects import WILDCARDS
+from ghbootstrap.subjects import WILDCARDS, Subjects
 
 ASSUME_WEB_IDENTITY = "sts:AssumeRoleWithWebIdentity"
 _ESCAPES = {"${$}": "$", "${*}": "*", "${?}": "?"}
@@ -148,27 +148,55 @@ def may_assume(
     return allowed
 
 
-def admitted_subjects(trust: Mapping[str, Any], issuer_host: str) -> list[str]:
-    """The `sub` values and patterns the Allow statements name, as written."""
-    return sorted(claim_values(trust, issuer_host, "sub"))
-
-
-def claim_values(trust: Mapping[str, Any], issuer_host: str, claim: str) -> list[str]:
-    """The values and patterns the Allow statements require of a claim (StringEquals,
-    StringLike), as written, each once."""
+def _required(trust: Mapping[str, Any], issuer_host: str, claim: str) -> dict[str, list[str]]:
+    """What the Allow statements require of a claim, as written, by operator
+    (StringEquals, StringLike; with any qualifier or IfExists), each value once."""
     key = f"{issuer_host}:{claim}".lower()
-    found: list[str] = []
+    found: dict[str, list[str]] = {"StringEquals": [], "StringLike": []}
     for statement in statements(trust):
         if statement.get("Effect") != "Allow":
             continue
         for operator, block in (statement.get("Condition") or {}).items():
             _, base, _ = split_operator(operator)
-            if base not in ("StringEquals", "StringLike"):
+            if base not in found:
                 continue
             for name, values in block.items():
                 if name.lower() == key:
-                    found += [_display(str(v)) for v in _as_list(values)]
-    return list(dict.fromkeys(found))
+                    found[base] += [_display(str(v)) for v in _as_list(values)]
+    return {base: list(dict.fromkeys(values)) for base, values in found.items()}
+
+
+def trust_subjects(trust: Mapping[str, Any], issuer_host: str) -> Subjects:
+    """The `sub` values (StringEquals) and patterns (StringLike) the Allow statements
+    name, as written."""
+    found = _required(trust, issuer_host, "sub")
+    return Subjects(tuple(found["StringEquals"]), tuple(found["StringLike"]))
+
+
+def claim_values(trust: Mapping[str, Any], issuer_host: str, claim: str) -> list[str]:
+    """The values and patterns the Allow statements require of any claim, as written,
+    each once (`repository_id`, `job_workflow_ref`, `aud`, ...)."""
+    found = _required(trust, issuer_host, claim)
+    return list(dict.fromkeys(found["StringEquals"] + found["StringLike"]))
+
+
+def admitted_subjects(trust: Mapping[str, Any], issuer_host: str) -> list[str]:
+    """The `sub` values and patterns the Allow statements name, as written."""
+    return sorted(set(trust_subjects(trust, issuer_host).all))
+
+
+def github_hosts(trust: Mapping[str, Any]) -> list[str]:
+    """The issuer hosts of the GitHub OIDC providers a trust names."""
+    return sorted({github_issuer(arn) or "" for arn in github_providers(trust)})
+
+
+def github_subjects(trust: Mapping[str, Any]) -> Subjects:
+    """`trust_subjects` for every GitHub issuer the trust names."""
+    each = [trust_subjects(trust, host) for host in github_hosts(trust)]
+    return Subjects(
+        tuple(s for found in each for s in found.exact),
+        tuple(s for found in each for s in found.patterns),
+    )
 
 
 @dataclass(frozen=True)

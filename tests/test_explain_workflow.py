@@ -33,7 +33,9 @@ CLAIMS = {
     "repository": "Octo-Org/Hello-World",
     "repository_id": "1000",  # the fake's, as a string like every claim GitHub writes
     "repository_owner_id": "1001",
-    "job_workflow_ref": "Octo-Org/Hello-World/.github/workflows/ecr-build-push.yml@refs/pull/7/merge",
+    "job_workflow_ref": (
+        "Octo-Org/Hello-World/.github/workflows/ecr-build-push.yml@refs/pull/7/merge"
+    ),
     "ref": "refs/pull/7/merge",
     "event_name": "pull_request",
     "exp": 1764553200,

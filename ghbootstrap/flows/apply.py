@@ -15,17 +15,15 @@ import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from typing import Any
 
 from ghbootstrap.aws.identity import whoami
 from ghbootstrap.aws.session import Aws
-from ghbootstrap.errors import GhbError
-from ghbootstrap.fleet import OIDC, PULL_REQUEST, Entry
+from ghbootstrap.errors import GhbError, UsageError, VariableTaken
+from ghbootstrap.fleet import OIDC, Entry
 from ghbootstrap.flows import destroy, keys, oidc, status
 from ghbootstrap.github.api import GitHub
 from ghbootstrap.plan import Action, Change, Plan
 from ghbootstrap.report import FleetReport, Outcome, Report
-from ghbootstrap.workflow import check_file_path
 
 log = logging.getLogger("ghbootstrap.apply")
 
@@ -52,39 +50,15 @@ class Clients:
         return gh
 
 
-def delivery(entry: Entry) -> dict[str, Any]:
-    """How the entry's workflow reaches its repository, as request fields, checked as the
-    single command checks them: a branch and pull request (the default, `--open-pr`), a
-    file on this machine (`--workflow-path`, one repository only), or none."""
-    path = entry.workflow_path
-    if path is None:
-        return {"workflow_path": None}
-    if entry.workflow == PULL_REQUEST:
-        return {"workflow_path": path, "open_pr": True}
-    return {"workflow_path": check_file_path(path, f"{entry.label}: workflow")}
-
-
-def oidc_request(entry: Entry, issuer: str) -> oidc.OidcRequest:
-    return oidc.OidcRequest(
-        ref=entry.ref,
-        names=entry.names,
-        scopes=entry.scopes,
-        immutable_tags=not entry.mutable_tags,
-        issuer=issuer,
-        job_workflows=entry.job_workflows,
-        **delivery(entry),
-    )
-
-
-def keys_request(entry: Entry) -> keys.KeysRequest:
-    return keys.KeysRequest(
-        ref=entry.ref,
-        names=entry.names,
-        environment=entry.environment,
-        immutable_tags=not entry.mutable_tags,
-        rotation_schedule=entry.rotation_schedule,
-        **delivery(entry),
-    )
+def request_for(entry: Entry, issuer: str) -> oidc.OidcRequest | keys.KeysRequest:
+    """The request the entry's single command would run: `apply` builds it once while
+    checking the file (before any call), and again for each worker."""
+    try:
+        if entry.method == OIDC:
+            return oidc.OidcRequest.from_entry(entry, issuer)
+        return keys.KeysRequest.from_entry(entry)
+    except UsageError as exc:
+        raise UsageError(f"{entry.label}: {exc.what}", exc.fix) from None
 
 
 Settled = tuple[str, bool] | GhbError
@@ -115,7 +89,7 @@ def settle_providers(
 
 
 Work = Callable[[Entry], Report]
-Repair = Callable[[Entry], str]
+Repair = Callable[[Entry, bool], str]  # (entry, whether it needs --force)
 
 
 def run_pool(
@@ -130,15 +104,18 @@ def run_pool(
 
     def attempt(entry: Entry) -> Outcome:
         outcome = Outcome(entry.index, entry.ref.full_name)
+        force = False  # a variable someone changed: its repair needs --force
         try:
             outcome.report = work(entry)
+            force = outcome.report.force_needed
         except GhbError as exc:
             outcome.error = str(exc)
+            force = isinstance(exc, VariableTaken)
         except Exception as exc:  # a bug: this repository fails, the others go on
             log.debug("%s failed", entry.label, exc_info=True)
             outcome.error = f"unexpected {type(exc).__name__}: run again with -v and report it"
         if outcome.error is not None or (outcome.report and outcome.report.problems):
-            outcome.repair = repair(entry)
+            outcome.repair = repair(entry, force)
         return outcome
 
     outcomes: list[Outcome] = []
@@ -171,17 +148,19 @@ def apply(
 
     def work(entry: Entry) -> Report:
         aws, gh = clients.aws(entry), clients.github()
-        if entry.method != OIDC:
-            return keys.run(aws, gh, keys_request(entry), dry_run=dry_run)
+        request = request_for(entry, issuer)
+        if isinstance(request, keys.KeysRequest):
+            return keys.run(aws, gh, request, dry_run=dry_run)
         provider = providers[entry.profile]
         if isinstance(provider, GhbError):
             raise GhbError(f"the account's OIDC provider: {provider.what}", provider.fix)
-        request = oidc_request(entry, issuer)
         return oidc.run(aws, gh, request, dry_run=dry_run, provider=provider)
 
-    def repair(entry: Entry) -> str:
+    def repair(entry: Entry, force: bool) -> str:
         region = clients.aws(entry).region
-        return entry.setup_command(region, issuer=issuer, github_api_url=github_api_url)
+        return entry.setup_command(
+            region, issuer=issuer, github_api_url=github_api_url, force=force
+        )
 
     outcomes = run_pool(entries, work, repair, jobs=jobs, on_done=on_done)
     return FleetReport("apply", source, dry_run, outcomes, shared)
@@ -208,9 +187,9 @@ def check(
         )
         return status.run(clients.aws(entry), clients.github(), request)
 
-    def repair(entry: Entry) -> str:
+    def repair(entry: Entry, force: bool) -> str:
         region = clients.aws(entry).region
-        return entry.setup_command(region, github_api_url=github_api_url)
+        return entry.setup_command(region, github_api_url=github_api_url, force=force)
 
     outcomes = run_pool(entries, work, repair, jobs=jobs, on_done=on_done)
     return FleetReport("status", source, False, outcomes)
@@ -238,7 +217,7 @@ def remove(
         aws, gh = clients.aws(entry), clients.github()
         return destroy.run(aws, gh, request, dry_run=dry, confirm=lambda _: True)
 
-    def repair(entry: Entry) -> str:
+    def repair(entry: Entry, force: bool) -> str:  # noqa: ARG001 (destroy has no --force)
         region = clients.aws(entry).region
         return entry.destroy_command(region, github_api_url=github_api_url)
 
