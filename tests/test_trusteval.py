@@ -79,79 +79,6 @@ def test_token_claims(trust: dict[str, object], sub: str, aud: str, allowed: boo
     assert may_assume(trust, PROVIDER, HOST, claims) is allowed
 
 
-# -- the evaluator beside STS: what AWS documents for each case ---------------------------------
-#
-# AWS's IAM reference ("Condition operators"; "Condition keys ... not present in the request
-# context"): a key the request lacks matches no value, so StringEquals/StringLike on it is
-# false, while its negations and ...IfExists are true; every condition of a statement must
-# hold; keys compare case-insensitively, values case-sensitively. Since 2026-01 STS puts
-# GitHub's claims (repository_id, job_workflow_ref, ...) in the request context of
-# AssumeRoleWithWebIdentity under the issuer's prefix, as strings, as the token has them.
-
-NAME_SUB = "repo:Octo-Org/Hello:ref:refs/heads/main"
-IMMUTABLE_SUB = "repo:Octo-Org@11/Hello@22:ref:refs/heads/main"
-PLATFORM = "octo-org/platform/.github/workflows/build.yml@refs/heads/main"
-OWN_WORKFLOW = "Octo-Org/Hello/.github/workflows/ecr-build-push.yml@refs/heads/main"
-BEFORE = written_trust(Scopes())  # the repository has not switched: both forms
-AFTER = written_trust(Scopes(), SubjectTemplate(use_immutable_subject=True))  # re-run after
-PLATFORM_ONLY = written_trust(Scopes(), job_workflows=(PLATFORM,))
-IF_EXISTS = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {
-            "Effect": "Allow",
-            "Principal": {"Federated": PROVIDER},
-            "Action": "sts:AssumeRoleWithWebIdentity",
-            "Condition": {
-                "StringEquals": {f"{HOST}:aud": STS, f"{HOST}:sub": NAME_SUB},
-                "StringEqualsIfExists": {f"{HOST}:repository_id": "22"},
-                "StringNotEquals": {f"{HOST}:actor": "mallory"},
-            },
-        }
-    ],
-}
-
-
-def token(sub: str = NAME_SUB, **extra: str) -> dict[str, str]:
-    """GitHub's token for Octo-Org/Hello (id 22), with what a case changes."""
-    claims = {"sub": sub, "aud": STS, "repository_id": "22", **extra}
-    return {k: v for k, v in claims.items() if v != "-"}  # "-": the token lacks it
-
-
-@pytest.mark.parametrize(
-    ("trust", "claims", "sts"),
-    [
-        # repository_id: present and equal; absent (no match); another repository's
-        (BEFORE, token(), True),
-        (BEFORE, token(repository_id="-"), False),
-        (BEFORE, token(repository_id="23"), False),
-        (BEFORE, token(repository_id="022"), False),  # strings, not numbers
-        # both subject forms before the switch; after the re-run, the immutable one alone
-        (BEFORE, token(NAME_SUB), True),
-        (BEFORE, token(IMMUTABLE_SUB), True),
-        (AFTER, token(IMMUTABLE_SUB), True),
-        (AFTER, token(NAME_SUB), False),
-        # the immutable form names ids: another owner id is another repository
-        (BEFORE, token("repo:Octo-Org@12/Hello@22:ref:refs/heads/main"), False),
-        # job_workflow_ref: the one admitted; the job's own workflow; a token without it
-        (PLATFORM_ONLY, token(job_workflow_ref=PLATFORM), True),
-        (PLATFORM_ONLY, token(job_workflow_ref=OWN_WORKFLOW), False),
-        (PLATFORM_ONLY, token(job_workflow_ref=PLATFORM.upper()), False),
-        (PLATFORM_ONLY, token(), False),
-        (BEFORE, token(job_workflow_ref=OWN_WORKFLOW), True),  # no condition: any workflow
-        # a hand-written trust: ...IfExists and a negation hold on a key the token lacks
-        (IF_EXISTS, token(repository_id="-"), True),
-        (IF_EXISTS, token(repository_id="23"), False),
-        (IF_EXISTS, token(actor="mallory"), False),
-        (IF_EXISTS, token(actor="octocat"), True),
-    ],
-)
-def test_the_evaluator_decides_as_sts_does(
-    trust: dict[str, object], claims: dict[str, str], sts: bool
-) -> None:
-    assert may_assume(trust, PROVIDER, HOST, claims) is sts
-
-
 def test_tokens_from_another_provider_are_refused() -> None:
     claims = {"sub": "repo:Octo-Org/Hello:ref:refs/heads/main", "aud": STS, "repository_id": "22"}
     assert may_assume(DEFAULT, PROVIDER, HOST, claims)
@@ -250,3 +177,68 @@ def test_unknown_operators_grant_nothing() -> None:
 )
 def test_stringlike_wildcards_and_escapes(pattern: str, value: str, matches: bool) -> None:
     assert (like_regex(pattern).fullmatch(value) is not None) is matches
+
+
+# -- the evaluator beside STS: what AWS documents for each case ---------------------------------
+#
+# AWS's IAM reference ("Condition operators"; "Condition keys ... not present in the request
+# context"): a key the request lacks matches no value, so StringEquals/StringLike on it is
+# false, while its negations and ...IfExists are true; every condition of a statement must
+# hold; keys compare case-insensitively, values case-sensitively. Since 2026-01 STS puts
+# GitHub's claims (repository_id, job_workflow_ref, ...) in the request context of
+# AssumeRoleWithWebIdentity under the issuer's prefix, as strings, as the token has them.
+
+NAME_SUB = "repo:Octo-Org/Hello:ref:refs/heads/main"
+IMMUTABLE_SUB = "repo:Octo-Org@11/Hello@22:ref:refs/heads/main"
+PLATFORM = "octo-org/platform/.github/workflows/build.yml@refs/heads/main"
+OWN_WORKFLOW = "Octo-Org/Hello/.github/workflows/ecr-build-push.yml@refs/heads/main"
+BEFORE = written_trust(Scopes())  # the repository has not switched: both forms
+AFTER = written_trust(Scopes(), SubjectTemplate(use_immutable_subject=True))  # re-run after
+PLATFORM_ONLY = written_trust(Scopes(), job_workflows=(PLATFORM,))
+IF_EXISTS = _trust(  # written by hand
+    {
+        "StringEquals": {f"{HOST}:aud": STS, f"{HOST}:sub": NAME_SUB},
+        "StringEqualsIfExists": {f"{HOST}:repository_id": "22"},
+        "StringNotEquals": {f"{HOST}:actor": "mallory"},
+    }
+)
+
+
+def token(sub: str = NAME_SUB, **extra: str) -> dict[str, str]:
+    """GitHub's token for Octo-Org/Hello (id 22), with what a case changes."""
+    claims = {"sub": sub, "aud": STS, "repository_id": "22", **extra}
+    return {k: v for k, v in claims.items() if v != "-"}  # "-": the token lacks it
+
+
+@pytest.mark.parametrize(
+    ("trust", "claims", "sts"),
+    [
+        # repository_id: present and equal; absent (no match); another repository's
+        (BEFORE, token(), True),
+        (BEFORE, token(repository_id="-"), False),
+        (BEFORE, token(repository_id="23"), False),
+        (BEFORE, token(repository_id="022"), False),  # strings, not numbers
+        # both subject forms before the switch; after the re-run, the immutable one alone
+        (BEFORE, token(NAME_SUB), True),
+        (BEFORE, token(IMMUTABLE_SUB), True),
+        (AFTER, token(IMMUTABLE_SUB), True),
+        (AFTER, token(NAME_SUB), False),
+        # the immutable form names ids: another owner id is another repository
+        (BEFORE, token("repo:Octo-Org@12/Hello@22:ref:refs/heads/main"), False),
+        # job_workflow_ref: the one admitted; the job's own workflow; a token without it
+        (PLATFORM_ONLY, token(job_workflow_ref=PLATFORM), True),
+        (PLATFORM_ONLY, token(job_workflow_ref=OWN_WORKFLOW), False),
+        (PLATFORM_ONLY, token(job_workflow_ref=PLATFORM.upper()), False),
+        (PLATFORM_ONLY, token(), False),
+        (BEFORE, token(job_workflow_ref=OWN_WORKFLOW), True),  # no condition: any workflow
+        # a hand-written trust: ...IfExists and a negation hold on a key the token lacks
+        (IF_EXISTS, token(repository_id="-"), True),
+        (IF_EXISTS, token(repository_id="23"), False),
+        (IF_EXISTS, token(actor="mallory"), False),
+        (IF_EXISTS, token(actor="octocat"), True),
+    ],
+)
+def test_the_evaluator_decides_as_sts_does(
+    trust: dict[str, object], claims: dict[str, str], sts: bool
+) -> None:
+    assert may_assume(trust, PROVIDER, HOST, claims) is sts
