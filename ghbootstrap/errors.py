@@ -39,6 +39,11 @@ class ConflictError(GhbError):
     """Something exists that the tool did not make, and it will not take it over."""
 
 
+class TrustChangedByHand(ConflictError):
+    """A role's trust holds what ghbootstrap did not write: replaced only with --force, and
+    no command is printed that would replace it."""
+
+
 class AwsError(GhbError):
     """AWS refused or could not be reached. `code` is AWS's error code, if it gave one."""
 

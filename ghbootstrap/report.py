@@ -55,9 +55,10 @@ class Report:
 
     @property
     def problems(self) -> list[str]:
-        """One line per drifted or missing resource, ending with its repair command."""
+        """One line per drifted or missing resource, ending with its repair command (none
+        where no command repairs it without undoing someone's change)."""
         return [
-            f"{c.resource} {c.name}: {c.detail}: run `{c.fix}`"
+            f"{c.resource} {c.name}: {c.detail}" + (f": run `{c.fix}`" if c.fix else "")
             for c in self.checks
             if c.state is not State.OK
         ]

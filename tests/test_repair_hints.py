@@ -110,16 +110,19 @@ def state(fake: FakeGitHub) -> dict[str, Any]:
             PolicyArn=policy_arn, VersionId=policy["DefaultVersionId"]
         )["PolicyVersion"]["Document"],
         "ecr": (repository["imageTagMutability"], repository["imageScanningConfiguration"]),
+        "providers": [
+            p["Arn"] for p in iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]
+        ],
         "lifecycle": ecr.get_lifecycle_policy(repositoryName=ECR)["lifecyclePolicyText"],
         "variables": {env: fake.variables(REPO, env) for env in (None, "prod (eu)", "staging")},
     }
 
 
-def break_trust(fake: FakeGitHub) -> None:
+def break_provider(fake: FakeGitHub) -> None:
+    """A trust changed by hand has no repair (tests/test_trust_ownership.py); one whose
+    provider is gone has."""
     iam = boto3.client("iam", region_name=REGION)
-    narrow = json.loads(json.dumps(GOLDEN_TRUST))
-    del narrow["Statement"][1]
-    iam.update_assume_role_policy(RoleName=ROLE, PolicyDocument=json.dumps(narrow))
+    iam.delete_open_id_connect_provider(OpenIDConnectProviderArn=PROVIDER)
 
 
 def break_variables(fake: FakeGitHub) -> None:
@@ -134,7 +137,7 @@ def break_aws(fake: FakeGitHub) -> None:
 
 
 @pytest.mark.parametrize(
-    "break_it", [break_trust, break_variables, break_aws], ids=["trust", "variables", "aws"]
+    "break_it", [break_provider, break_variables, break_aws], ids=["provider", "variables", "aws"]
 )
 def test_each_printed_repair_restores_the_setup_exactly(
     cli: Callable[..., CliResult],
@@ -181,13 +184,13 @@ def test_the_hint_is_the_setup_command(
     cli: Callable[..., CliResult], moto: None, fake_github: FakeGitHub
 ) -> None:
     assert cli(*SETUP).code == 0
-    break_trust(fake_github)
+    break_provider(fake_github)
     status = cli(
         "status", "octo-org/hello-world", "--region", REGION, "--role-name", ROLE, "--json"
     )
     [problem] = json.loads(status.out)["problems"]
     assert problem == (
-        f"IAM role {ROLE}: its trust policy was changed outside ghbootstrap: run "
+        f"OIDC provider {PROVIDER}: the role trusts a provider that is gone: run "
         "`ghbootstrap oidc octo-org/hello-world --region eu-west-1 --role-name CI-Role.x "
         "--policy-name Push+Policy --ecr-repo team/img --branch main --branch 'release/*' "
         "--tag 'v*' --environment 'prod (eu)' --environment staging --pull-requests "

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from ghbootstrap.aws.session import Aws
+from ghbootstrap.errors import TrustChangedByHand
 from ghbootstrap.flows import keys, oidc, status
 from ghbootstrap.github.api import GitHub
 from ghbootstrap.report import Report, State
@@ -65,7 +66,7 @@ def test_status_reads_only(aws: Aws, gh: GitHub, fake_github: FakeGitHub, aws_ca
     assert fake_github.writes()[gh_before:] == []
 
 
-def test_a_hand_edited_trust_is_drift_and_oidc_repairs_it(
+def test_a_hand_edited_trust_is_reported_kept_and_replaced_only_with_force(
     aws: Aws, gh: GitHub, fake_github: FakeGitHub
 ) -> None:
     setup_oidc(aws, gh)
@@ -77,15 +78,16 @@ def test_a_hand_edited_trust_is_drift_and_oidc_repairs_it(
     iam.update_assume_role_policy(RoleName=NAMES.role, PolicyDocument=json.dumps(document))
 
     report = check(aws, gh)
-    assert not_ok(report) == [
-        ("IAM role", "drift", "its trust policy was changed outside ghbootstrap")
-    ]
-    assert report.problems == [
-        f"IAM role {NAMES.role}: its trust policy was changed outside ghbootstrap: "
-        "run `ghbootstrap oidc octo-org/hello-world --region us-east-1 --branch main "
-        "--environment prod --no-workflow`"
-    ]
-    setup_oidc(aws, gh)
+    detail = (
+        "its trust policy was changed by hand: subjects of other repositories "
+        "(repo:Octo-Org/Other:ref:refs/heads/main); ghbootstrap keeps it (`oidc` replaces "
+        "it only with --force)"
+    )
+    assert not_ok(report) == [("IAM role", "drift", detail)]
+    assert report.problems == [f"IAM role {NAMES.role}: {detail}"]  # no repair undoes it
+    with pytest.raises(TrustChangedByHand):
+        setup_oidc(aws, gh)
+    setup_oidc(aws, gh, force=True)
     assert not_ok(check(aws, gh)) == []
 
 

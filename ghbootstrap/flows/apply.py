@@ -19,7 +19,7 @@ from typing import Any
 
 from ghbootstrap.aws.identity import whoami
 from ghbootstrap.aws.session import Aws
-from ghbootstrap.errors import GhbError
+from ghbootstrap.errors import GhbError, TrustChangedByHand
 from ghbootstrap.fleet import OIDC, PULL_REQUEST, Entry
 from ghbootstrap.flows import destroy, keys, oidc, status
 from ghbootstrap.github.api import GitHub
@@ -129,15 +129,17 @@ def run_pool(
 
     def attempt(entry: Entry) -> Outcome:
         outcome = Outcome(entry.index, entry.ref.full_name)
+        kept_by_hand = False  # the setup command would undo someone's change: none printed
         try:
             outcome.report = work(entry)
         except GhbError as exc:
             outcome.error = str(exc)
+            kept_by_hand = isinstance(exc, TrustChangedByHand)
         except Exception as exc:  # a bug: this repository fails, the others go on
             log.debug("%s failed", entry.label, exc_info=True)
             outcome.error = f"unexpected {type(exc).__name__}: run again with -v and report it"
         if outcome.error is not None or (outcome.report and outcome.report.problems):
-            outcome.repair = repair(entry)
+            outcome.repair = None if kept_by_hand else repair(entry)
         return outcome
 
     outcomes: list[Outcome] = []

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import cache
 
 from ghbootstrap.aws import ecr, oidc_provider, policy, role
 from ghbootstrap.aws.identity import whoami
@@ -25,10 +26,17 @@ from ghbootstrap.explain import (
     oidc_fix_command,
     scopes_of,
 )
+from ghbootstrap.explain import admits as matches
 from ghbootstrap.footprint import TAG_REPOSITORY
 from ghbootstrap.github.api import GitHub
 from ghbootstrap.subjects import Scopes, subject_prefix
 from ghbootstrap.target import Names, RepoRef, parse_repo
+from ghbootstrap.trust_ownership import (
+    CHANGED_BY_HAND,
+    Where,
+    recorded_setup,
+    written_by_ghbootstrap,
+)
 from ghbootstrap.trusteval import admitted_subjects, github_issuer, github_providers
 from ghbootstrap.verdict import Provider, judge
 
@@ -86,6 +94,15 @@ def _setting(aws: Aws, request: ExplainRequest, owner_key: str, role_issuer: str
     )
 
 
+def _written_by_ghbootstrap(found: role.Role, where: Callable[[], Where]) -> bool:
+    """Its recorded fingerprint, or (none recorded) the rendering of its recorded setup:
+    only then does GitHub need asking."""
+    setup = recorded_setup(found.trust, found.tags, found.name)
+    return written_by_ghbootstrap(
+        found.trust, found.tags, lambda: where().rendering(setup) if setup else None
+    )
+
+
 def run(aws: Aws, github: Callable[[], GitHub], request: ExplainRequest) -> Explanation:
     """`github` connects on demand: claims given as such need no GitHub call."""
     caller = whoami(aws.sts)
@@ -98,16 +115,21 @@ def run(aws: Aws, github: Callable[[], GitHub], request: ExplainRequest) -> Expl
             f"ghbootstrap oidc {request.ref.full_name} --no-workflow",
         )
     role_issuer = _role_issuer(found.trust)
+
+    @cache
+    def where() -> Where:
+        gh = github()
+        repo = gh.repository(request.ref)
+        prefix = subject_prefix(repo, gh.subject_template(repo))
+        return Where(repo, prefix, caller.partition, caller.account)
+
     if request.claims is not None:
         claims = request.claims
         issuer = claims.get("iss") or request.issuer or role_issuer or GITHUB_ISSUER
     else:
         issuer = request.issuer or role_issuer or GITHUB_ISSUER
-        gh = github()
-        repo = gh.repository(request.ref)
-        prefix = subject_prefix(repo, gh.subject_template(repo))
         job = request.job or JobContext()
-        claims = context_claims(prefix, job, repo.default_branch, issuer)
+        claims = context_claims(where().prefix, job, where().repo.default_branch, issuer)
     issuer = issuer.rstrip("/")
 
     arn = oidc_provider_arn(caller.partition, caller.account, issuer)
@@ -126,6 +148,17 @@ def run(aws: Aws, github: Callable[[], GitHub], request: ExplainRequest) -> Expl
         kept = scopes_of(admits)
         if owner_key is None:
             reason += f"; role {name} was not made by ghbootstrap: change its trust by hand"
+        elif not _written_by_ghbootstrap(found, where):
+            sub = claims.get("sub", "")
+            what = (
+                f"add the subject {sub} to it by hand"
+                if verdict.scope is not None and not any(matches(a, sub) for a in admits)
+                else "change it by hand"
+            )
+            reason += (
+                f"; the trust was {CHANGED_BY_HAND}, and `ghbootstrap oidc` would drop that "
+                f"change: {what}"
+            )
         elif kept is None:
             reason += (
                 "; the trust admits subjects `ghbootstrap oidc` cannot write "

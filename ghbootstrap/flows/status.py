@@ -24,7 +24,7 @@ from ghbootstrap.documents import (
     push_policy,
     same_document,
 )
-from ghbootstrap.errors import UsageError
+from ghbootstrap.errors import ConflictError, UsageError
 from ghbootstrap.footprint import (
     SECRET_ID,
     SECRET_KEY,
@@ -39,8 +39,9 @@ from ghbootstrap.footprint import (
 from ghbootstrap.github.api import GitHub, Holder
 from ghbootstrap.repairs import keys_command, oidc_command, rotate_command
 from ghbootstrap.report import Check, Report, State
-from ghbootstrap.subjects import GitHubRepo, Scopes
+from ghbootstrap.subjects import GitHubRepo, Scopes, subject_prefix
 from ghbootstrap.target import Names, RepoRef
+from ghbootstrap.trust_ownership import CHANGED_BY_HAND, Where, hand_edits
 from ghbootstrap.trusteval import (
     admitted_subjects,
     audit_trust,
@@ -78,6 +79,9 @@ class _Status:
     fix_rotate: str = ""
     mutable_tags: bool = False
     keys_names: Names | None = None  # as the user's record has them, when it has one
+    record: OidcGiven | None = None  # the role's setup, as it records it
+    where: Where | None = None  # the repository's subjects now (None: not expressible)
+    trust_by_hand: list[str] = field(default_factory=list)  # what a hand changed in it
     forced: dict[str, str] = field(default_factory=dict)  # fix -> the same with --force
 
     def __post_init__(self) -> None:
@@ -140,14 +144,19 @@ def _check_role(s: _Status, found: role.Role, policy_arn: str) -> None:
     """Trust, provider and attachment."""
     fix = s.fix
     problems = [f.problem for f in audit_trust(found.trust)]
-    if found.tags.get(TAG_TRUST) != fingerprint(found.trust):
+    subjects = ", ".join(_subjects(found.trust)) or "nothing"
+    if s.trust_by_hand:
+        unsafe = f"; it is unsafe: {problems[0]}" if problems else ""
         s.add(
-            "IAM role", found.name, DRIFT, "its trust policy was changed outside ghbootstrap", fix
+            "IAM role",
+            found.name,
+            DRIFT,
+            f"its trust policy was {CHANGED_BY_HAND}: {'; '.join(s.trust_by_hand)}{unsafe}; "
+            "ghbootstrap keeps it (`oidc` replaces it only with --force)",
         )
     elif problems:
         s.add("IAM role", found.name, DRIFT, f"its trust is unsafe: {problems[0]}", fix)
     else:
-        subjects = ", ".join(_subjects(found.trust)) or "nothing"
         s.add("IAM role", found.name, OK, f"admits {subjects}")
     for arn in sorted(github_providers(found.trust)):
         provider = oidc_provider.get_provider(s.aws.iam, arn)
@@ -165,6 +174,20 @@ def _check_role(s: _Status, found: role.Role, policy_arn: str) -> None:
         "push policy attached" if attached else "the push policy is not attached",
         fix,
     )
+
+
+def _judge_trust(s: _Status, found: role.Role) -> None:
+    """Whether ghbootstrap wrote the role's trust (else what a hand changed), and the
+    repository's subjects as GitHub makes them now."""
+    try:
+        prefix = subject_prefix(s.repo, s.gh.subject_template(s.repo))
+    except ConflictError:  # a template that does not pin the repository: oidc says so
+        prefix = None
+    if prefix is not None:
+        s.where = Where(s.repo, prefix, s.caller.partition, s.caller.account)
+        s.trust_by_hand = hand_edits(found.trust, found.tags, found.name, s.where)
+    elif found.tags.get(TAG_TRUST) != fingerprint(found.trust):
+        s.trust_by_hand = ["it is not the trust ghbootstrap wrote last"]
 
 
 def _subjects(trust: dict[str, object]) -> list[str]:
@@ -293,6 +316,9 @@ def run(aws: Aws, gh: GitHub, request: StatusRequest) -> Report:
     )
     record = _role_setup(s, found_role) if found_role else None
     footprint.same_region(record, aws.region)
+    s.record = record
+    if found_role is not None:
+        _judge_trust(s, found_role)
     keys_setup = KeysGiven.from_tags(found_user.tags, found_user.name) if found_user else None
     footprint.same_region(keys_setup, aws.region)
     if keys_setup is not None:  # the user knows the names `keys` was given
@@ -406,6 +432,9 @@ def _set_fixes(
             for force in (False, True)
         )
         s.forced[s.fix] = s.fix_forced
+        return
+    if s.trust_by_hand:  # `oidc` refuses that trust: no command of it repairs anything
+        s.fix = s.fix_forced = ""
         return
     setup = record or OidcGiven(
         region, names.ecr_repository, names.policy, names.role, mutable_tags=s.mutable_tags
