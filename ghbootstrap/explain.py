@@ -199,6 +199,7 @@ class Setting:
     role: str | None = None  # None: the default for `repository`
     policy: str | None = None
     ecr_repository: str | None = None
+    ecr_named: bool = False  # `--ecr-repo` was given, even as the default name
     mutable_tags: bool = False
     issuer: str | None = None  # None: github.com's
     profile: str | None = None
@@ -218,6 +219,7 @@ def oidc_fix_command(setting: Setting, scopes: Scopes) -> str:
         scopes=scopes,
         mutable_tags=setting.mutable_tags,
         issuer=setting.issuer or DEFAULT_ISSUER,
+        ecr_named=setting.ecr_named,
     )
     return oidc_command(ref, setup, profile=setting.profile, github_api_url=setting.github_api_url)
 

@@ -312,9 +312,12 @@ def test_explain_says_why_and_its_fix_admits_the_job_and_keeps_the_rest(
     assert fake_github.repo(REPO) is repo
 
 
+@pytest.mark.parametrize("detached", [False, True], ids=["attached", "policy-detached"])
 def test_the_fix_keeps_region_names_and_settings_of_a_non_default_setup(
-    cli: Cli, moto: None, fake_github: FakeGitHub
+    detached: bool, cli: Cli, moto: None, fake_github: FakeGitHub
 ) -> None:
+    """The role's record says how it was set up, even with its push policy detached (no
+    policy to read the region and names from): the fix restores that setup."""
     setup = (
         "--region", "eu-west-1", "--role-name", "ci-role", "--policy-name", "ci-push",
         "--ecr-repo", "team/app", "--mutable-tags", "--tag", "v*", "--environment", "prod",
@@ -323,6 +326,9 @@ def test_the_fix_keeps_region_names_and_settings_of_a_non_default_setup(
     iam = boto3.client("iam", region_name=REGION)
     policies_before = iam.list_policies(Scope="Local")["Policies"]
     variables_before = fake_github.variables(REPO)
+    policy_arn = "arn:aws:iam::123456789012:policy/ci-push"
+    if detached:
+        iam.detach_role_policy(RoleName="ci-role", PolicyArn=policy_arn)
 
     # No --region: the role and its push policy say where the setup was.
     result = cli("explain", REPO, "--role-name", "ci-role", "--branch", "main", "--json")
@@ -342,8 +348,13 @@ def test_the_fix_keeps_region_names_and_settings_of_a_non_default_setup(
     found = ecr.describe_repositories(repositoryNames=["team/app"])["repositories"][0]
     assert found["imageTagMutability"] == "MUTABLE"
     assert iam.list_policies(Scope="Local")["Policies"] == policies_before
+    attached = iam.list_attached_role_policies(RoleName="ci-role")["AttachedPolicies"]
+    assert [p["PolicyArn"] for p in attached] == [policy_arn]
+    assert boto3.client("ecr", region_name=REGION).describe_repositories()["repositories"] == []
     assert fake_github.variables(REPO) == variables_before
     assert variables_before["AWS_REGION"] == "eu-west-1"
+    status = cli("status", REPO, "--region", "eu-west-1", "--role-name", "ci-role")
+    assert status.code == 0, status.out
 
 
 def test_a_missing_role_is_a_failure_that_says_what_to_do(

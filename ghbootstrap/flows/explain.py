@@ -28,7 +28,7 @@ from ghbootstrap.explain import (
     scopes_of,
 )
 from ghbootstrap.explain import admits as matches
-from ghbootstrap.footprint import TAG_REPOSITORY
+from ghbootstrap.footprint import TAG_REPOSITORY, OidcGiven
 from ghbootstrap.github.api import GitHub
 from ghbootstrap.subjects import Scopes, subject_prefix
 from ghbootstrap.target import Names, RepoRef, parse_repo
@@ -72,23 +72,37 @@ def _push_target(aws: Aws, role_name: str) -> tuple[str, str, str] | None:
     return None
 
 
-def _setting(aws: Aws, request: ExplainRequest, owner_key: str, role_issuer: str | None) -> Setting:
+def _setting(aws: Aws, request: ExplainRequest, owner_key: str, found: role.Role) -> Setting:
     """How the role was set up, as options to `oidc` (only those that differ from the
-    defaults for the repository the role was made for)."""
+    defaults for the repository the role was made for): its record of the setup; for a
+    role made before records, the push policy attached to it and its ECR repository."""
     repository = request.ref.full_name if owner_key == request.ref.tag_value else owner_key
     defaults = Names.resolve(parse_repo(repository))
-    name = request.names.role
-    target = _push_target(aws, name)
-    policy_name, ecr_name, region = target or (defaults.policy, defaults.ecr_repository, aws.region)
-    in_region = aws if region == aws.region else Aws(aws.session, region)
-    found = ecr.get_repository(in_region.ecr, ecr_name)
+    name = found.name
+    record = OidcGiven.from_tags(found.tags, name)
+    if record is not None:
+        policy_name, ecr_name, region = record.policy, record.ecr_repository, record.region
+        mutable_tags, ecr_named = record.mutable_tags, record.ecr_named
+    else:
+        target = _push_target(aws, name)
+        policy_name, ecr_name, region = target or (
+            defaults.policy,
+            defaults.ecr_repository,
+            aws.region,
+        )
+        in_region = aws if region == aws.region else Aws(aws.session, region)
+        repository_found = ecr.get_repository(in_region.ecr, ecr_name)
+        mutable_tags = repository_found is not None and not repository_found.immutable
+        ecr_named = False
+    role_issuer = _role_issuer(found.trust)
     return Setting(
         repository=repository,
         region=region,
         role=None if name == defaults.role else name,
         policy=None if policy_name == defaults.policy else policy_name,
         ecr_repository=None if ecr_name == defaults.ecr_repository else ecr_name,
-        mutable_tags=found is not None and not found.immutable,
+        ecr_named=ecr_named,
+        mutable_tags=mutable_tags,
         issuer=None if role_issuer in (None, GITHUB_ISSUER) else role_issuer,
         profile=request.profile,
         github_api_url=request.github_api_url,
@@ -175,7 +189,7 @@ def run(aws: Aws, github: Callable[[], GitHub], request: ExplainRequest) -> Expl
                 "(edited by hand?), so no command keeps them: change the trust by hand"
             )
         else:
-            setting = _setting(aws, request, owner_key, role_issuer)
+            setting = _setting(aws, request, owner_key, found)
             fix = oidc_fix_command(setting, merge(kept, verdict.scope or Scopes()))
     return Explanation(
         repository=request.ref.full_name,

@@ -21,6 +21,8 @@ from ghbootstrap.documents import (
     STS_AUDIENCE,
     ecr_repository_arn,
     fingerprint,
+    issuer_host,
+    oidc_provider_arn,
     push_policy,
     same_document,
 )
@@ -39,7 +41,7 @@ from ghbootstrap.footprint import (
 from ghbootstrap.github.api import GitHub, Holder
 from ghbootstrap.repairs import keys_command, oidc_command, rotate_command
 from ghbootstrap.report import Check, Report, State
-from ghbootstrap.subjects import GitHubRepo, Scopes, subject_prefix
+from ghbootstrap.subjects import GitHubRepo, Scopes, build_subjects, subject_prefix
 from ghbootstrap.target import Names, RepoRef
 from ghbootstrap.trust_ownership import CHANGED_BY_HAND, Where, hand_edits
 from ghbootstrap.trusteval import (
@@ -47,8 +49,9 @@ from ghbootstrap.trusteval import (
     audit_trust,
     github_issuer,
     github_providers,
+    may_assume,
 )
-from ghbootstrap.workflow import DEFAULT_PATH, Origin, origin_of
+from ghbootstrap.workflow import DEFAULT_PATH, Origin, origin_of, scopes_in, triggers_of
 
 OK, DRIFT, MISSING = State.OK, State.DRIFT, State.MISSING
 
@@ -144,6 +147,7 @@ def _check_role(s: _Status, found: role.Role, policy_arn: str) -> None:
     """Trust, provider and attachment."""
     fix = s.fix
     problems = [f.problem for f in audit_trust(found.trust)]
+    refused = _refused_subjects(s, found)
     subjects = ", ".join(_subjects(found.trust)) or "nothing"
     if s.trust_by_hand:
         unsafe = f"; it is unsafe: {problems[0]}" if problems else ""
@@ -156,6 +160,15 @@ def _check_role(s: _Status, found: role.Role, policy_arn: str) -> None:
         )
     elif problems:
         s.add("IAM role", found.name, DRIFT, f"its trust is unsafe: {problems[0]}", fix)
+    elif refused and s.record is not None and s.record.scopes.is_empty():
+        detail = (
+            f"the default branch is {s.repo.default_branch} now, and the trust admits "
+            f"{subjects}: a setup made without a scope follows the default branch"
+        )
+        s.add("IAM role", found.name, DRIFT, detail, fix)
+    elif refused:
+        detail = f"its trust does not admit {', '.join(refused)}, which its setup gives it"
+        s.add("IAM role", found.name, DRIFT, detail, fix)
     else:
         s.add("IAM role", found.name, OK, f"admits {subjects}")
     for arn in sorted(github_providers(found.trust)):
@@ -174,6 +187,23 @@ def _check_role(s: _Status, found: role.Role, policy_arn: str) -> None:
         "push policy attached" if attached else "the push policy is not attached",
         fix,
     )
+
+
+def _refused_subjects(s: _Status, found: role.Role) -> list[str]:
+    """The subjects the role's recorded setup gives it now that its trust refuses: the
+    default branch renamed under a setup that follows it, or the repository's subjects
+    changed form. CI breaks; `oidc` as recorded repairs it."""
+    if s.where is None or s.record is None:
+        return []
+    record = s.record
+    host = issuer_host(record.issuer)
+    arn = oidc_provider_arn(s.caller.partition, s.caller.account, record.issuer)
+    subjects = build_subjects(s.where.prefix, record.scopes, s.repo.default_branch)
+    return [
+        sub
+        for sub in subjects.all
+        if not may_assume(found.trust, arn, host, {"sub": sub, "aud": STS_AUDIENCE})
+    ]
 
 
 def _judge_trust(s: _Status, found: role.Role) -> None:
@@ -291,10 +321,40 @@ def _check_workflow(s: _Status, fix: str) -> None:
         s.add("workflow", label, OK, "not on the default branch (none with --no-workflow)")
         return
     seen = origin_of(found.text, s.repo.full_name, branch)
-    if seen is Origin.EARLIER:
+    other = _other_triggers(s, found.text) if seen is not Origin.CHANGED else None
+    if other is not None:
+        s.add("workflow", label, DRIFT, f"{other}: upgrade it", _with_open_pr(fix))
+    elif seen is Origin.EARLIER:
         s.add("workflow", label, DRIFT, f"{seen.value}: upgrade it", _with_open_pr(fix))
     else:
         s.add("workflow", label, OK, seen.value)
+
+
+def _other_triggers(s: _Status, text: str) -> str | None:
+    """Our workflow, rendered for other scopes than the role records (a scope changed with
+    --no-workflow, or the default branch renamed under a setup that follows it): its
+    triggers and environment no longer match what the role admits. Says how."""
+    if s.record is None:
+        return None
+    own = scopes_in(text)
+    try:
+        rendered = triggers_of(s.record.scopes, s.repo.default_branch)
+    except UsageError:  # a '?' pattern: the setup has no workflow (--no-workflow)
+        return None
+    if own is None or triggers_of(own, s.repo.default_branch) == rendered:
+        return None
+    return (
+        f"it runs for {_scopes_text(own, s.repo.default_branch)}, and the role admits "
+        f"{_scopes_text(s.record.scopes, s.repo.default_branch)}"
+    )
+
+
+def _scopes_text(scopes: Scopes, default_branch: str) -> str:
+    """`branch main, tag v*, environment prod, pull requests`, as people read it."""
+    branches = scopes.branches or (() if scopes.tags else (default_branch,))
+    parts = [f"branch {b}" for b in branches] + [f"tag {t}" for t in scopes.tags]
+    parts += [f"environment {e}" for e in scopes.environments[:1]]
+    return ", ".join(parts + (["pull requests"] if scopes.pull_requests else []))
 
 
 def _with_open_pr(setup_command: str) -> str:
