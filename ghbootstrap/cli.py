@@ -176,7 +176,9 @@ NoWorkflow = Annotated[bool, typer.Option("--no-workflow", help="Do not write a 
 Force = Annotated[
     bool,
     typer.Option(
-        "--force", help="Overwrite a workflow file, variable or secret ghbootstrap did not write."
+        "--force",
+        help="Overwrite a workflow file, variable, secret or role trust ghbootstrap did "
+        "not write.",
     ),
 ]
 DryRun = Annotated[
