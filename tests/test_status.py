@@ -91,6 +91,31 @@ def test_a_hand_edited_trust_is_reported_kept_and_replaced_only_with_force(
     assert not_ok(check(aws, gh)) == []
 
 
+def test_subjects_the_setup_gives_that_its_trust_refuses_are_drift(
+    aws: Aws, gh: GitHub, fake_github: FakeGitHub
+) -> None:
+    """The repository moved to immutable subjects: every job is refused until `oidc`, as
+    the role records it, writes the subjects GitHub issues now."""
+    setup_oidc(aws, gh)
+    fake_github.repo(REPO).oidc = {"use_default": True, "use_immutable_subject": True}
+    immutable = "repo:Octo-Org@1001/Hello-World@1000"
+    report = check(aws, gh)
+    assert not_ok(report) == [
+        (
+            "IAM role",
+            "drift",
+            f"its trust does not admit {immutable}:ref:refs/heads/main, "
+            f"{immutable}:environment:prod, which its setup gives it",
+        )
+    ]
+    assert report.problems[0].endswith(
+        "run `ghbootstrap oidc octo-org/hello-world --region us-east-1 --branch main "
+        "--environment prod --no-workflow`"
+    )
+    setup_oidc(aws, gh)
+    assert not_ok(check(aws, gh)) == []
+
+
 def test_unsafe_trust_is_drift_even_with_a_matching_tag(
     aws: Aws, gh: GitHub, fake_github: FakeGitHub
 ) -> None:
