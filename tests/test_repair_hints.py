@@ -173,11 +173,7 @@ def test_each_printed_repair_restores_the_setup_exactly(
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)  # hints run from any folder and write no workflow there
-    for fix in fixes:
-        argv = shlex.split(fix)
-        assert argv[0] == "ghbootstrap"
-        ran = cli(*argv[1:])
-        assert ran.code == 0, (fix, ran.err)
+    run_each(cli, fixes)
     assert list(elsewhere.iterdir()) == []
     assert state(fake_github) == before
     again = cli("status", "octo-org/hello-world", "--region", REGION, "--role-name", ROLE)
@@ -278,6 +274,7 @@ def repairs(cli: Callable[..., CliResult]) -> list[str]:
 
 
 def run_each(cli: Callable[..., CliResult], fixes: list[str]) -> None:
+    """Each printed command, as printed, through the real entry point."""
     for fix in fixes:
         argv = shlex.split(fix)
         assert argv[0] == "ghbootstrap"
