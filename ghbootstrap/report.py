@@ -63,6 +63,12 @@ class Report:
             if c.state is not State.OK
         ]
 
+    @property
+    def repairable(self) -> bool:
+        """Every problem has a repair. One without (a trust changed by hand: the setup
+        command would undo that change, or refuse) leaves the setup to its owner."""
+        return all(c.fix for c in self.checks if c.state is not State.OK)
+
     def to_json(self) -> dict[str, Any]:
         return {
             "command": self.command,

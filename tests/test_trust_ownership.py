@@ -203,7 +203,7 @@ def test_status_reports_a_trust_changed_by_hand_with_no_repair(
     ]
 
 
-def test_apply_keeps_a_trust_changed_by_hand_and_prints_no_repair_that_drops_it(
+def test_apply_and_status_file_keep_a_trust_changed_by_hand_and_print_no_repair(
     cli: Cli,
     moto: None,
     fake_github: FakeGitHub,
@@ -226,6 +226,11 @@ def test_apply_keeps_a_trust_changed_by_hand_and_prints_no_repair_that_drops_it(
     assert recorded.writes_since(aws_mark) == []
     assert fake_github.writes()[github_mark:] == []
     assert same_document(trust(), edited)
+    checked = cli("status", "--file", str(fleet), "--json")
+    assert checked.code == 3
+    [outcome] = json.loads(checked.out)["repositories"]
+    assert outcome["state"] == "drift"
+    assert outcome["repair"] is None
 
 
 # -- what earlier releases wrote is ghbootstrap's own -------------------------------------------

@@ -132,6 +132,7 @@ def run_pool(
         kept_by_hand = False  # the setup command would undo someone's change: none printed
         try:
             outcome.report = work(entry)
+            kept_by_hand = not outcome.report.repairable
         except GhbError as exc:
             outcome.error = str(exc)
             kept_by_hand = isinstance(exc, TrustChangedByHand)
