@@ -177,8 +177,7 @@ Force = Annotated[
     bool,
     typer.Option(
         "--force",
-        help="Overwrite a workflow file, variable, secret or role trust ghbootstrap did "
-        "not write.",
+        help="Overwrite a workflow file, variable, secret or role trust ghbootstrap did not write.",
     ),
 ]
 DryRun = Annotated[
