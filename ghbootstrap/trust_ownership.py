@@ -19,8 +19,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from ghbootstrap.defaults import GITHUB_ISSUER
 from ghbootstrap.documents import (
-    GITHUB_ISSUER,
     Document,
     canonical,
     fingerprint,
@@ -30,10 +30,16 @@ from ghbootstrap.documents import (
     trust_policy,
 )
 from ghbootstrap.errors import TrustChangedByHand
-from ghbootstrap.explain import scopes_of, split_subject
 from ghbootstrap.footprint import TAG_TRUST, OidcGiven
-from ghbootstrap.subjects import GitHubRepo, Scopes, build_subjects, pins_repository
-from ghbootstrap.trusteval import admitted_subjects, github_issuer, github_providers, split_operator
+from ghbootstrap.subjects import (
+    GitHubRepo,
+    Scopes,
+    build_subjects,
+    pins_repository,
+    read_subjects,
+    split_subject,
+)
+from ghbootstrap.trusteval import github_hosts, github_subjects, split_operator
 
 CHANGED_BY_HAND = "changed by hand"
 
@@ -54,11 +60,11 @@ def recorded_setup(
     record = OidcGiven.from_tags(tags, role)
     if record is not None:
         return RecordedSetup(record.scopes, record.issuer)
-    hosts = sorted({github_issuer(arn) or "" for arn in github_providers(trust)})
-    if len(hosts) != 1:
+    hosts = github_hosts(trust)
+    admitted = read_subjects(github_subjects(trust))
+    if len(hosts) != 1 or admitted.unmapped:
         return None
-    scopes = scopes_of(admitted_subjects(trust, hosts[0]))
-    return None if scopes is None else RecordedSetup(scopes, f"https://{hosts[0]}")
+    return RecordedSetup(admitted.scopes(), f"https://{hosts[0]}")
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,8 @@ from functools import cache
 from ghbootstrap.aws import ecr, oidc_provider, policy, role
 from ghbootstrap.aws.identity import whoami
 from ghbootstrap.aws.session import Aws
-from ghbootstrap.documents import GITHUB_ISSUER, STS_AUDIENCE, oidc_provider_arn, statements
+from ghbootstrap.defaults import GITHUB_ISSUER
+from ghbootstrap.documents import STS_AUDIENCE, oidc_provider_arn, statements
 from ghbootstrap.errors import GhbError
 from ghbootstrap.explain import (
     Explanation,
@@ -23,14 +24,12 @@ from ghbootstrap.explain import (
     Setting,
     Token,
     context_claims,
-    merge,
     oidc_fix_command,
-    scopes_of,
 )
 from ghbootstrap.explain import admits as matches
 from ghbootstrap.footprint import TAG_REPOSITORY, OidcGiven
 from ghbootstrap.github.api import GitHub
-from ghbootstrap.subjects import Scopes, subject_prefix
+from ghbootstrap.subjects import Scopes, read_subjects, subject_prefix, union_of
 from ghbootstrap.target import Names, RepoRef, parse_repo
 from ghbootstrap.trust_ownership import (
     CHANGED_BY_HAND,
@@ -38,7 +37,7 @@ from ghbootstrap.trust_ownership import (
     recorded_setup,
     written_by_ghbootstrap,
 )
-from ghbootstrap.trusteval import admitted_subjects, github_issuer, github_providers
+from ghbootstrap.trusteval import admitted_subjects, github_hosts, github_subjects
 from ghbootstrap.verdict import Provider, Verdict, judge
 
 
@@ -54,7 +53,7 @@ class ExplainRequest:
 
 
 def _role_issuer(trust: dict[str, object]) -> str | None:
-    hosts = sorted({github_issuer(arn) or "" for arn in github_providers(trust)})
+    hosts = github_hosts(trust)
     return f"https://{hosts[0]}" if len(hosts) == 1 else None
 
 
@@ -72,11 +71,10 @@ def _push_target(aws: Aws, role_name: str) -> tuple[str, str, str] | None:
     return None
 
 
-def _setting(aws: Aws, request: ExplainRequest, owner_key: str, found: role.Role) -> Setting:
+def _setting(aws: Aws, request: ExplainRequest, repository: str, found: role.Role) -> Setting:
     """How the role was set up, as options to `oidc` (only those that differ from the
     defaults for the repository the role was made for): its record of the setup; for a
     role made before records, the push policy attached to it and its ECR repository."""
-    repository = request.ref.full_name if owner_key == request.ref.tag_value else owner_key
     defaults = Names.resolve(parse_repo(repository))
     name = found.name
     record = OidcGiven.from_tags(found.tags, name)
@@ -116,6 +114,41 @@ def _written_by_ghbootstrap(found: role.Role, where: Callable[[], Where]) -> boo
     return written_by_ghbootstrap(
         found.trust, found.tags, lambda: where().rendering(setup) if setup else None
     )
+
+
+def _by_hand(sub: str, verdict: Verdict, admits: list[str]) -> str:
+    """Why a trust changed by hand gets no fix, and what to add to it by hand."""
+    what = (
+        f"add the subject {sub} to it by hand"
+        if verdict.scope is not None and not any(matches(a, sub) for a in admits)
+        else "change it by hand"
+    )
+    return (
+        f"; the trust was {CHANGED_BY_HAND}, and `ghbootstrap oidc` would drop that change: {what}"
+    )
+
+
+def _fix(
+    aws: Aws, request: ExplainRequest, found: role.Role, verdict: Verdict
+) -> tuple[str, str | None]:
+    """The `oidc` command that rewrites the role to admit the job, keeping every scope
+    the trust admits for its repository; or why there is none (more for the reason)."""
+    owner_key = found.tags.get(TAG_REPOSITORY)
+    if owner_key is None:
+        return f"; role {found.name} was not made by ghbootstrap: change its trust by hand", None
+    repository = request.ref.full_name if owner_key == request.ref.tag_value else owner_key
+    # The command rewrites the trust from this repository's scopes: any other subject
+    # (another repository's, or one no scope writes) would go, so then there is none.
+    kept, others = read_subjects(github_subjects(found.trust)).of_repository(repository)
+    if others:
+        return (
+            f"; the trust also admits {', '.join(others)}"
+            "; the trust admits subjects `ghbootstrap oidc` cannot write "
+            "(edited by hand?), so no command keeps them: change the trust by hand",
+            None,
+        )
+    setting = _setting(aws, request, repository, found)
+    return "", oidc_fix_command(setting, union_of(kept, verdict.scope or Scopes()))
 
 
 def _deciding(judged: list[tuple[dict[str, str], Verdict]]) -> tuple[dict[str, str], Verdict]:
@@ -164,33 +197,16 @@ def run(aws: Aws, github: Callable[[], GitHub], request: ExplainRequest) -> Expl
     trusted = Provider(arn, provider is not None, provider.audiences if provider else ())
     judged = [(claims, judge(found.trust, trusted, issuer, claims)) for claims in candidates]
     claims, verdict = _deciding(judged)
-    hosts = sorted({github_issuer(a) or "" for a in github_providers(found.trust)})
-    admits = [sub for host in hosts for sub in admitted_subjects(found.trust, host)]
+    admits = [
+        sub for host in github_hosts(found.trust) for sub in admitted_subjects(found.trust, host)
+    ]
     reason, fix = verdict.reason, None
     if not verdict.admitted and verdict.rewrite:
-        owner_key = found.tags.get(TAG_REPOSITORY)
-        kept = scopes_of(admits)
-        if owner_key is None:
-            reason += f"; role {name} was not made by ghbootstrap: change its trust by hand"
-        elif not _written_by_ghbootstrap(found, where):
-            sub = claims.get("sub", "")
-            what = (
-                f"add the subject {sub} to it by hand"
-                if verdict.scope is not None and not any(matches(a, sub) for a in admits)
-                else "change it by hand"
-            )
-            reason += (
-                f"; the trust was {CHANGED_BY_HAND}, and `ghbootstrap oidc` would drop that "
-                f"change: {what}"
-            )
-        elif kept is None:
-            reason += (
-                "; the trust admits subjects `ghbootstrap oidc` cannot write "
-                "(edited by hand?), so no command keeps them: change the trust by hand"
-            )
+        if found.tags.get(TAG_REPOSITORY) and not _written_by_ghbootstrap(found, where):
+            reason += _by_hand(claims.get("sub", ""), verdict, admits)
         else:
-            setting = _setting(aws, request, owner_key, found)
-            fix = oidc_fix_command(setting, merge(kept, verdict.scope or Scopes()))
+            more, fix = _fix(aws, request, found, verdict)
+            reason += more
     return Explanation(
         repository=request.ref.full_name,
         role=name,

@@ -28,6 +28,7 @@ from ghbootstrap import footprint, frozen_v0_1_0, repairs
 from ghbootstrap.aws import access_keys, ecr, role, user
 from ghbootstrap.aws.session import Aws
 from ghbootstrap.checkout import path_in_checkout
+from ghbootstrap.defaults import WORKFLOW_PATH
 from ghbootstrap.delivery import Proposal, deliver
 from ghbootstrap.errors import GhbError, UsageError
 from ghbootstrap.flows import destroy, oidc
@@ -41,7 +42,6 @@ from ghbootstrap.report import Report
 from ghbootstrap.subjects import Scopes
 from ghbootstrap.target import Names, RepoRef
 from ghbootstrap.workflow import (
-    DEFAULT_PATH,
     KEYS_TEMPLATE,
     OIDC_TEMPLATE,
     ROTATE_FILENAME,
@@ -269,7 +269,8 @@ def _plan_workflows(
         body=(
             f"ghbootstrap moves {repo.full_name} from the access key of IAM user "
             f"`{key.user.name}` to the IAM role `{planned.role_arn}`, which GitHub's OIDC "
-            "token assumes: no AWS key is stored anywhere.\n\n"
+            f"token assumes when its subject is one of {oidc.admitted(planned)}: no AWS key "
+            "is stored anywhere.\n\n"
             f"Merging this pull request replaces `{build.path}` with the OIDC workflow"
             + (f" and deletes the key rotation workflow `{rotation_path}`" if remove else "")
             + ". The key and its secrets keep working until `ghbootstrap migrate "
@@ -297,14 +298,9 @@ def _rotation_ours(path: str, setup: Start, key: KeySetup, found: str) -> Workfl
     schedule the found file names (the schedule is not recorded anywhere else)."""
     match = _CRON.search(found)
     cron = json.loads(match.group(1)) if match else ""
-    user_args = ["--user-name", key.user.name]
-    env_args = ["--environment", key.environment] if key.environment else []
-    current = [*user_args, "--region", setup.aws.region, *env_args]
-    ours = rotation_file(path, setup.repo.full_name, cron, current, key.environment)
-    older = frozen_v0_1_0.rotation_workflows(
-        setup.repo.full_name, cron, [*user_args, *env_args], key.environment
+    return rotation_file(
+        path, setup.repo.full_name, cron, key.user.name, setup.aws.region, key.environment
     )
-    return replace(ours, earlier=ours.earlier + older)
 
 
 def _next_steps(
@@ -335,7 +331,7 @@ def _next_steps(
         )
     # --finish checks the recorded build workflow (else the default path): name the one
     # written only when it is another, and known (a local file outside a checkout is not).
-    checked = (key.given.workflow if key.given else None) or DEFAULT_PATH
+    checked = (key.given.workflow if key.given else None) or WORKFLOW_PATH
     command = repairs.migrate_finish_command(
         request.ref,
         setup.aws.region,
@@ -366,7 +362,7 @@ def _replacement(request: FinishRequest, key: KeySetup) -> Replacement:
     """The role, the push policy `keys` was given, and the build workflow: the path given,
     else the one `keys` recorded, else the default."""
     recorded = key.given
-    path = request.workflow_path or (recorded and recorded.workflow) or DEFAULT_PATH
+    path = request.workflow_path or (recorded and recorded.workflow) or WORKFLOW_PATH
     return Replacement(
         role=request.names.role,
         policy=recorded.policy if recorded else request.names.policy,
@@ -390,7 +386,7 @@ def finish(
         raise GhbError(f"nothing was removed: {'; '.join(proof.problems)}", _NOT_PROVEN)
     plan = Plan()
     scope = Holder(setup.repo.owner, setup.repo.name, key.environment)
-    destroy.plan_secrets(plan, gh, scope, key.user)
+    destroy.plan_secrets(plan, aws, gh, scope, key.user)
     for access_key in access_keys.list_keys(aws.iam, key.user.name):
         remove = partial(access_keys.delete_key, aws.iam, key.user.name, access_key.id)
         plan.add(
