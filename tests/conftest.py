@@ -43,6 +43,28 @@ class AwsCalls:
         return [n for n in names if not n.split(".")[1].startswith(READ_PREFIXES)]
 
 
+@pytest.fixture(autouse=True, scope="session")
+def one_botocore_loader() -> Iterator[None]:
+    """botocore reads and parses its service models afresh for every new session, and the
+    tests make thousands of sessions (every `connect`, every fault world): a quarter of the
+    suite's time. One loader for each data path for the whole run reads each model once.
+    The models are botocore's own files, the same for every session; moto is unaffected
+    (it answers through botocore's event hooks, which stay per session)."""
+    import botocore.loaders
+    import botocore.session
+
+    loaders: dict[str | None, botocore.loaders.Loader] = {}
+
+    def shared(search_path_string: str | None = None) -> botocore.loaders.Loader:
+        if search_path_string not in loaders:
+            loaders[search_path_string] = botocore.loaders.create_loader(search_path_string)
+        return loaders[search_path_string]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(botocore.session, "create_loader", shared)
+        yield
+
+
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
     """No real credentials, config or endpoints leak in from the machine running tests."""
