@@ -133,6 +133,22 @@ def fake_github(monkeypatch: pytest.MonkeyPatch, contract: Contract) -> Iterator
         yield fake
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """In a pytest-xdist worker: hand this worker's counts to the controller, which prints."""
+    output = getattr(session.config, "workeroutput", None)
+    if output is not None:
+        output["contract"] = dict(CONTRACT_TOTALS)
+        output["faults"] = dict(FAULTS_SURVIVED)
+
+
+@pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook: the controller, as a worker ends
+def pytest_testnodedown(node: Any, error: object) -> None:
+    output = getattr(node, "workeroutput", {})
+    for totals, name in ((CONTRACT_TOTALS, "contract"), (FAULTS_SURVIVED, "faults")):
+        for key, count in output.get(name, {}).items():
+            totals[key] += count
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     if sum(FAULTS_SURVIVED.values()):
         terminalreporter.write_line(
