@@ -283,7 +283,9 @@ def same_region(setup: OidcGiven | KeysGiven | None, region: str) -> None:
 def environments_record(tags: Mapping[str, str]) -> list[str]:
     """Every environment the role's variables were written to."""
     legacy = tags.get(TAG_ENVIRONMENTS, "")
-    if "," in legacy:  # before records were escaped: a plain comma-separated list
+    if "," in legacy or TAG_SCOPES not in tags:
+        # before records were escaped (0.1.0, which wrote no scopes record): a plain
+        # comma-separated list; one name has no comma, and may hold `+` or `@XX`
         return [e for e in legacy.split(",") if e]
     return read_record(tags, TAG_ENVIRONMENTS)
 
