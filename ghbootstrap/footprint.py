@@ -8,15 +8,17 @@ flow's constants.
   applied), `ghbootstrap:scopes` (the region, names and scopes `oidc` was last given, so
   any command can rebuild that exact command) and `ghbootstrap:environments` (every
   environment ever given variables, so `status` checks and `destroy` cleans each). The
-  user `keys` makes carries `ghbootstrap:setup` (the region, ECR repository, policy and
-  tag mutability `keys` was last given; not `ghbootstrap:key-...`, which CI's
+  user `keys` makes carries `ghbootstrap:setup` (the region, ECR repository, policy, tag
+  mutability `keys` was last given, and the path in the repository of the build workflow
+  it wrote, so `migrate` replaces that file; not `ghbootstrap:key-...`, which CI's
   self-rotation may tag, so CI cannot rewrite it and rotation never needs to). An OIDC
   provider it made carries `ghbootstrap:created`. An ECR repository made with an explicit
   `--ecr-repo` carries `ghbootstrap:named`; `ghbootstrap:shared` lists the other
   repositories that use it on purpose.
 - Records longer than one tag value are spread over `KEY`, `KEY:2`, `KEY:3`... within
   IAM's limits (50 tags, 128-character keys, 256-character values of letters, digits,
-  spaces and `_ . : / = + - @`). Values are escaped so any name fits: `@XX` per byte.
+  spaces and `_ . : / = + - @`). Values are escaped so any name fits: `@XX` per byte
+  (tagcodec.py).
 - GitHub: the variables below, the two secrets, and the key record (IAM user tags,
   `ghbootstrap.keyrecord`) naming the key GitHub holds and the secrets' scope.
 """
@@ -27,19 +29,11 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from ghbootstrap.documents import GITHUB_ISSUER
+from ghbootstrap.defaults import GITHUB_ISSUER
 from ghbootstrap.errors import UsageError
-from ghbootstrap.keyrecord import TAG_SCOPE as TAG_SECRETS_SCOPE
 from ghbootstrap.keyrecord import KeyRecord, environment_of, scope_tag
 from ghbootstrap.subjects import Scopes
-
-__all__ = [
-    "SECRET_ID",
-    "SECRET_KEY",
-    "TAG_SECRETS_SCOPE",
-    "KeyRecord",
-    "scope_tag",
-]
+from ghbootstrap.tagcodec import escape, unescape
 
 TAG_REPOSITORY = "ghbootstrap:repository"
 TAG_TRUST = "ghbootstrap:trust"
@@ -58,14 +52,11 @@ VARIABLES = (VAR_ROLE_ARN, VAR_REGION, VAR_ECR_REPOSITORY)
 SECRET_ID = "AWS_ACCESS_KEY_ID"  # noqa: S105 - a secret's name, not its value
 SECRET_KEY = "AWS_SECRET_ACCESS_KEY"  # noqa: S105 - a name
 
-DEFAULT_ISSUER = GITHUB_ISSUER
-
 TAG_VALUE_MAX = 256
 TAGS_MAX = 50
 RECORD_TAGS_MAX = 20  # per record: two records and the fixed tags stay well under 50
 
-_PLAIN = re.compile(r"[A-Za-z0-9_.:/=\-]")
-_ESCAPE, _SEPARATOR, _EQUALS = "@", "+", "="
+_SEPARATOR, _EQUALS = "+", "="
 
 Tags = dict[str, str]
 
@@ -83,22 +74,6 @@ def made_by_ghbootstrap(tags: Mapping[str, str]) -> bool:
 
 
 # -- records spread over tags --------------------------------------------------------------
-
-
-def escape(value: str) -> str:
-    """Any text as a tag value: letters, digits and `_ . : / -` as they are, `@XX` else."""
-    return "".join(
-        ch if _PLAIN.fullmatch(ch) else "".join(f"{_ESCAPE}{b:02X}" for b in ch.encode())
-        for ch in value
-    )
-
-
-def unescape(value: str) -> str:
-    return re.sub(
-        r"(?:@[0-9A-F]{2})+",
-        lambda m: bytes.fromhex(m.group().replace(_ESCAPE, "")).decode(),
-        value,
-    )
 
 
 def chunk_keys(key: str, count: int) -> list[str]:
@@ -152,7 +127,7 @@ class OidcGiven:
     role: str
     scopes: Scopes = field(default_factory=Scopes)
     mutable_tags: bool = False
-    issuer: str = DEFAULT_ISSUER
+    issuer: str = GITHUB_ISSUER
     ecr_named: bool = False
 
     def items(self) -> list[str]:
@@ -170,7 +145,7 @@ class OidcGiven:
             items.append("ecr-named")
         if self.mutable_tags:
             items.append("mutable-tags")
-        if self.issuer != DEFAULT_ISSUER:
+        if self.issuer != GITHUB_ISSUER:
             items.append(f"issuer={self.issuer}")
         return items
 
@@ -204,7 +179,7 @@ class OidcGiven:
             ),
             mutable_tags="mutable-tags" in values,
             ecr_named="ecr-named" in values,
-            issuer=one("issuer", DEFAULT_ISSUER),
+            issuer=one("issuer", GITHUB_ISSUER),
         )
 
 
@@ -230,6 +205,7 @@ class KeysGiven:
     user: str
     mutable_tags: bool = False
     ecr_named: bool = False
+    workflow: str | None = None  # the build workflow's path in the repository, when known
 
     def items(self) -> list[str]:
         items = [f"region={self.region}", f"ecr={self.ecr_repository}", f"policy={self.policy}"]
@@ -237,6 +213,8 @@ class KeysGiven:
             items.append("ecr-named")
         if self.mutable_tags:
             items.append("mutable-tags")
+        if self.workflow is not None:
+            items.append(f"workflow={self.workflow}")
         return items
 
     def to_tags(self) -> Tags:
@@ -259,6 +237,7 @@ class KeysGiven:
             user=user,
             mutable_tags="mutable-tags" in values,
             ecr_named="ecr-named" in values,
+            workflow=values.get("workflow", [None])[0],
         )
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from urllib.parse import parse_qsl
 
-from openapi_core import OpenAPI
+from openapi_core import Config, OpenAPI
 from openapi_core.testing import MockRequest, MockResponse
 
 from tests.fakes.github import Request, Response, spec
@@ -25,7 +25,9 @@ SERVER = "https://api.github.com"
 
 @cache
 def github_api() -> OpenAPI:
-    return OpenAPI.from_dict(spec())
+    # GitHub's own media types carry JSON too (`application/vnd.github.object`).
+    json_too = {"application/vnd.github.object": json.loads}
+    return OpenAPI.from_dict(spec(), config=Config(extra_media_type_deserializers=json_too))
 
 
 @cache
@@ -39,6 +41,16 @@ def _templates() -> list[tuple[re.Pattern[str], str]]:
 def documented_statuses(method: str, path: str) -> set[str]:
     template = next(t for pattern, t in _templates() if pattern.match(path))
     return set(spec()["paths"][template][method.lower()]["responses"])
+
+
+def _media_type(request: Request, response: Response) -> str:
+    """The media type the request asked for in `Accept`, when GitHub documents it for this
+    answer (`application/vnd.github.object`: a folder as one object), else JSON."""
+    accept = {k.lower(): v for k, v in request.headers.items()}.get("accept", "")
+    template = next(t for pattern, t in _templates() if pattern.match(request.path))
+    answers = spec()["paths"][template][request.method.lower()]["responses"]
+    documented = answers.get(str(response.status), {}).get("content", {})
+    return accept if accept in documented else "application/json"
 
 
 def describe(exc: BaseException) -> str:
@@ -76,14 +88,16 @@ def request_finding(method: str, path: str, query: str, raw: bytes | None) -> st
 
 @cache
 def response_finding(
-    method: str, path: str, query: str, raw: bytes | None, status: int, body: bytes | None
+    method: str,
+    path: str,
+    query: str,
+    raw: bytes | None,
+    status: int,
+    body: bytes,
+    media_type: str | None,
 ) -> str | None:
     """What GitHub's description rejects in this documented answer, or None."""
-    answer = MockResponse(
-        b"" if body is None else body,
-        status_code=status,
-        content_type="application/json" if body is not None else None,
-    )
+    answer = MockResponse(body, status_code=status, content_type=media_type)
     try:
         github_api().validate_response(_request(method, path, query, raw), answer)
     except Exception as exc:
@@ -127,7 +141,8 @@ class Contract:
             request.query,
             raw,
             response.status,
-            None if response.body is None else response.encoded(),
+            response.encoded(),
+            _media_type(request, response) if response.body is not None else None,
         )
         if found is not None:
             self.violations.append(f"response {label} {response.status}: {found}")

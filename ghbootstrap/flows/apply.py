@@ -15,17 +15,15 @@ import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from typing import Any
 
 from ghbootstrap.aws.identity import whoami
 from ghbootstrap.aws.session import Aws
 from ghbootstrap.errors import GhbError
-from ghbootstrap.fleet import OIDC, PULL_REQUEST, Entry
+from ghbootstrap.fleet import OIDC, Entry
 from ghbootstrap.flows import destroy, keys, oidc, status
 from ghbootstrap.github.api import GitHub
 from ghbootstrap.plan import Action, Change, Plan
 from ghbootstrap.report import FleetReport, Outcome, Report
-from ghbootstrap.workflow import check_file_path
 
 log = logging.getLogger("ghbootstrap.apply")
 
@@ -52,38 +50,12 @@ class Clients:
         return gh
 
 
-def delivery(entry: Entry) -> dict[str, Any]:
-    """How the entry's workflow reaches its repository, as request fields, checked as the
-    single command checks them: a branch and pull request (the default, `--open-pr`), a
-    file on this machine (`--workflow-path`, one repository only), or none."""
-    path = entry.workflow_path
-    if path is None:
-        return {"workflow_path": None}
-    if entry.workflow == PULL_REQUEST:
-        return {"workflow_path": path, "open_pr": True}
-    return {"workflow_path": check_file_path(path, f"{entry.label}: workflow")}
-
-
-def oidc_request(entry: Entry, issuer: str) -> oidc.OidcRequest:
-    return oidc.OidcRequest(
-        ref=entry.ref,
-        names=entry.names,
-        scopes=entry.scopes,
-        immutable_tags=not entry.mutable_tags,
-        issuer=issuer,
-        **delivery(entry),
-    )
-
-
-def keys_request(entry: Entry) -> keys.KeysRequest:
-    return keys.KeysRequest(
-        ref=entry.ref,
-        names=entry.names,
-        environment=entry.environment,
-        immutable_tags=not entry.mutable_tags,
-        rotation_schedule=entry.rotation_schedule,
-        **delivery(entry),
-    )
+def request_for(entry: Entry, issuer: str) -> oidc.OidcRequest | keys.KeysRequest:
+    """The request the entry's single command would run: `apply` builds it once while
+    checking the file (before any call), and again for each worker."""
+    if entry.method == OIDC:
+        return oidc.OidcRequest.from_entry(entry, issuer)
+    return keys.KeysRequest.from_entry(entry)
 
 
 Settled = tuple[str, bool] | GhbError
@@ -170,12 +142,12 @@ def apply(
 
     def work(entry: Entry) -> Report:
         aws, gh = clients.aws(entry), clients.github()
-        if entry.method != OIDC:
-            return keys.run(aws, gh, keys_request(entry), dry_run=dry_run)
+        request = request_for(entry, issuer)
+        if isinstance(request, keys.KeysRequest):
+            return keys.run(aws, gh, request, dry_run=dry_run)
         provider = providers[entry.profile]
         if isinstance(provider, GhbError):
             raise GhbError(f"the account's OIDC provider: {provider.what}", provider.fix)
-        request = oidc_request(entry, issuer)
         return oidc.run(aws, gh, request, dry_run=dry_run, provider=provider)
 
     def repair(entry: Entry) -> str:

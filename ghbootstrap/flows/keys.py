@@ -8,7 +8,7 @@ right for the user to rotate its own key plus a workflow that does it on cron.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
@@ -16,8 +16,10 @@ from ghbootstrap import footprint
 from ghbootstrap.aws import user
 from ghbootstrap.aws.eventual_consistency import settle
 from ghbootstrap.aws.session import Aws
+from ghbootstrap.checkout import repository_path
 from ghbootstrap.delivery import Proposal, deliver
 from ghbootstrap.documents import self_rotation_policy
+from ghbootstrap.fleet import Entry
 from ghbootstrap.flows import key_install
 from ghbootstrap.flows.shared_steps import (
     VAR_ECR_REPOSITORY,
@@ -32,6 +34,7 @@ from ghbootstrap.flows.shared_steps import (
 )
 from ghbootstrap.footprint import KeysGiven
 from ghbootstrap.github.api import GitHub, Holder
+from ghbootstrap.github.connect import web_host
 from ghbootstrap.plan import Action, Change, Plan, Step, keep, reconcile
 from ghbootstrap.report import Report
 from ghbootstrap.subjects import Scopes
@@ -60,12 +63,29 @@ class KeysRequest:
     open_pr: bool = False
     propagation_timeout: float = 120.0
 
+    @classmethod
+    def from_entry(cls, entry: Entry) -> KeysRequest:
+        """What `keys` is asked for by an apply file's entry."""
+        return cls(
+            ref=entry.ref,
+            names=entry.names,
+            environment=entry.environment,
+            immutable_tags=not entry.mutable_tags,
+            rotation_schedule=entry.rotation_schedule,
+            **entry.delivery(),
+        )
+
 
 def plan_user(plan: Plan, setup: Start, record: KeysGiven) -> bool:
     """Create the CI user if missing, with the record of what `keys` was given (so later
-    commands can repeat it); bring the record in line. Returns whether the user exists."""
+    commands can repeat it) and where its build workflow is (a run that writes none, or
+    cannot tell, keeps the one recorded); bring the record in line. Returns whether the
+    user exists."""
     iam, name = setup.aws.iam, setup.names.user
     found = user.get_user(iam, name)
+    if found is not None and record.workflow is None:  # no workflow written: keep the last
+        before = KeysGiven.from_tags(found.tags, name)
+        record = replace(record, workflow=before.workflow if before else None)
     wanted = record.to_tags()
     if found is None:
         plan.add(
@@ -143,6 +163,15 @@ def plan_key(
             take_over=force,
             fix=f"pass --force to replace what is there with a new key of IAM user {ctx.user}",
         )
+        if state.adopted:
+            plan.add(
+                Step(
+                    Change(
+                        "key record", ctx.user, Action.UPDATE, key_install.adopted_detail(state)
+                    ),
+                    partial(key_install.record_adopted, ctx, state),
+                )
+            )
         if state.held_in_github and not state.record.pending:
             return plan.add(keep("access key", state.record.held, f"held in {where}"))
     action, detail = Action.CREATE, f"sealed into {where}"
@@ -155,14 +184,6 @@ def plan_key(
             Change("access key", ctx.user, action, detail), partial(key_install.ensure, ctx, state)
         )
     )
-
-
-def rotation_arguments(request: KeysRequest, region: str) -> list[str]:
-    """What the rotation workflow passes: the user, region and scope this setup used."""
-    arguments = ["--user-name", request.names.user, "--region", region]
-    if request.environment:
-        arguments += ["--environment", request.environment]
-    return arguments
 
 
 def plan_workflows(
@@ -191,7 +212,9 @@ def plan_workflows(
                 where(path),
                 setup.repo.full_name,
                 request.rotation_schedule,
-                rotation_arguments(request, setup.aws.region),
+                request.names.user,
+                setup.aws.region,
+                request.environment,
                 environment,
             )
         )
@@ -240,6 +263,11 @@ def run(aws: Aws, gh: GitHub, request: KeysRequest, *, dry_run: bool) -> Report:
         user=request.names.user,
         mutable_tags=not request.immutable_tags,
         ecr_named=request.names.ecr_named,
+        workflow=None
+        if request.workflow_path is None
+        else repository_path(
+            request.workflow_path, request.ref, web_host(gh.api_url), open_pr=request.open_pr
+        ),
     )
     user_exists = plan_user(plan, setup, record)
     plan_user_policies(plan, setup, policy_arn, self_rotation=bool(request.rotation_schedule))
