@@ -24,11 +24,12 @@ typecheck: $(STAMP)
 # The quick tier while working: every test but those marked slow (fault injection,
 # end-to-end subprocesses, the demo, the rotation workflow runs). `make test` runs them all.
 check: $(STAMP)
-	$(BIN)/pytest -n auto -m "not slow"
+	$(BIN)/pytest -n auto --dist loadgroup -m "not slow"
 
-# Every test, on every core (pytest-xdist): each worker has its own moto and GitHub fake.
+# Every test, on every core (pytest-xdist): each worker has its own moto and GitHub fake;
+# tests marked with one xdist_group share a worker (one install of a release).
 test: lint typecheck
-	$(BIN)/pytest -n auto
+	$(BIN)/pytest -n auto --dist loadgroup
 	$(MAKE) --no-print-directory dist
 
 # Build the sdist and the wheel, check their metadata as PyPI will, then install each on
