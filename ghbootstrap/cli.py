@@ -10,6 +10,8 @@ report or the error.
 
 from __future__ import annotations
 
+import copy
+import inspect
 import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -18,7 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional, TypeVar
 
 import typer
-from typer.core import TyperArgument, TyperGroup, TyperOption
+from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
+from typer.models import CommandInfo
 
 from ghbootstrap import __version__
 from ghbootstrap.defaults import GITHUB_ISSUER, WORKFLOW_PATH
@@ -54,7 +57,45 @@ if TYPE_CHECKING:
 
 Request = TypeVar("Request")
 
+
+class _Listed(TyperCommand):
+    """A command as the root's --help lists it: its name and help, its options not built."""
+
+    def __init__(self, info: CommandInfo) -> None:
+        assert info.callback is not None
+        super().__init__(
+            name=info.name or typer.main.get_command_name(info.callback.__name__),
+            help=inspect.getdoc(info.callback)
+            if info.help is None
+            else inspect.cleandoc(info.help),
+            short_help=info.short_help,
+            hidden=info.hidden,
+            deprecated=info.deprecated,
+            rich_markup_mode=None,
+        )
+        self.info = info
+
+
+class _Root(TyperGroup):
+    """The root command. Building a command's options reads its whole signature: `main`
+    builds only the command that runs (or shows its own help), so `ghbootstrap --help`
+    costs little more than importing Typer."""
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> tuple[str | None, Any, list[str]]:
+        name, command, rest = super().resolve_command(ctx, args)
+        if name is not None and isinstance(command, _Listed):
+            command = typer.main.get_command_from_info(
+                command.info,
+                pretty_exceptions_short=app.pretty_exceptions_short,
+                rich_markup_mode=app.rich_markup_mode,
+            )
+            _check_typed_text(command)
+            self.commands[name] = command
+        return name, command, rest
+
+
 app = typer.Typer(
+    cls=_Root,
     name="ghbootstrap",
     help="Connect a GitHub repository's Actions to AWS ECR: least privilege, idempotent.",
     add_completion=False,
@@ -494,6 +535,7 @@ def _fleet_clients(entries: list[Entry], url: str, jobs: int) -> Clients:
     """Connect once per profile and region (validating both, still no network call), and
     give each worker thread its own GitHub client with one token."""
     from ghbootstrap.aws.session import connect, require_credentials
+    from ghbootstrap.fleet import check_resources
     from ghbootstrap.flows.apply import Clients
     from ghbootstrap.github.connect import connect as connect_github
     from ghbootstrap.github.connect import find_token
@@ -507,6 +549,9 @@ def _fleet_clients(entries: list[Entry], url: str, jobs: int) -> Clients:
             except UsageError as exc:
                 raise UsageError(f"{entry.label}: {exc.what}", exc.fix) from None
             sessions[key].pool = jobs
+    # Regions resolve only now (an entry without one takes its profile's): entries on one
+    # resource are refused here, still before any call, not raced by two workers.
+    check_resources(entries, lambda entry: sessions[(entry.profile, entry.region)].region)
     for aws in sessions.values():
         require_credentials(aws)
     token = find_token(url)
@@ -1264,12 +1309,24 @@ def apply(
     )
 
 
+def _root_command() -> TyperGroup:
+    """The root with its own options built, and every command listed, built as it runs."""
+    bare = copy.copy(app)
+    bare.registered_commands = []
+    root = typer.main.get_command(bare)
+    assert isinstance(root, _Root)
+    _check_typed_text(root)
+    for info in app.registered_commands:
+        listed = _Listed(info)
+        root.commands[str(listed.name)] = listed
+    return root
+
+
 def main(argv: list[str] | None = None) -> None:
     """The console script. Usage errors, too, are one line on stderr and exit code 2."""
     from typer.exceptions import Abort, TyperException
 
-    command = typer.main.get_command(app)
-    _check_typed_text(command)
+    command = _root_command()
     try:
         code = command.main(args=argv, prog_name="ghbootstrap", standalone_mode=False)
     except TyperException as exc:

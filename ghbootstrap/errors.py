@@ -70,6 +70,11 @@ class TrustChangedByHand(ConflictError):
     no command is printed that would replace it."""
 
 
+class VariableTaken(ConflictError):
+    """A GitHub variable holds a value ghbootstrap did not write: the setup command
+    repairs it only with --force (status prints it so; a fleet's repairs must too)."""
+
+
 class AwsError(GhbError):
     """AWS refused or could not be reached. `code` is AWS's error code, if it gave one."""
 

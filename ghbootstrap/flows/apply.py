@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 
 from ghbootstrap.aws.identity import whoami
 from ghbootstrap.aws.session import Aws
-from ghbootstrap.errors import GhbError, TrustChangedByHand
+from ghbootstrap.errors import GhbError, TrustChangedByHand, UsageError, VariableTaken
 from ghbootstrap.fleet import OIDC, Entry
 from ghbootstrap.flows import destroy, keys, oidc, status
 from ghbootstrap.github.api import GitHub
@@ -53,9 +53,12 @@ class Clients:
 def request_for(entry: Entry, issuer: str) -> oidc.OidcRequest | keys.KeysRequest:
     """The request the entry's single command would run: `apply` builds it once while
     checking the file (before any call), and again for each worker."""
-    if entry.method == OIDC:
-        return oidc.OidcRequest.from_entry(entry, issuer)
-    return keys.KeysRequest.from_entry(entry)
+    try:
+        if entry.method == OIDC:
+            return oidc.OidcRequest.from_entry(entry, issuer)
+        return keys.KeysRequest.from_entry(entry)
+    except UsageError as exc:
+        raise UsageError(f"{entry.label}: {exc.what}", exc.fix) from None
 
 
 Settled = tuple[str, bool] | GhbError
@@ -86,7 +89,7 @@ def settle_providers(
 
 
 Work = Callable[[Entry], Report]
-Repair = Callable[[Entry], str]
+Repair = Callable[[Entry, bool], str]  # (entry, whether it needs --force)
 
 
 def run_pool(
@@ -102,17 +105,20 @@ def run_pool(
     def attempt(entry: Entry) -> Outcome:
         outcome = Outcome(entry.index, entry.ref.full_name)
         kept_by_hand = False  # the setup command would undo someone's change: none printed
+        force = False  # a variable someone changed: its repair needs --force
         try:
             outcome.report = work(entry)
             kept_by_hand = not outcome.report.repairable
+            force = outcome.report.force_needed
         except GhbError as exc:
             outcome.error = str(exc)
             kept_by_hand = isinstance(exc, TrustChangedByHand)
+            force = isinstance(exc, VariableTaken)
         except Exception as exc:  # a bug: this repository fails, the others go on
             log.debug("%s failed", entry.label, exc_info=True)
             outcome.error = f"unexpected {type(exc).__name__}: run again with -v and report it"
         if outcome.error is not None or (outcome.report and outcome.report.problems):
-            outcome.repair = None if kept_by_hand else repair(entry)
+            outcome.repair = None if kept_by_hand else repair(entry, force)
         return outcome
 
     outcomes: list[Outcome] = []
@@ -153,9 +159,11 @@ def apply(
             raise GhbError(f"the account's OIDC provider: {provider.what}", provider.fix)
         return oidc.run(aws, gh, request, dry_run=dry_run, provider=provider)
 
-    def repair(entry: Entry) -> str:
+    def repair(entry: Entry, force: bool) -> str:
         region = clients.aws(entry).region
-        return entry.setup_command(region, issuer=issuer, github_api_url=github_api_url)
+        return entry.setup_command(
+            region, issuer=issuer, github_api_url=github_api_url, force=force
+        )
 
     outcomes = run_pool(entries, work, repair, jobs=jobs, on_done=on_done)
     return FleetReport("apply", source, dry_run, outcomes, shared)
@@ -182,9 +190,9 @@ def check(
         )
         return status.run(clients.aws(entry), clients.github(), request)
 
-    def repair(entry: Entry) -> str:
+    def repair(entry: Entry, force: bool) -> str:
         region = clients.aws(entry).region
-        return entry.setup_command(region, github_api_url=github_api_url)
+        return entry.setup_command(region, github_api_url=github_api_url, force=force)
 
     outcomes = run_pool(entries, work, repair, jobs=jobs, on_done=on_done)
     return FleetReport("status", source, False, outcomes)
@@ -212,7 +220,7 @@ def remove(
         aws, gh = clients.aws(entry), clients.github()
         return destroy.run(aws, gh, request, dry_run=dry, confirm=lambda _: True)
 
-    def repair(entry: Entry) -> str:
+    def repair(entry: Entry, force: bool) -> str:  # noqa: ARG001 (destroy has no --force)
         region = clients.aws(entry).region
         return entry.destroy_command(region, github_api_url=github_api_url)
 

@@ -45,7 +45,7 @@ from ghbootstrap.subjects import Scopes, build_subjects, subject_prefix
 from ghbootstrap.target import Names, RepoRef
 from ghbootstrap.trust_ownership import Where, changed_by_hand, hand_edits
 from ghbootstrap.trusteval import admitted_subjects, github_issuer, github_providers
-from ghbootstrap.workflow import OIDC_TEMPLATE, build_file
+from ghbootstrap.workflow import OIDC_TEMPLATE, build_file, check_triggers
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,10 @@ class OidcRequest:
 
     @classmethod
     def from_entry(cls, entry: Entry, issuer: str) -> OidcRequest:
-        """What `oidc` is asked for by an apply file's entry."""
+        """What `oidc` is asked for by an apply file's entry, checked as `oidc` checks
+        its options: a workflow needs an exact trigger for every scope."""
+        if entry.workflow_path is not None:
+            check_triggers(entry.scopes)
         return cls(
             ref=entry.ref,
             names=entry.names,
