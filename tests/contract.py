@@ -52,6 +52,11 @@ def describe(exc: BaseException) -> str:
     return "; ".join(details)
 
 
+def _asked_conditionally(request: Request) -> bool:
+    headers = {k.lower() for k in request.headers}
+    return request.method == "GET" and "if-none-match" in headers
+
+
 @dataclass
 class Contract:
     violations: list[str] = field(default_factory=list)
@@ -76,10 +81,18 @@ class Contract:
             self.violations.append(f"request {label}: {describe(exc)}")
             return
         self.requests += 1
-        self._check_response(api, mock, label, response)
+        self._check_response(api, mock, label, request, response)
 
-    def _check_response(self, api: Any, mock: MockRequest, label: str, response: Response) -> None:
+    def _check_response(
+        self, api: Any, mock: MockRequest, label: str, request: Request, response: Response
+    ) -> None:
         documented = documented_statuses(mock.method, mock.path)
+        if response.status == 304:
+            # GitHub answers any conditional GET this way (docs: "Use conditional
+            # requests"), though its description lists 304 on a few operations only.
+            if response.body is not None or not _asked_conditionally(request):
+                self.violations.append(f"response {label}: 304 to an unconditional request")
+            return
         if response.status >= 400:
             # Errors carry GitHub's `message`. Their documented schemas are not checked:
             # some are a oneOf of two open objects, which no body can satisfy.
