@@ -24,6 +24,7 @@ from ghbootstrap.footprint import (
     SECRET_KEY,
     UNKNOWN,
     KeyRecord,
+    KeysGiven,
     secrets_environment,
 )
 
@@ -129,16 +130,13 @@ class AccessKeyFacts:
         )
 
     def to_json(self) -> dict[str, Any]:
-        found: dict[str, Any] = {
+        return {
             "id": self.id,
             "user": self.user,
             "status": self.status,
             "age_days": self.age_days,
             "last_used": self.last_used.isoformat() if self.last_used else None,
         }
-        if self.repository:
-            found["repository"] = self.repository
-        return found
 
 
 @dataclass(frozen=True)
@@ -150,6 +148,7 @@ class KeySetupFacts:
     user: str
     record: KeyRecord
     keys: tuple[AccessKeyFacts, ...]
+    given: KeysGiven | None = None  # the region and names `keys` was given (its record)
 
 
 @dataclass(frozen=True)
@@ -158,7 +157,10 @@ class Migration:
     its secrets live (an environment its record names only by a hash must be given)."""
 
     command: str
-    environment: str | None
+    region: str
+    region_recorded: bool  # False: a user made before the record; the scan's region
+    user: str
+    environment: str | None  # where its secrets live (None: the repository)
     environment_given: bool  # the record holds a hash: migrate needs the name
 
 
@@ -180,6 +182,7 @@ class Judged:
     secrets: tuple[FoundSecret, ...]  # the AWS key secrets found
     workflows: tuple[str, ...]  # the files reading AWS key secrets
     reason: str
+    other_secrets: tuple[FoundSecret, ...] = ()  # beside a ghbootstrap setup: not its own
 
 
 def key_secrets(facts: RepoFacts) -> tuple[FoundSecret, ...]:
@@ -222,7 +225,7 @@ def judge(facts: RepoFacts, setup: KeySetupFacts | None, migration: Migration | 
             reason += "; also AWS key secrets ghbootstrap did not write: " + _names(others)
         if unread:
             reason += f"; not read: {unread}"
-        return Judged(KEYS, found, readers, reason)
+        return Judged(KEYS, found, readers, reason, tuple(others))
     if found:
         where = ", ".join(readers) if readers else "no workflow on the default branch"
         reason = f"AWS key secrets {_names(found)}, read by {where}"

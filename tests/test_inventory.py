@@ -140,7 +140,14 @@ SETUP = KeySetupFacts(
     ),
     keys=(),
 )
-MIGRATION = Migration("ghbootstrap migrate acme/api --region us-east-1 --open-pr", None, False)
+MIGRATION = Migration(
+    "ghbootstrap migrate acme/api --region us-east-1 --open-pr",
+    "us-east-1",
+    True,
+    "ghbootstrap-acme-api",
+    None,
+    False,
+)
 
 
 def test_a_ghbootstrap_setup_is_keys_and_names_the_migration() -> None:

@@ -139,7 +139,15 @@ def role_scopes(given: Scopes, environment: str | None, default_branch: str) -> 
     )
 
 
-def run(aws: Aws, gh: GitHub, request: MigrateRequest, *, dry_run: bool) -> Report:
+def run(
+    aws: Aws,
+    gh: GitHub,
+    request: MigrateRequest,
+    *,
+    dry_run: bool,
+    provider: tuple[str, bool] | None = None,
+) -> Report:
+    """`provider`: the account's provider as `apply` settled it once (see oidc.plan_setup)."""
     setup = start(aws, gh, request.ref, request.names)
     key = find_key_setup(setup, request.scopes.environments)
     if key is None:
@@ -161,7 +169,7 @@ def run(aws: Aws, gh: GitHub, request: MigrateRequest, *, dry_run: bool) -> Repo
         force=request.force,
     )
     plan = Plan()
-    planned = oidc.plan_setup(plan, setup, oidc_request)
+    planned = oidc.plan_setup(plan, setup, oidc_request, provider)
     delivered = _plan_workflows(plan, setup, request, scopes, key, planned)
     changes = plan.execute(dry_run=dry_run).changes
     return Report(
