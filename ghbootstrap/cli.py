@@ -1251,7 +1251,9 @@ def scan(
         from ghbootstrap.target import parse_owner, parse_repo
 
         name = parse_owner(owner)
-        refs = tuple(dict.fromkeys(parse_repo(r) for r in repository or ()))
+        named = [parse_repo(r) for r in repository or ()]
+        keys = [ref.tag_value for ref in named]
+        refs = tuple(ref for i, ref in enumerate(named) if ref.tag_value not in keys[:i])
         for ref in refs:
             if ref.owner.lower() != name.lower():
                 raise UsageError(

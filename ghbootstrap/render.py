@@ -103,6 +103,8 @@ def _scan_text(scan: ScanReport) -> str:
     width = max((len(r.name) for r in scan.rows), default=10)
     label_width = max(len(label) for label in LABELS.values())
     indent = " " * (2 + width + 2 + label_width + 2)
+    if scan.rows:
+        lines.append(f"  {'REPOSITORY':<{width}}  {'VERDICT':<{label_width}}  WHY")
     for row in scan.rows:
         label = LABELS[row.verdict] + (" (failed)" if row.failed else "")
         lines.append(f"  {row.name:<{width}}  {label:<{label_width}}  {row.reason}".rstrip())

@@ -451,8 +451,8 @@ class FakeGitHub:
         """GET /orgs/ORG/repos, /orgs/ORG/actions/secrets, /users/USER/repos."""
         kind, login, rest = segments[0], segments[1].lower(), segments[2:]
         owned = [r for r in self.repos.values() if r.owner.lower() == login]
-        is_org = login not in self.users and (owned or login in self.org_secrets)
-        if kind == "orgs" and not is_org:
+        exists = bool(owned) or login in self.users or login in self.org_secrets
+        if not exists or (kind == "orgs" and login in self.users):
             return _error(404, "Not Found")
         if rest == ["repos"]:
             visible = [r for r in owned if _can_see(token, r)]
