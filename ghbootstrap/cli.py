@@ -1166,12 +1166,24 @@ def apply(
     ],
     jobs: Jobs = DEFAULT_JOBS,
     issuer_url: IssuerUrl = GITHUB_ISSUER_URL,
+    finish: Annotated[
+        bool,
+        typer.Option(
+            "--finish",
+            help='migrate --finish for each method = "migrate" entry: once the default '
+            "branch builds with the role, remove the key, its secrets and the IAM user. "
+            "Asks once.",
+        ),
+    ] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="With --finish: do not ask for confirmation.")
+    ] = False,
     github_api_url: GitHubApiUrl = None,
     dry_run: DryRun = False,
     json_out: Json = False,
     verbose: Verbose = False,
 ) -> None:
-    """Set up every repository an apply file lists, each as `oidc` or `keys` would.
+    """Set up every repository an apply file lists, each as `oidc`, `keys` or `migrate` would.
 
     The whole file is checked before any call. The account's OIDC provider is settled
     once; then repositories run --jobs at a time, sharing GitHub's rate limits. One
@@ -1179,18 +1191,46 @@ def apply(
     """
 
     def parse() -> list[Entry]:
+        from ghbootstrap.fleet import MIGRATE
         from ghbootstrap.flows.apply import delivery
 
-        return _fleet(file, delivery)  # incl. a workflow choice this version cannot deliver
+        entries = _fleet(file, delivery)  # incl. a workflow choice this version cannot deliver
+        if not finish:
+            if yes:
+                raise UsageError("--yes needs --finish", "add --finish, or leave --yes out")
+            return entries
+        migrating = [e for e in entries if e.method == MIGRATE]
+        if not migrating:
+            raise UsageError(
+                f'{file} has no method = "migrate" entry: nothing to finish',
+                "`ghbootstrap scan OWNER --write FILE` writes one per key setup ghbootstrap made",
+            )
+        _require_answer(yes=yes, dry_run=dry_run, command="apply --finish")
+        return migrating
 
     def run(entries: list[Entry]) -> FleetReport:
+        from functools import partial
+
         from ghbootstrap.flows import apply as flow
         from ghbootstrap.github.connect import api_url
 
         issuer = _issuer(issuer_url)
         clients = _fleet_clients(entries, api_url(github_api_url), jobs)
-        on_done, progress = _progress("apply", len(entries), json_out)
+        command = "apply --finish" if finish else "apply"
+        on_done, progress = _progress(command, len(entries), json_out)
         with _showing(progress):
+            if finish:
+                ask = partial(_confirm, command="ghbootstrap apply --finish")
+                return flow.finish(
+                    entries,
+                    clients,
+                    jobs=jobs,
+                    dry_run=dry_run,
+                    confirm=_yes if yes else ask,
+                    source=str(file),
+                    github_api_url=github_api_url,
+                    on_done=on_done,
+                )
             return flow.apply(
                 entries,
                 clients,
