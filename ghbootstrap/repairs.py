@@ -126,19 +126,24 @@ def migrate_command(
 ) -> str:
     """Phase one of `migrate` for a key setup: the user's record supplies the ECR
     repository, the policy and where the secrets live."""
+    args = _start("migrate", ref, region, profile) + _migrate_names(ref, names)
+    if github_api_url is not None:
+        args += ["--github-api-url", github_api_url]
+    args += _scope_options(scopes or Scopes())
+    return _finish(args, False, workflow)
+
+
+def _migrate_names(ref: RepoRef, names: Names) -> list[str]:
+    """The names `migrate` takes, those that are not the default."""
     defaults = Names.resolve(ref)
-    args = _start("migrate", ref, region, profile)
-    args += _names(
+    args = _names(
         (names.user, defaults.user, "--user-name"),
         (names.role, defaults.role, "--role-name"),
         (names.policy, defaults.policy, "--policy-name"),
     )
     if names.ecr_named or names.ecr_repository != defaults.ecr_repository:
         args += ["--ecr-repo", names.ecr_repository]
-    if github_api_url is not None:
-        args += ["--github-api-url", github_api_url]
-    args += _scope_options(scopes or Scopes())
-    return _finish(args, False, workflow)
+    return args
 
 
 def _scope_options(scopes: Scopes) -> list[str]:
@@ -164,15 +169,7 @@ def migrate_finish_command(
     github_api_url: str | None = None,
 ) -> str:
     """Phase two of `migrate`, with the names phase one was given."""
-    defaults = Names.resolve(ref)
-    args = _start("migrate", ref, region, profile, "--finish")
-    args += _names(
-        (names.user, defaults.user, "--user-name"),
-        (names.role, defaults.role, "--role-name"),
-        (names.policy, defaults.policy, "--policy-name"),
-    )
-    if names.ecr_named or names.ecr_repository != defaults.ecr_repository:
-        args += ["--ecr-repo", names.ecr_repository]
+    args = _start("migrate", ref, region, profile, "--finish") + _migrate_names(ref, names)
     if workflow_path is not None and workflow_path != DEFAULT_WORKFLOW_PATH:
         args += ["--workflow-path", workflow_path]
     if github_api_url is not None:

@@ -30,6 +30,7 @@ from pathlib import Path
 from tests.checkouts import git_checkout
 from tests.e2e import SCRIPT, Stack, stack
 from tests.fakes.github import SECONDARY_LIMIT, FakeGitHub, Limits, Traffic
+from tests.other_workflows import keys_workflow, role_workflow
 
 FLEET_SIZE = 24
 FLEET_LIMITS = Limits(latency=0.040, max_in_flight=6, writes_per_second=40, retry_after=1)
@@ -173,23 +174,6 @@ def fleet() -> None:
 
 
 SCAN_SIZE = 200
-ROLE_WORKFLOW = b"""on: push
-permissions:
-  id-token: write
-jobs:
-  push:
-    runs-on: ubuntu-latest
-    steps:
-      - uses: aws-actions/configure-aws-credentials@v4
-        with:
-          role-to-assume: ${{ vars.AWS_ROLE_ARN }}
-          aws-region: us-east-1
-"""
-KEYS_WORKFLOW = ROLE_WORKFLOW.replace(
-    b"role-to-assume: ${{ vars.AWS_ROLE_ARN }}",
-    b"aws-access-key-id: ${{ secrets.AWS_ACCESS_KEY_ID }}\n"
-    b"          aws-secret-access-key: ${{ secrets.AWS_SECRET_ACCESS_KEY }}",
-)
 
 
 def scan_organization(github: FakeGitHub) -> tuple[int, int]:
@@ -200,7 +184,7 @@ def scan_organization(github: FakeGitHub) -> tuple[int, int]:
         name = f"acme/app-{n:03d}"
         repo = github.add_repo(name)
         holds_keys = n % 5 == 0
-        workflow = KEYS_WORKFLOW if holds_keys else ROLE_WORKFLOW
+        workflow = keys_workflow() if holds_keys else role_workflow()
         repo.commit("main", {".github/workflows/build.yml": workflow})
         if holds_keys:
             github.put_secret(name, "AWS_ACCESS_KEY_ID", "AKIA")

@@ -20,6 +20,7 @@ from ghbootstrap.inventory import (
     read_workflow,
 )
 from ghbootstrap.keyrecord import KeyRecord, record_scope
+from tests.other_workflows import role_workflow
 
 
 @pytest.mark.parametrize(
@@ -69,19 +70,6 @@ jobs:
     steps:
       - run: aws s3 ls
 """
-ROLE = """\
-on: push
-permissions:
-  id-token: write
-jobs:
-  push:
-    runs-on: ubuntu-latest
-    steps:
-      - uses: aws-actions/configure-aws-credentials@v4
-        with:
-          role-to-assume: ${{ vars.AWS_ROLE_ARN }}
-          aws-region: us-east-1
-"""
 COMMENTED = """\
 on: push
 jobs:
@@ -109,7 +97,7 @@ jobs:
     [
         (CONFIGURE, {"DEPLOY_ID", "DEPLOY_SECRET"}, False),
         (ENV, {"PROD_AWS_ACCESS_KEY_ID", "PROD_KEY"}, False),
-        (ROLE, set(), True),
+        (role_workflow().decode(), set(), True),
         (COMMENTED, set(), False),
         (PYPI, set(), False),  # an OIDC token for something else is not an AWS role
         (

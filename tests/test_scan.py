@@ -18,37 +18,11 @@ import pytest
 from ghbootstrap import fleet
 from tests.conftest import ACCOUNT, REGION, AwsCalls, CliResult
 from tests.fakes.github import FakeGitHub, Request, Response, _error
+from tests.other_workflows import keys_workflow, role_workflow
 from tests.test_apply import recorded  # noqa: F401 - a fixture
 
 Cli = Callable[..., CliResult]
 
-ROLE_WORKFLOW = b"""name: push
-on: push
-permissions:
-  id-token: write
-  contents: read
-jobs:
-  push:
-    runs-on: ubuntu-latest
-    steps:
-      - uses: aws-actions/configure-aws-credentials@v4
-        with:
-          role-to-assume: ${{ vars.AWS_ROLE_ARN }}
-          aws-region: us-east-1
-"""
-OTHER_WORKFLOW = b"""name: deploy
-on: push
-jobs:
-  deploy:
-    runs-on: ubuntu-latest
-    environment: prod
-    steps:
-      - uses: aws-actions/configure-aws-credentials@v4
-        with:
-          aws-access-key-id: ${{ secrets.PROD_AWS_ACCESS_KEY_ID }}
-          aws-secret-access-key: ${{ secrets.PROD_AWS_SECRET_ACCESS_KEY }}
-          aws-region: us-east-1
-"""
 KEY_LINE = re.compile(
     r"key: AKIA[0-9A-Z]{16} of IAM user (\S+) \(Active, 0 days old, last used (\S+)\)"
 )
@@ -90,11 +64,13 @@ def org(moto: None, fake_github: FakeGitHub, here: Path, cli: Cli) -> FakeGitHub
     made = cli("keys", "acme/api", "--open-pr")
     assert made.code == 0, made.err
     fake_github.merge("acme/api", 1)
-    fake_github.repo("acme/legacy").commit("main", {".github/workflows/deploy.yml": OTHER_WORKFLOW})
+    fake_github.repo("acme/legacy").commit(
+        "main", {".github/workflows/deploy.yml": keys_workflow("PROD_")}
+    )
     fake_github.environment("acme/legacy", "prod")
     fake_github.put_secret("acme/legacy", "PROD_AWS_ACCESS_KEY_ID", "AKIAOTHER", "prod")
     fake_github.put_secret("acme/legacy", "PROD_AWS_SECRET_ACCESS_KEY", "hidden", "prod")
-    fake_github.repo("acme/web").commit("main", {".github/workflows/push.yml": ROLE_WORKFLOW})
+    fake_github.repo("acme/web").commit("main", {".github/workflows/push.yml": role_workflow()})
     deny_secrets(fake_github, "acme/vault")
     return fake_github
 
@@ -242,7 +218,7 @@ def test_the_cache_is_the_user_s_alone_and_holds_no_secret_value(
 def test_no_long_lived_key_is_exit_0_even_with_an_unreadable_repository(
     cli: Cli, moto: None, fake_github: FakeGitHub, here: Path
 ) -> None:
-    fake_github.add_repo("acme/web").commit("main", {".github/workflows/p.yml": ROLE_WORKFLOW})
+    fake_github.add_repo("acme/web").commit("main", {".github/workflows/p.yml": role_workflow()})
     fake_github.add_repo("acme/vault")
     deny_secrets(fake_github, "acme/vault")
     done = cli("scan", "acme")

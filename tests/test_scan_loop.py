@@ -15,6 +15,7 @@ import pytest
 from tests.contract import Contract
 from tests.e2e import Stack, stack
 from tests.fakes.github import FakeGitHub, Request, Response, _error
+from tests.other_workflows import keys_workflow, role_workflow
 
 SETUP = """
 [defaults]
@@ -47,32 +48,6 @@ workflow = "none"
 
 [[repository]]
 name = "acme/web-1"
-"""
-KEYS_OF_ANOTHER_TOOL = b"""name: deploy
-on: push
-jobs:
-  deploy:
-    runs-on: ubuntu-latest
-    steps:
-      - uses: aws-actions/configure-aws-credentials@v4
-        with:
-          aws-access-key-id: ${{ secrets.DEPLOY_AWS_ACCESS_KEY_ID }}
-          aws-secret-access-key: ${{ secrets.DEPLOY_AWS_SECRET_ACCESS_KEY }}
-          aws-region: us-east-1
-      - run: aws s3 sync site s3://acme-site
-"""
-ROLE_BY_HAND = b"""name: push
-on: push
-permissions:
-  id-token: write
-jobs:
-  push:
-    runs-on: ubuntu-latest
-    steps:
-      - uses: aws-actions/configure-aws-credentials@v4
-        with:
-          role-to-assume: arn:aws:iam::123456789012:role/web-2
-          aws-region: us-east-1
 """
 OURS = [f"acme/svc-{n}" for n in range(1, 6)]
 OTHERS = ["acme/legacy-1", "acme/legacy-2", "acme/legacy-3"]
@@ -116,8 +91,11 @@ def test_scan_write_apply_merge_finish_scan(running: Stack, tmp_path: Path) -> N
     for name in ("DEPLOY_AWS_ACCESS_KEY_ID", "DEPLOY_AWS_SECRET_ACCESS_KEY"):
         fake.put_org_secret("acme", name, visibility="selected", repositories=("acme/legacy-3",))
     for name in OTHERS:
-        fake.repo(name).commit("main", {".github/workflows/deploy.yml": KEYS_OF_ANOTHER_TOOL})
-    fake.repo("acme/web-2").commit("main", {".github/workflows/push.yml": ROLE_BY_HAND})
+        fake.repo(name).commit("main", {".github/workflows/deploy.yml": keys_workflow("DEPLOY_")})
+    fake.repo("acme/web-2").commit(
+        "main",
+        {".github/workflows/push.yml": role_workflow("arn:aws:iam::123456789012:role/web-2")},
+    )
 
     def vault(request: Request) -> Response | None:
         if request.path.startswith("/repos/acme/vault/actions/secrets"):
