@@ -217,3 +217,24 @@ def test_bad_files_and_options_before_any_call(
     assert done.code == 2
     assert done.err == f"error: {message.replace('PATH', str(path))}\n"
     assert fake_github.requests == []
+
+
+def test_an_entry_without_a_key_setup_fails_alone_with_its_migrate_command(
+    cli: Cli, setups: FakeGitHub, tmp_path: Path
+) -> None:
+    setups.add_repo("acme/web")
+    (tmp_path / "mixed.toml").write_text(
+        FILE + '\n[[repository]]\nname = "acme/web"\nmethod = "migrate"\nrole_name = "web-ci"\n'
+    )
+    done = cli("apply", "mixed.toml")
+    assert done.code == 1
+    summary = done.out.split("\nSummary\n")[1]
+    assert (
+        "  failed     acme/web    no access-key setup ghbootstrap made for acme/web was found "
+        "(IAM user ghbootstrap-acme-web with its tag and key record): nothing to migrate: set "
+        "up OIDC directly with `ghbootstrap oidc acme/web`, or pass the --user-name the setup "
+        "used\n"
+        "                         repair: ghbootstrap migrate acme/web --region us-east-1 "
+        "--role-name web-ci --open-pr\n"
+    ) in summary
+    assert summary.endswith("3 repositories: 2 changed, 1 failed.\n")
