@@ -25,7 +25,7 @@ from ghbootstrap.errors import EXIT_DRIFT, EXIT_FAILURE, GhbError, Interrupted, 
 
 if TYPE_CHECKING:
     from ghbootstrap.aws.session import Aws
-    from ghbootstrap.explain import Explanation
+    from ghbootstrap.explain import Explanation, Token
     from ghbootstrap.fleet import Entry
     from ghbootstrap.flows.apply import Clients
     from ghbootstrap.flows.destroy import DestroyRequest
@@ -1067,7 +1067,7 @@ def audit(
     _run(context, lambda: max_key_age, run, json_out=json_out, verbose=verbose)
 
 
-def _read_claims(source: str) -> dict[str, str]:
+def _read_claims(source: str) -> Token:
     """--claims FILE or - (stdin): read, then decode (see explain.read_claims)."""
     from ghbootstrap.explain import read_claims
 

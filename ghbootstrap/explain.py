@@ -78,7 +78,21 @@ def context_claims(
     }
 
 
-def read_claims(text: str) -> dict[str, str]:
+@dataclass(frozen=True)
+class Token:
+    """Claims as a token carries them: its string claims, and `aud` as one value or, as
+    the JWT spec allows, several. Each audience is judged on its own."""
+
+    claims: dict[str, str]
+    audiences: tuple[str, ...] = ()
+
+    def per_audience(self) -> list[dict[str, str]]:
+        if not self.audiences:
+            return [dict(self.claims)]
+        return [{**self.claims, "aud": aud} for aud in self.audiences]
+
+
+def read_claims(text: str) -> Token:
     """A JSON object of claims, or a JWT whose payload is decoded (never verified).
 
     Errors never quote the input: it may be a live token.
@@ -95,15 +109,21 @@ def read_claims(text: str) -> dict[str, str]:
         raise UsageError("--claims: the input is not a JSON object", _CLAIMS_HINT)
     if not isinstance(found.get("sub"), str) or not found["sub"]:
         raise UsageError("--claims: the claims have no sub", _CLAIMS_HINT)
-    return {str(k): v for k, v in found.items() if isinstance(v, str)}
+    aud = found.get("aud")
+    audiences = tuple(a for a in aud if isinstance(a, str)) if isinstance(aud, list) else ()
+    if isinstance(aud, list) and not audiences:
+        raise UsageError("--claims: the claims' aud is an array with no string in it", _CLAIMS_HINT)
+    return Token({str(k): v for k, v in found.items() if isinstance(v, str)}, audiences)
 
 
 def _jwt_payload(text: str) -> Any:
+    """The payload of header.payload.signature, base64url with or without `=` padding."""
     parts = text.split(".")
-    if len(parts) != 3 or not all(re.fullmatch(r"[A-Za-z0-9_-]+", p) for p in parts[:2]):
+    if len(parts) != 3 or not all(re.fullmatch(r"[A-Za-z0-9_-]+={0,2}", p) for p in parts[:2]):
         raise UsageError("--claims: the input is neither JSON nor a JWT", _CLAIMS_HINT)
+    payload = parts[1].rstrip("=")
     try:
-        raw = base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4))
+        raw = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
         return json.loads(raw)
     except (binascii.Error, ValueError):
         raise UsageError("--claims: the token's payload is not JSON", _CLAIMS_HINT) from None

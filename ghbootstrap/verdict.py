@@ -17,6 +17,7 @@ from ghbootstrap.explain import admits, decode, scope_for, split_subject
 from ghbootstrap.subjects import WILDCARDS, Scopes
 from ghbootstrap.trusteval import (
     admitted_subjects,
+    github_issuer,
     github_providers,
     may_assume,
     split_operator,
@@ -173,7 +174,6 @@ class Verdict:
     reason: str
     scope: Scopes | None = None  # the scope to add; None with `rewrite`: rebuild as it is
     rewrite: bool = False  # an `oidc` run fixes it
-    issuer: str | None = None  # ... with this issuer instead of the role's
     workflow: str | None = None
 
 
@@ -209,13 +209,13 @@ def judge(
     trusted = sorted(github_providers(trust))
     sub, aud = claims.get("sub", ""), claims.get("aud", "")
     if provider.arn not in trusted:
+        # Claims are evidence, never configuration: a token from an issuer the role does
+        # not trust is refused, and no command moves the role to the token's issuer.
+        trusts = [f"https://{github_issuer(arn)}" for arn in trusted]
         return Verdict(
             False,
-            f"the token comes from issuer {issuer}, and the role trusts "
-            f"{', '.join(trusted) or 'no GitHub OIDC provider'}"
-            + ("" if provider.exists else f"; the account has no OIDC provider for {host}"),
-            rewrite=True,
-            issuer=issuer,
+            f"the token comes from {issuer}; the role trusts "
+            f"{', '.join(trusts) or 'no GitHub OIDC provider'}",
         )
     if not provider.exists:
         return Verdict(

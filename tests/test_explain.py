@@ -259,11 +259,8 @@ CASES = [
         ("--claims", "-"),
         3,
         f"{SUB}:ref:refs/heads/main",
-        f"the token comes from issuer {ENTERPRISE_ISSUER}, and the role trusts "
-        "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com; "
-        "the account has no OIDC provider for "
-        "token.actions.githubusercontent.com/octo-enterprise",
-        _fix("--issuer-url", ENTERPRISE_ISSUER, "--branch", "main"),
+        f"the token comes from {ENTERPRISE_ISSUER}; the role trusts {ISSUER}",
+        None,  # claims describe; they never configure the role's issuer
         claims=claims_of(f"{SUB}:ref:refs/heads/main", iss=ENTERPRISE_ISSUER),
     ),
 ]
@@ -537,3 +534,83 @@ def test_a_token_given_as_such_never_reaches_the_output(
         assert result.code == 0, result.err
         for part in token.split("."):
             assert part not in result.out + result.err
+
+
+# -- claims are evidence, never configuration ---------------------------------------------------
+
+
+def _state(fake_github: FakeGitHub) -> tuple[Any, ...]:
+    iam = boto3.client("iam", region_name=REGION)
+    providers = iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]
+    trust = iam.get_role(RoleName=ROLE)["Role"]["AssumeRolePolicyDocument"]
+    return sorted(p["Arn"] for p in providers), trust, fake_github.variables(REPO)
+
+
+def test_a_token_from_an_issuer_the_role_does_not_trust_is_denied_with_no_fix(
+    cli: Cli, moto: None, fake_github: FakeGitHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert cli("oidc", REPO, "--no-workflow").code == 0
+    before = _state(fake_github)
+    stranger = claims_of(f"{SUB}:ref:refs/heads/main", iss="https://token.example.net")
+
+    result, answer = explain(cli, monkeypatch, ("--claims", "-"), stranger)
+
+    assert result.code == 3
+    assert answer["admitted"] is False
+    assert answer["reason"] == (
+        f"the token comes from https://token.example.net; the role trusts {ISSUER}"
+    )
+    assert answer["fix"] is None
+    assert answer["workflow_fix"] is None
+    assert _state(fake_github) == before
+    assert cli("audit").code == 0  # still one role trusting GitHub's issuer, pinned
+
+
+@pytest.mark.parametrize(
+    ("audiences", "code", "judged", "reason"),
+    [
+        (["https://github.com/Octo-Org", "sts.amazonaws.com"], 0, "sts.amazonaws.com", "admits it"),
+        (["sts.amazonaws.com", "https://github.com/Octo-Org"], 0, "sts.amazonaws.com", "admits it"),
+        (
+            ["https://github.com/Octo-Org", "api://other"],
+            3,
+            "https://github.com/Octo-Org",
+            "does not accept the audience 'https://github.com/Octo-Org'",
+        ),
+    ],
+)
+def test_an_audience_array_is_judged_member_by_member(
+    audiences: list[str],
+    code: int,
+    judged: str,
+    reason: str,
+    cli: Cli,
+    moto: None,
+    fake_github: FakeGitHub,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert cli("oidc", REPO, "--no-workflow").code == 0
+    claims = {"sub": f"{SUB}:ref:refs/heads/main", "aud": audiences, "iss": ISSUER}
+
+    for given in (json.dumps(claims), jwt(claims)):
+        result, answer = explain(cli, monkeypatch, ("--claims", "-"), given)
+        assert result.code == code, answer
+        assert answer["aud"] == judged
+        assert reason in answer["reason"]
+
+
+def test_a_token_whose_parts_carry_padding_is_read(
+    cli: Cli, moto: None, fake_github: FakeGitHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert cli("oidc", REPO, "--no-workflow").code == 0
+    claims = {"sub": f"{SUB}:ref:refs/heads/main", "aud": "sts.amazonaws.com", "iss": ISSUER}
+    paddings = set()
+    for extra in range(3):  # payloads of every length modulo 3: 0, 1 or 2 '='
+        claims["jti"] = "x" * extra
+        header, payload, signature = jwt(claims).split(".")
+        padded = base64.urlsafe_b64encode(base64.urlsafe_b64decode(payload + "==")).decode()
+        paddings.add(len(padded) - len(padded.rstrip("=")))
+        token = f"{header}.{padded}.{signature}"
+        result, answer = explain(cli, monkeypatch, ("--claims", "-"), token)
+        assert (result.code, answer["admitted"]) == (0, True), answer
+    assert paddings == {0, 1, 2}

@@ -9,17 +9,18 @@ settings on GitHub. Never writes anything.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from ghbootstrap.aws import ecr, oidc_provider, policy, role
 from ghbootstrap.aws.identity import whoami
 from ghbootstrap.aws.session import Aws
-from ghbootstrap.documents import GITHUB_ISSUER, oidc_provider_arn, statements
+from ghbootstrap.documents import GITHUB_ISSUER, STS_AUDIENCE, oidc_provider_arn, statements
 from ghbootstrap.errors import GhbError
 from ghbootstrap.explain import (
     Explanation,
     JobContext,
     Setting,
+    Token,
     context_claims,
     merge,
     oidc_fix_command,
@@ -30,7 +31,7 @@ from ghbootstrap.github.api import GitHub
 from ghbootstrap.subjects import Scopes, subject_prefix
 from ghbootstrap.target import Names, RepoRef, parse_repo
 from ghbootstrap.trusteval import admitted_subjects, github_issuer, github_providers
-from ghbootstrap.verdict import Provider, judge
+from ghbootstrap.verdict import Provider, Verdict, judge
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ class ExplainRequest:
     ref: RepoRef
     names: Names  # only the role name is read; the rest are the defaults
     job: JobContext | None = None  # by options, or
-    claims: dict[str, str] | None = None  # ... by claims
+    claims: Token | None = None  # ... by claims
     issuer: str | None = None
     profile: str | None = None
     github_api_url: str | None = None
@@ -86,6 +87,18 @@ def _setting(aws: Aws, request: ExplainRequest, owner_key: str, role_issuer: str
     )
 
 
+def _deciding(judged: list[tuple[dict[str, str], Verdict]]) -> tuple[dict[str, str], Verdict]:
+    """A token with several audiences is admitted when one of them is; refused, the
+    verdict for the audience STS expects (else the first) says why."""
+    for claims, verdict in judged:
+        if verdict.admitted:
+            return claims, verdict
+    for claims, verdict in judged:
+        if claims.get("aud") == STS_AUDIENCE:
+            return claims, verdict
+    return judged[0]
+
+
 def run(aws: Aws, github: Callable[[], GitHub], request: ExplainRequest) -> Explanation:
     """`github` connects on demand: claims given as such need no GitHub call."""
     caller = whoami(aws.sts)
@@ -99,25 +112,22 @@ def run(aws: Aws, github: Callable[[], GitHub], request: ExplainRequest) -> Expl
         )
     role_issuer = _role_issuer(found.trust)
     if request.claims is not None:
-        claims = request.claims
-        issuer = claims.get("iss") or request.issuer or role_issuer or GITHUB_ISSUER
+        candidates = request.claims.per_audience()
+        issuer = candidates[0].get("iss") or request.issuer or role_issuer or GITHUB_ISSUER
     else:
         issuer = request.issuer or role_issuer or GITHUB_ISSUER
         gh = github()
         repo = gh.repository(request.ref)
         prefix = subject_prefix(repo, gh.subject_template(repo))
         job = request.job or JobContext()
-        claims = context_claims(prefix, job, repo.default_branch, issuer)
+        candidates = [context_claims(prefix, job, repo.default_branch, issuer)]
     issuer = issuer.rstrip("/")
 
     arn = oidc_provider_arn(caller.partition, caller.account, issuer)
     provider = oidc_provider.get_provider(aws.iam, arn)
-    verdict = judge(
-        found.trust,
-        Provider(arn, provider is not None, provider.audiences if provider else ()),
-        issuer,
-        claims,
-    )
+    trusted = Provider(arn, provider is not None, provider.audiences if provider else ())
+    judged = [(claims, judge(found.trust, trusted, issuer, claims)) for claims in candidates]
+    claims, verdict = _deciding(judged)
     hosts = sorted({github_issuer(a) or "" for a in github_providers(found.trust)})
     admits = [sub for host in hosts for sub in admitted_subjects(found.trust, host)]
     reason, fix = verdict.reason, None
@@ -133,9 +143,6 @@ def run(aws: Aws, github: Callable[[], GitHub], request: ExplainRequest) -> Expl
             )
         else:
             setting = _setting(aws, request, owner_key, role_issuer)
-            if verdict.issuer is not None:
-                issuer_option = None if verdict.issuer == GITHUB_ISSUER else verdict.issuer
-                setting = replace(setting, issuer=issuer_option)
             fix = oidc_fix_command(setting, merge(kept, verdict.scope or Scopes()))
     return Explanation(
         repository=request.ref.full_name,
