@@ -301,6 +301,15 @@ def test_a_user_s_public_repositories_and_no_organization_secrets(
     assert paths[:2] == ["/orgs/octocat/repos", "/users/octocat/repos"]
     assert not any("organization-secrets" in p or "/orgs/octocat/actions" in p for p in paths)
 
+    # Named one by one, the owner's kind is unknown: GitHub's 404 for its secrets says a user.
+    start = len(fake_github.requests)
+    named = cli("scan", "octocat", "--repository", "octocat/private", "--json")
+    assert named.code == 0, named.err
+    assert json.loads(named.out)["repositories"][0]["verdict"] == "none"
+    paths = [r.path for r, _ in fake_github.requests[start:]]
+    assert paths[:2] == ["/repos/octocat/private", "/orgs/octocat/actions/secrets"]
+    assert not any("organization-secrets" in p for p in paths)
+
 
 def test_organization_secrets_visible_to_a_repository(
     cli: Cli, moto: None, fake_github: FakeGitHub, here: Path

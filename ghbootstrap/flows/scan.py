@@ -122,11 +122,8 @@ class _Reader:
         repo = self.repo
         holder = Holder(repo.owner, repo.name, environment)
         if environment is None:
-            what, permission, scope = (
-                f"list the secrets of {repo.full_name}",
-                "Secrets: read",
-                REPOSITORY,
-            )
+            what = f"list the secrets of {repo.full_name}"
+            permission, scope = "Secrets: read", REPOSITORY
         else:
             what = f"list the secrets of environment {environment} of {repo.full_name}"
             permission, scope = "Environments: read", environment_scope(environment)
@@ -172,15 +169,16 @@ def read_repository(gh: GitHub, repo: GitHubRepo, org_secrets: frozenset[str] | 
 
 def organization_secrets(gh: GitHub, owner: str, is_org: bool | None) -> frozenset[str] | None:
     """The organisation's own secret names, listed once; None when the token may not list
-    them (each repository is then asked which it may use); empty for a user."""
+    them (each repository is then asked which it may use); empty for a user. `is_org`
+    None: not known (repositories named one by one), and GitHub's 404 says a user."""
     if is_org is False:
         return frozenset()
     try:
         return frozenset(s.name for s in gh.organization_secrets(owner))
     except GitHubError as exc:
-        if exc.status in (403, 404) and not exc.rate_limited:
-            return None
-        raise
+        if exc.rate_limited or exc.status not in (403, 404):
+            raise
+        return frozenset() if exc.status == 404 and is_org is None else None
 
 
 def repositories(gh: GitHub, request: ScanRequest) -> tuple[bool | None, list[GitHubRepo]]:
