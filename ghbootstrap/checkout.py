@@ -83,3 +83,25 @@ def in_repository(path: Path, flag: str) -> Path:
             "with --open-pr give a relative path such as .github/workflows/ecr.yml",
         )
     return Path(str(posix))
+
+
+def path_in_checkout(path: Path, ref: RepoRef, host: str) -> tuple[Path, str] | None:
+    """(checkout root, path in the repository) of a local file inside the checkout of `ref`
+    on `host`; None when no such checkout holds it (then where it lands is not known)."""
+    folder = next((p for p in path.absolute().parents if p.is_dir()), None)
+    if folder is None:
+        return None
+    try:
+        root = checkout_root(folder, ref, host)
+        return root, path.absolute().resolve().relative_to(root.resolve()).as_posix()
+    except (UsageError, ValueError):
+        return None
+
+
+def repository_path(path: Path, ref: RepoRef, host: str, *, open_pr: bool) -> str | None:
+    """A workflow's path in the repository: as given with --open-pr; for a local file, its
+    path in the checkout of `ref` holding it (None when none does)."""
+    if open_pr:
+        return path.as_posix()
+    found = path_in_checkout(path, ref, host)
+    return None if found is None else found[1]

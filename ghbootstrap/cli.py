@@ -1000,8 +1000,10 @@ def migrate(
         )
         if finish:
             _require_answer(yes=yes, dry_run=dry_run, command="migrate --finish")
-            where = in_repository(workflow_path or DEFAULT_WORKFLOW, "--workflow-path")
-            return FinishRequest(ref=ref, names=names, workflow_path=where.as_posix())
+            where = in_repository(workflow_path, "--workflow-path") if workflow_path else None
+            return FinishRequest(
+                ref=ref, names=names, workflow_path=where.as_posix() if where else None
+            )
         if yes:
             raise UsageError("--yes needs --finish", "add --finish, or leave --yes out")
         scopes = Scopes.parse(branch or (), tag or (), environment or (), pull_requests)
@@ -1010,12 +1012,17 @@ def migrate(
         )
         if path is not None:
             check_triggers(scopes)
+        checkout = None  # locally by default: the recorded workflow's path is relative to it
+        if path is not None and workflow_path is None and not open_pr:
+            checkout = path.parents[len(DEFAULT_WORKFLOW.parts) - 1]  # path is root/DEFAULT
         return MigrateRequest(
             ref=ref,
             names=names,
             scopes=scopes,
             workflow_path=path,
             open_pr=open_pr,
+            workflow_given=workflow_path is not None,
+            checkout=checkout,
             force=force,
             profile=profile,
             github_api_url=github_api_url,

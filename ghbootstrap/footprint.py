@@ -8,8 +8,9 @@ flow's constants.
   applied), `ghbootstrap:scopes` (the region, names and scopes `oidc` was last given, so
   any command can rebuild that exact command) and `ghbootstrap:environments` (every
   environment ever given variables, so `status` checks and `destroy` cleans each). The
-  user `keys` makes carries `ghbootstrap:setup` (the region, ECR repository, policy and
-  tag mutability `keys` was last given; not `ghbootstrap:key-...`, which CI's
+  user `keys` makes carries `ghbootstrap:setup` (the region, ECR repository, policy, tag
+  mutability `keys` was last given, and the path in the repository of the build workflow
+  it wrote, so `migrate` replaces that file; not `ghbootstrap:key-...`, which CI's
   self-rotation may tag, so CI cannot rewrite it and rotation never needs to). An OIDC
   provider it made carries `ghbootstrap:created`. An ECR repository made with an explicit
   `--ecr-repo` carries `ghbootstrap:named`; `ghbootstrap:shared` lists the other
@@ -230,6 +231,7 @@ class KeysGiven:
     user: str
     mutable_tags: bool = False
     ecr_named: bool = False
+    workflow: str | None = None  # the build workflow's path in the repository, when known
 
     def items(self) -> list[str]:
         items = [f"region={self.region}", f"ecr={self.ecr_repository}", f"policy={self.policy}"]
@@ -237,6 +239,8 @@ class KeysGiven:
             items.append("ecr-named")
         if self.mutable_tags:
             items.append("mutable-tags")
+        if self.workflow is not None:
+            items.append(f"workflow={self.workflow}")
         return items
 
     def to_tags(self) -> Tags:
@@ -259,6 +263,7 @@ class KeysGiven:
             user=user,
             mutable_tags="mutable-tags" in values,
             ecr_named="ecr-named" in values,
+            workflow=values.get("workflow", [None])[0],
         )
 
 
@@ -283,7 +288,9 @@ def same_region(setup: OidcGiven | KeysGiven | None, region: str) -> None:
 def environments_record(tags: Mapping[str, str]) -> list[str]:
     """Every environment the role's variables were written to."""
     legacy = tags.get(TAG_ENVIRONMENTS, "")
-    if "," in legacy:  # before records were escaped: a plain comma-separated list
+    if "," in legacy or TAG_SCOPES not in tags:
+        # before records were escaped (0.1.0, which wrote no scopes record): a plain
+        # comma-separated list; one name has no comma, and may hold `+` or `@XX`
         return [e for e in legacy.split(",") if e]
     return read_record(tags, TAG_ENVIRONMENTS)
 

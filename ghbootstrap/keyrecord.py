@@ -63,8 +63,20 @@ def environment_of(scope: str) -> str | None:
     if scope in ("", REPOSITORY):
         return None
     if scope.startswith(_ENVIRONMENT):
-        return _unescape(scope.removeprefix(_ENVIRONMENT))
+        return _name(scope.removeprefix(_ENVIRONMENT))
     raise LookupError(scope)
+
+
+def _name(text: str) -> str:
+    """The name `record_scope` escaped to this text; else the name itself, as versions
+    before the escaped form recorded it (`ops@DE`, `a b@41`: no name escapes to them).
+    An old name that is itself an escaping (`prod@2024`) reads as `prod 24`: only a
+    given --environment, compared by `scope_tag`, tells those apart."""
+    try:
+        name = _unescape(text)
+    except UnicodeDecodeError:
+        return text
+    return name if _escape(name) == text else text
 
 
 def scope_tag(environment: str | None) -> str:

@@ -16,7 +16,7 @@ from functools import cache
 from typing import Any
 from urllib.parse import parse_qsl
 
-from openapi_core import OpenAPI
+from openapi_core import Config, OpenAPI
 from openapi_core.testing import MockRequest, MockResponse
 
 from tests.fakes.github import Request, Response, spec
@@ -26,7 +26,9 @@ SERVER = "https://api.github.com"
 
 @cache
 def github_api() -> OpenAPI:
-    return OpenAPI.from_dict(spec())
+    # GitHub's own media types carry JSON too (`application/vnd.github.object`).
+    json_too = {"application/vnd.github.object": json.loads}
+    return OpenAPI.from_dict(spec(), config=Config(extra_media_type_deserializers=json_too))
 
 
 @cache
@@ -40,6 +42,16 @@ def _templates() -> list[tuple[re.Pattern[str], str]]:
 def documented_statuses(method: str, path: str) -> set[str]:
     template = next(t for pattern, t in _templates() if pattern.match(path))
     return set(spec()["paths"][template][method.lower()]["responses"])
+
+
+def _media_type(request: Request, response: Response) -> str:
+    """The media type the request asked for in `Accept`, when GitHub documents it for this
+    answer (`application/vnd.github.object`: a folder as one object), else JSON."""
+    accept = {k.lower(): v for k, v in request.headers.items()}.get("accept", "")
+    template = next(t for pattern, t in _templates() if pattern.match(request.path))
+    answers = spec()["paths"][template][request.method.lower()]["responses"]
+    documented = answers.get(str(response.status), {}).get("content", {})
+    return accept if accept in documented else "application/json"
 
 
 def describe(exc: BaseException) -> str:
@@ -106,7 +118,7 @@ class Contract:
         answer = MockResponse(
             response.encoded(),
             status_code=response.status,
-            content_type="application/json" if response.body is not None else None,
+            content_type=_media_type(request, response) if response.body is not None else None,
         )
         try:
             api.validate_response(mock, answer)

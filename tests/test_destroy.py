@@ -160,6 +160,29 @@ def test_dry_run_and_refusal_delete_nothing(
     assert fake_github.writes()[gh_before:] == []
 
 
+@pytest.mark.parametrize("environment", ["ops@DE", "a+b"])
+def test_the_one_environment_a_0_1_0_role_names_is_cleaned(
+    aws: Aws, gh: GitHub, fake_github: FakeGitHub, environment: str
+) -> None:
+    """0.1.0 recorded a role's environments as they are, beside no scopes record: destroy
+    stopped on `ops@DE` (UnicodeDecodeError) and took `a+b` for environments a and b."""
+    scopes = Scopes.parse(environments=[environment])
+    oidc.run(aws, gh, oidc.OidcRequest(ref=REF, names=NAMES, scopes=scopes), dry_run=False)
+    iam = aws.iam.raw
+    iam.untag_role(RoleName=NAMES.role, TagKeys=["ghbootstrap:scopes"])
+    made_by_0_1_0 = [{"Key": "ghbootstrap:environments", "Value": environment}]
+    iam.tag_role(RoleName=NAMES.role, Tags=made_by_0_1_0)
+    assert fake_github.variables(REPO, environment) == {
+        "AWS_REGION": "us-east-1",
+        "AWS_ROLE_ARN": f"arn:aws:iam::{ACCOUNT}:role/{NAMES.role}",
+        "ECR_REPOSITORY": NAMES.ecr_repository,
+    }
+    tear_down(aws, gh)
+    assert fake_github.variables(REPO, environment) == {}
+    assert fake_github.variables(REPO) == {}
+    assert iam.list_roles()["Roles"] == []
+
+
 def test_a_second_destroy_finds_nothing(aws: Aws, gh: GitHub, fake_github: FakeGitHub) -> None:
     set_up(aws, gh)
     tear_down(aws, gh)

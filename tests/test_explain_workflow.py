@@ -22,7 +22,7 @@ from ghbootstrap.subjects import Scopes
 from ghbootstrap.workflow import OIDC_TEMPLATE, build_workflow
 from tests.conftest import ACCOUNT, REGION
 from tests.fakes.github import FakeGitHub
-from tests.test_explain import Cli, jwt
+from tests.test_explain_flow import Cli, jwt
 
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/ghbootstrap-octo-org-hello-world"
 REQUEST_TOKEN = "actions-request-token-0123456789"

@@ -8,6 +8,8 @@ import pytest
 
 from ghbootstrap.errors import UsageError
 from ghbootstrap.footprint import (
+    RECORD_TAGS_MAX,
+    KeysGiven,
     OidcGiven,
     environments_record,
     read_record,
@@ -89,3 +91,28 @@ def test_the_setup_record_reads_back_the_command_it_came_from() -> None:
 def test_the_environments_tag_of_earlier_releases_still_reads() -> None:
     assert environments_record({"ghbootstrap:environments": "staging,prod"}) == ["staging", "prod"]
     assert environments_record({}) == []
+
+
+def test_the_keys_record_keeps_the_workflow_path_within_iam_limits() -> None:
+    path = ".github/workflows/" + "bäu (ci) #1 + x=y/" * 40 + "build.yml"
+    setup = KeysGiven("eu-west-1", "team/img", "Push+Policy", "ci-user", workflow=path)
+    tags = setup.to_tags()
+    assert 1 < len(tags) <= RECORD_TAGS_MAX
+    assert all(TAG_KEY.fullmatch(k) and TAG_VALUE.fullmatch(v) for k, v in tags.items())
+    assert KeysGiven.from_tags(tags, "ci-user") == setup
+    assert KeysGiven.from_tags(
+        KeysGiven("eu-west-1", "team/img", "P", "u").to_tags(), "u"
+    ) == KeysGiven("eu-west-1", "team/img", "P", "u", workflow=None)
+
+
+@pytest.mark.parametrize("environment", ["ops@DE", "a+b", "a b@41"])
+def test_one_environment_0_1_0_recorded_as_it_is_reads_as_that_name(environment: str) -> None:
+    """0.1.0 wrote a role's environments as they are, comma-separated, beside no scopes
+    record. One name has no comma, and its `@DE` or `+` read as today's escaping: status
+    and destroy stopped on `ops@DE` (UnicodeDecodeError) and took `a+b` for two."""
+    made_by_0_1_0 = {
+        "ghbootstrap:repository": "octo-org/hello-world",
+        "ghbootstrap:trust": "f" * 32,
+        "ghbootstrap:environments": environment,
+    }
+    assert environments_record(made_by_0_1_0) == [environment]

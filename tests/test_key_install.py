@@ -4,6 +4,7 @@ are never overwritten (without --force) or deleted."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from ghbootstrap.aws.session import Aws
 from ghbootstrap.errors import ConflictError, GhbError, GitHubError
 from ghbootstrap.flows import destroy, keys, status
 from ghbootstrap.github.api import GitHub
-from ghbootstrap.keyrecord import KeyRecord, environment_of, record_scope
+from ghbootstrap.keyrecord import KeyRecord
 from ghbootstrap.plan import Action
 from tests.conftest import AwsCalls
 from tests.fakes.github import FakeGitHub, Request, Response
@@ -301,32 +302,6 @@ def test_a_secret_rewritten_by_another_tool_stops_keys_and_rotate_and_destroy_ke
     assert github_pair(fake_github) == (None, "rewritten-by-someone")
 
 
-# -- bug 4: the record names the scope, whatever the environment is called ----------------
-
-NAMES_TO_RECORD = [
-    "prod",
-    "prod (eu)",
-    "prod #1",
-    "prod: eu",
-    "a=41b",
-    "ünïcødé staging",
-    "${{ secrets.X }}",
-    "'\"\\%",
-    "(" * 255,
-    "€" * 255,
-]
-
-
-@pytest.mark.parametrize("name", NAMES_TO_RECORD)
-def test_every_environment_name_round_trips_within_iam_tag_rules(name: str) -> None:
-    tags = KeyRecord(held="AKIA1", scope=record_scope(name)).to_tags()
-    for value in tags.values():
-        assert len(value) <= 256
-        assert all(ch.isalnum() or ch in " _.:/=+-@" for ch in value), value
-    assert all(key.startswith(("ghbootstrap:key-", "ghbootstrap:secrets-scope")) for key in tags)
-    assert environment_of(KeyRecord.from_tags(tags).scope) == name
-
-
 @pytest.mark.parametrize("environment", ["prod (eu)", "(" * 255])
 def test_destroy_deletes_the_secrets_where_the_record_says_and_nothing_else(
     aws: Aws, gh: GitHub, fake_github: FakeGitHub, tmp_path: Path, environment: str
@@ -351,6 +326,38 @@ def test_destroy_deletes_the_secrets_where_the_record_says_and_nothing_else(
     )
     assert github_pair(fake_github, environment) == (None, None)
     assert github_pair(fake_github) == ("AKIAOTHERTOOL", "other-tools-secret")
+
+
+def test_an_environment_0_1_0_recorded_as_it_is_is_read_as_that_name(
+    cli: Any, aws: Aws, gh: GitHub, fake_github: FakeGitHub, tmp_path: Path
+) -> None:
+    """0.1.0 recorded a name that fits a tag value as it is. `ops@DE` reads like an escape
+    (`@DE`) that decodes to no text: status, rotate and destroy stopped on it with
+    "unexpected UnicodeDecodeError"."""
+    run_keys(aws, gh, tmp_path, environment="ops@DE")
+    scope = [{"Key": "ghbootstrap:secrets-scope", "Value": "environment:ops@DE"}]
+    aws.iam.raw.tag_user(UserName=USER, Tags=scope)  # as 0.1.0 wrote it
+
+    checked = cli("status", "octo-org/hello-world", "--json")
+    assert checked.code == 0, checked.out + checked.err
+    secrets = [
+        c["name"] for c in json.loads(checked.out)["checks"] if c["resource"] == "GitHub secret"
+    ]
+    assert secrets == [
+        f"AWS_ACCESS_KEY_ID ({REPO} environment ops@DE)",
+        f"AWS_SECRET_ACCESS_KEY ({REPO} environment ops@DE)",
+    ]
+    with pytest.raises(GhbError) as refused:
+        run_rotate(aws, gh)
+    assert str(refused.value) == (
+        f"the key of IAM user {USER} is stored in GitHub's environment ops@DE, not "
+        "repository: pass the same --environment that `ghbootstrap keys` used"
+    )
+    run_rotate(aws, gh, environment="ops@DE")
+    assert_github_holds_a_working_pair(aws, fake_github, "ops@DE")
+    removed = cli("destroy", "octo-org/hello-world", "--yes")
+    assert removed.code == 0, removed.err
+    assert github_pair(fake_github, "ops@DE") == (None, None)
 
 
 def test_keys_refusal_through_the_cli_is_one_line_exit_1(

@@ -101,9 +101,13 @@ def test_the_whole_path_with_pull_requests(
     early = cli("migrate", TYPED, "--finish", "--yes")
     assert early.code == 1
     assert early.err == (
-        f"error: nothing was removed: {BUILD} on main still reads secrets.AWS_ACCESS_KEY_ID: "
-        "the workflow change must reach the default branch first: merge the pull request (or "
-        "push the commit) `ghbootstrap migrate` made, let it run, then run this again\n"
+        f"error: nothing was removed: {BUILD} on main does not read vars.AWS_ROLE_ARN; "
+        f"{BUILD} on main reads the key's secrets (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY); "
+        f"{ROTATE} on main reads the key's secrets (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY): "
+        "ghbootstrap removes the key only once the default branch runs on the role alone: "
+        "complete phase one (`ghbootstrap migrate` without --finish), merge its change and "
+        "let it run, change each workflow named so it no longer reads the key's secrets, then "
+        "run this again\n"
     )
     assert aws_calls.writes_since(aws_mark) == []
     assert fake_github.writes()[github_mark:] == []
@@ -198,7 +202,7 @@ def test_local_files_in_an_environment(
         trust["Statement"][0]["Condition"]["StringEquals"][
             "token.actions.githubusercontent.com:sub"
         ]
-    ) == [f"repo:{REPO}:environment:prod", f"repo:{REPO}:ref:refs/heads/main"]
+    ) == [f"repo:{REPO}:environment:prod"]  # what the key served: not main outside prod
     assert fake_github.variables(REPO, "prod")["AWS_ROLE_ARN"] == ROLE_ARN
     assert github_key_works(fake_github, aws, "prod") == held
     assert f"note: next: commit {build}" in result.out

@@ -8,7 +8,7 @@ right for the user to rotate its own key plus a workflow that does it on cron.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
@@ -16,6 +16,7 @@ from ghbootstrap import footprint
 from ghbootstrap.aws import user
 from ghbootstrap.aws.eventual_consistency import settle
 from ghbootstrap.aws.session import Aws
+from ghbootstrap.checkout import repository_path
 from ghbootstrap.delivery import Proposal, deliver
 from ghbootstrap.documents import self_rotation_policy
 from ghbootstrap.flows import key_install
@@ -32,6 +33,7 @@ from ghbootstrap.flows.shared_steps import (
 )
 from ghbootstrap.footprint import KeysGiven
 from ghbootstrap.github.api import GitHub, Holder
+from ghbootstrap.github.connect import web_host
 from ghbootstrap.plan import Action, Change, Plan, Step, keep, reconcile
 from ghbootstrap.report import Report
 from ghbootstrap.subjects import Scopes
@@ -63,9 +65,14 @@ class KeysRequest:
 
 def plan_user(plan: Plan, setup: Start, record: KeysGiven) -> bool:
     """Create the CI user if missing, with the record of what `keys` was given (so later
-    commands can repeat it); bring the record in line. Returns whether the user exists."""
+    commands can repeat it) and where its build workflow is (a run that writes none, or
+    cannot tell, keeps the one recorded); bring the record in line. Returns whether the
+    user exists."""
     iam, name = setup.aws.iam, setup.names.user
     found = user.get_user(iam, name)
+    if found is not None and record.workflow is None:  # no workflow written: keep the last
+        before = KeysGiven.from_tags(found.tags, name)
+        record = replace(record, workflow=before.workflow if before else None)
     wanted = record.to_tags()
     if found is None:
         plan.add(
@@ -240,6 +247,11 @@ def run(aws: Aws, gh: GitHub, request: KeysRequest, *, dry_run: bool) -> Report:
         user=request.names.user,
         mutable_tags=not request.immutable_tags,
         ecr_named=request.names.ecr_named,
+        workflow=None
+        if request.workflow_path is None
+        else repository_path(
+            request.workflow_path, request.ref, web_host(gh.api_url), open_pr=request.open_pr
+        ),
     )
     user_exists = plan_user(plan, setup, record)
     plan_user_policies(plan, setup, policy_arn, self_rotation=bool(request.rotation_schedule))

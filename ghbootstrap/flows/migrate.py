@@ -4,14 +4,15 @@ Two phases, because only GitHub knows when the new workflow is live:
 
 - `run` (phase one) adds and removes nothing CI uses today: it plans what `oidc` plans
   (through `oidc.plan_setup`: the same ECR repository and push policy, the provider, the
-  role, AWS_ROLE_ARN where the key's secrets are), and replaces ghbootstrap's own build
-  workflow with the OIDC one and deletes its own rotation workflow, locally or in one
-  pull request. The user, its key, the secrets and the variables stay.
-- `finish` (phase two) first reads the default branch through the contents API: only once
-  its build workflow assumes the role, and ghbootstrap's rotation workflow is gone, does it
-  remove the secrets (only while they hold the key the record names), every access key,
-  the user's policies and the user. The ECR repository, the policy, the role, the provider
-  and the variables stay.
+  role admitting what the key served, AWS_ROLE_ARN where the key's secrets are), and
+  replaces ghbootstrap's own build workflow (at the path `keys` recorded, the job in the
+  key's environment) with the OIDC one and deletes its own rotation workflow, locally or in
+  one pull request. The user, its key, the secrets and the variables stay.
+- `finish` (phase two) first proves the replacement (`replacement.prove`: the role and its
+  policy, the variable, the trust admitting what the default branch's build job presents,
+  no workflow there reading the key's secrets); only then does it remove the secrets (only
+  while they hold the key the record names), every access key, the user's policies and
+  the user. The ECR repository, the policy, the role, the provider and the variables stay.
 """
 
 from __future__ import annotations
@@ -21,16 +22,19 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from ghbootstrap import footprint, frozen_v0_1_0, repairs
 from ghbootstrap.aws import access_keys, ecr, role, user
 from ghbootstrap.aws.session import Aws
+from ghbootstrap.checkout import path_in_checkout
 from ghbootstrap.delivery import Proposal, deliver
 from ghbootstrap.errors import GhbError, UsageError
 from ghbootstrap.flows import destroy, oidc
+from ghbootstrap.flows.replacement import Replacement, prove
 from ghbootstrap.flows.shared_steps import Start, start
 from ghbootstrap.github.api import GitHub, Holder
+from ghbootstrap.github.connect import web_host
 from ghbootstrap.keyrecord import KeyRecord
 from ghbootstrap.plan import Action, Change, Plan
 from ghbootstrap.report import Report
@@ -57,6 +61,8 @@ class MigrateRequest:
     scopes: Scopes = field(default_factory=Scopes)
     workflow_path: Path | None = None  # in the repository with open_pr; None: --no-workflow
     open_pr: bool = False
+    workflow_given: bool = False  # --workflow-path was given (else the recorded path)
+    checkout: Path | None = None  # the checkout of OWNER/REPO, locally without --workflow-path
     force: bool = False
     profile: str | None = None  # for the printed --finish command
     github_api_url: str | None = None
@@ -68,7 +74,7 @@ class MigrateRequest:
 class FinishRequest:
     ref: RepoRef
     names: Names
-    workflow_path: str = DEFAULT_PATH  # where the build workflow sits in the repository
+    workflow_path: str | None = None  # in the repository; None: the one `keys` recorded
 
 
 @dataclass(frozen=True)
@@ -79,6 +85,7 @@ class KeySetup:
     user: user.User
     record: KeyRecord
     environment: str | None
+    given: footprint.KeysGiven | None = None  # what `keys` was given (None: before 0.2.0)
 
 
 def find_key_setup(setup: Start, candidates: Sequence[str]) -> KeySetup | None:
@@ -96,17 +103,19 @@ def find_key_setup(setup: Start, candidates: Sequence[str]) -> KeySetup | None:
             "secrets only by a hash",
             "pass the environment's name with --environment",
         )
-    return KeySetup(found, record, environment)
+    return KeySetup(
+        found, record, environment, footprint.KeysGiven.from_tags(found.tags, found.name)
+    )
 
 
 # -- phase one ------------------------------------------------------------------------------
 
 
-def recorded_names(request: MigrateRequest, found: user.User, region: str) -> Names:
+def recorded_names(request: MigrateRequest, key: KeySetup, region: str) -> Names:
     """The ECR repository and policy `keys` was given, from the user's record (a user made
     before the record: the names given, as before). A given name that differs is refused:
     the role would push to another repository than CI does today."""
-    recorded = footprint.KeysGiven.from_tags(found.tags, found.name)
+    recorded, found = key.given, key.user
     footprint.same_region(recorded, region)
     names = request.names
     if recorded is None:
@@ -128,15 +137,31 @@ def recorded_names(request: MigrateRequest, found: user.User, region: str) -> Na
     )
 
 
-def role_scopes(given: Scopes, environment: str | None, default_branch: str) -> Scopes:
-    """The given scopes (none: the default branch), plus the environment the key lives
-    in: the new workflow's job runs there, as the keys workflow's did."""
+def role_scopes(given: Scopes, environment: str | None) -> Scopes:
+    """The given scopes, plus the environment the key lives in: the new workflow's job runs
+    there, as the keys workflow's did. Nothing given: what the key served, and no more (in
+    an environment, that environment alone; else the default branch)."""
     if environment is None or environment in given.environments:
         return given
-    branches = given.branches if not given.is_empty() else (default_branch,)
     return Scopes.parse(
-        branches, given.tags, [*given.environments, environment], given.pull_requests
+        given.branches, given.tags, [*given.environments, environment], given.pull_requests
     )
+
+
+def refuse_other_environments(given: Scopes, key: KeySetup) -> None:
+    """The build job stays in the key's environment: the workflow runs its job in the first
+    environment it is given, and out of the key's it would lose that environment's
+    protection rules."""
+    if key.environment is None:
+        return
+    others = [e for e in given.environments if e != key.environment]
+    if others:
+        raise UsageError(
+            f"--environment {others[0]}: the key's secrets live in environment "
+            f"{key.environment}, and the build job stays there (elsewhere it would run "
+            f"without {key.environment}'s protection rules)",
+            f"leave --environment out, or pass --environment {key.environment}",
+        )
 
 
 def run(
@@ -157,9 +182,11 @@ def run(
             f"set up OIDC directly with `ghbootstrap oidc {request.ref.full_name}`, or pass "
             "the --user-name the setup used",
         )
-    request = replace(request, names=recorded_names(request, key.user, aws.region))
+    refuse_other_environments(request.scopes, key)
+    request, in_repository = _build_workflow(setup, request, key)
+    request = replace(request, names=recorded_names(request, key, aws.region))
     setup = replace(setup, names=request.names)
-    scopes = role_scopes(request.scopes, key.environment, setup.repo.default_branch)
+    scopes = role_scopes(request.scopes, key.environment)
     found_ecr = ecr.get_repository(aws.ecr, request.names.ecr_repository)
     oidc_request = oidc.OidcRequest(
         ref=request.ref,
@@ -178,8 +205,37 @@ def run(
         dry_run,
         changes,
         outputs={**planned.outputs, **delivered},
-        notes=_next_steps(setup, request, delivered, changes),
+        notes=_next_steps(setup, request, delivered, changes, in_repository, key),
     )
+
+
+def _build_workflow(
+    setup: Start, request: MigrateRequest, key: KeySetup
+) -> tuple[MigrateRequest, str | None]:
+    """Where the OIDC workflow goes: over the build workflow `keys` recorded (never a
+    second one beside it), and its path in the repository when known. A --workflow-path
+    that names another file of the repository is refused."""
+    path = request.workflow_path
+    wanted = key.given.workflow if key.given else None
+    if path is None:  # --no-workflow
+        return request, None
+    if wanted is not None and not request.workflow_given:
+        if request.open_pr:
+            return replace(request, workflow_path=Path(wanted)), wanted
+        if request.checkout is not None:
+            return replace(request, workflow_path=request.checkout / wanted), wanted
+    host = web_host(setup.gh.api_url)
+    found = None if request.open_pr else path_in_checkout(path, setup.ref, host)
+    in_repository = path.as_posix() if request.open_pr else (found[1] if found else None)
+    if wanted is not None and in_repository is not None and in_repository != wanted:
+        where = wanted if found is None else str(found[0] / wanted)
+        raise UsageError(
+            f"--workflow-path {path}: the key's build workflow is {wanted} (IAM user "
+            f"{key.user.name} records it), and migrate replaces it rather than adding a "
+            "second one",
+            f"leave --workflow-path out, or pass --workflow-path {where}",
+        )
+    return request, in_repository
 
 
 def _plan_workflows(
@@ -259,19 +315,13 @@ def _rotation_ours(path: str, setup: Start, key: KeySetup, found: str) -> Workfl
     return replace(ours, earlier=ours.earlier + older)
 
 
-def finish_command(request: MigrateRequest, region: str) -> str:
-    return repairs.migrate_finish_command(
-        request.ref,
-        region,
-        request.names,
-        workflow_path=request.workflow_path.as_posix() if request.workflow_path else None,
-        profile=request.profile,
-        github_api_url=request.github_api_url,
-    )
-
-
 def _next_steps(
-    setup: Start, request: MigrateRequest, delivered: dict[str, str], changes: list[Change]
+    setup: Start,
+    request: MigrateRequest,
+    delivered: dict[str, str],
+    changes: list[Change],
+    in_repository: str | None,
+    key: KeySetup,
 ) -> list[str]:
     branch = setup.repo.default_branch
     proposing = any(c.resource == "pull request" and c.action is not Action.KEEP for c in changes)
@@ -291,7 +341,17 @@ def _next_steps(
             f"next: change the build workflow on {branch} to assume vars.AWS_ROLE_ARN "
             "(`ghbootstrap oidc --dry-run` prints the one ghbootstrap writes)"
         )
-    command = finish_command(request, setup.aws.region)
+    # --finish checks the recorded build workflow (else the default path): name the one
+    # written only when it is another, and known (a local file outside a checkout is not).
+    checked = (key.given.workflow if key.given else None) or DEFAULT_PATH
+    command = repairs.migrate_finish_command(
+        request.ref,
+        setup.aws.region,
+        request.names,
+        workflow_path=in_repository if in_repository != checked else None,
+        profile=request.profile,
+        github_api_url=request.github_api_url,
+    )
     return [
         first,
         f"then let it run once on {branch}: it signs in with the role (the access key, its "
@@ -302,62 +362,58 @@ def _next_steps(
 
 # -- phase two ------------------------------------------------------------------------------
 
+_NOT_PROVEN = (
+    "ghbootstrap removes the key only once the default branch runs on the role alone: "
+    "complete phase one (`ghbootstrap migrate` without --finish), merge its change and let "
+    "it run, change each workflow named so it no longer reads the key's secrets, then run "
+    "this again"
+)
 
-def live_problem(gh: GitHub, setup: Start, workflow_path: str) -> str:
-    """Why the default branch does not run on the role yet ('' when it does)."""
-    repo, branch = setup.repo, setup.repo.default_branch
-    build = gh.file(repo, workflow_path, branch)
-    if build is None:
-        return f"{workflow_path} is not on {branch}"
-    text = build.text
-    if f"secrets.{footprint.SECRET_ID}" in text:
-        return f"{workflow_path} on {branch} still reads secrets.{footprint.SECRET_ID}"
-    if f"vars.{footprint.VAR_ROLE_ARN}" not in text:
-        return f"{workflow_path} on {branch} does not read vars.{footprint.VAR_ROLE_ARN}"
-    if not re.search(r"^\s*id-token:\s*write\s*(#.*)?$", text, re.MULTILINE):
-        return f"{workflow_path} on {branch} does not ask for id-token: write"
-    rotation = str(PurePosixPath(workflow_path).with_name(ROTATE_FILENAME))
-    found = gh.file(repo, rotation, branch)
-    if found is not None and "ghbootstrap rotate" in found.text:
-        return f"ghbootstrap's key rotation workflow {rotation} is still on {branch}"
-    return ""
+
+def _replacement(request: FinishRequest, key: KeySetup) -> Replacement:
+    """The role, the push policy `keys` was given, and the build workflow: the path given,
+    else the one `keys` recorded, else the default."""
+    recorded = key.given
+    path = request.workflow_path or (recorded and recorded.workflow) or DEFAULT_PATH
+    return Replacement(
+        role=request.names.role,
+        policy=recorded.policy if recorded else request.names.policy,
+        workflow_path=path,
+        environment=key.environment,
+    )
 
 
 def finish(
     aws: Aws, gh: GitHub, request: FinishRequest, *, dry_run: bool, confirm: Confirm
 ) -> Report:
     setup = start(aws, gh, request.ref, request.names)
-    problem = live_problem(gh, setup, request.workflow_path)
-    if problem:
-        raise GhbError(
-            f"nothing was removed: {problem}",
-            "the workflow change must reach the default branch first: merge the pull request "
-            "(or push the commit) `ghbootstrap migrate` made, let it run, then run this again",
-        )
     found_role = role.get_role(aws.iam, request.names.role)
     candidates = footprint.environments_record(found_role.tags) if found_role else []
     key = find_key_setup(setup, candidates)
+    if key is None:
+        note = f"nothing to do: no access-key setup of {request.ref.tag_value} is left"
+        return Report("migrate --finish", setup.repo.full_name, dry_run, notes=[note])
+    proof = prove(setup, _replacement(request, key))
+    if proof.problems:
+        raise GhbError(f"nothing was removed: {'; '.join(proof.problems)}", _NOT_PROVEN)
     plan = Plan()
-    notes: list[str] = []
-    if key is not None:
-        scope = Holder(setup.repo.owner, setup.repo.name, key.environment)
-        destroy.plan_secrets(plan, gh, scope, key.user)
-        for access_key in access_keys.list_keys(aws.iam, key.user.name):
-            remove = partial(access_keys.delete_key, aws.iam, key.user.name, access_key.id)
-            plan.add(
-                destroy.delete_step("access key", access_key.id, remove, access_key.status.lower())
-            )
-        destroy.plan_policies_of(plan, aws, "user", key.user.name, user)
-        remove_user = partial(user.delete_user, aws.iam, key.user.name)
-        plan.add(destroy.delete_step("IAM user", key.user.name, remove_user))
-        notes += _token_notes(gh, setup, scope)
+    scope = Holder(setup.repo.owner, setup.repo.name, key.environment)
+    destroy.plan_secrets(plan, gh, scope, key.user)
+    for access_key in access_keys.list_keys(aws.iam, key.user.name):
+        remove = partial(access_keys.delete_key, aws.iam, key.user.name, access_key.id)
+        plan.add(
+            destroy.delete_step("access key", access_key.id, remove, access_key.status.lower())
+        )
+    destroy.plan_policies_of(plan, aws, "user", key.user.name, user)
+    remove_user = partial(user.delete_user, aws.iam, key.user.name)
+    plan.add(destroy.delete_step("IAM user", key.user.name, remove_user))
+    notes = [f"checked: {line}" for line in proof.checked]
+    notes += _token_notes(gh, setup, scope)
     changes = [s.change for s in plan.steps]
     deleting = [c for c in changes if c.action is not Action.KEEP]
     if deleting and not dry_run and not confirm(changes):
         raise GhbError("nothing was removed", "run again and answer y, or pass --yes")
     changes = plan.execute(dry_run=dry_run).changes
-    if key is None:
-        notes.insert(0, f"nothing to do: no access-key setup of {request.ref.tag_value} is left")
     return Report("migrate --finish", setup.repo.full_name, dry_run, changes, notes=notes)
 
 

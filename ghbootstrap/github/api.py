@@ -496,6 +496,19 @@ class GitHub:
         text = base64.b64decode(data.get("content") or "").decode("utf-8", errors="replace")
         return RepoFile(str(data["sha"]), text)
 
+    def folder(self, repo: GitHubRepo, path: str, branch: str) -> list[str]:
+        """The paths of the files directly in a folder on a branch ([] if it is not there)."""
+        data = self._read(
+            f"{self._repo_path(repo)}/contents/{_q(path.rstrip('/'))}",
+            f"list {path} on {branch} of {repo.full_name}",
+            params={"ref": branch},
+            headers={"Accept": "application/vnd.github.object"},  # a folder as one object
+        )
+        if not isinstance(data, dict) or data.get("type") != "dir":  # absent, or a file
+            return []
+        entries = data.get("entries") or ()
+        return sorted(str(item["path"]) for item in entries if item.get("type") == "file")
+
     def put_file(
         self, repo: GitHubRepo, path: str, text: str, *, branch: str, message: str, sha: str | None
     ) -> None:

@@ -49,6 +49,9 @@ ALL_PERMISSIONS = frozenset(
 )
 WORKFLOWS_DIR = ".github/workflows/"
 WORKFLOW_REGISTERED = "2026-01-01T00:00:00Z"  # when GitHub first saw each workflow file
+# Asked for in `Accept`, the contents API answers a folder as one object with `entries`
+# instead of an array.
+OBJECT_MEDIA_TYPE = "application/vnd.github.object"
 
 
 @dataclass
@@ -589,7 +592,8 @@ class FakeGitHub:
         return _error(404, "Not Found")
 
     def _contents(self, request: Request, token: Token, repo: Repo, path: str) -> Response:
-        """A file on a branch (`path` arrives with '/' as %2F; `ref` names the branch)."""
+        """A file, or a folder's listing, on a branch (`path` arrives with '/' as %2F; `ref`
+        names the branch)."""
         denied = self._need(token, "contents", request)
         if not denied and request.is_write and path.startswith(WORKFLOWS_DIR):
             denied = self._need(token, "workflows", request)
@@ -597,8 +601,16 @@ class FakeGitHub:
             return denied
         if request.method == "GET":
             branch = parse_qs(request.query).get("ref", [repo.default_branch])[0]
-            if branch not in repo.branches or path not in repo.branch_files(branch):
+            if branch not in repo.branches:
                 return _error(404, "Not Found")
+            if path not in repo.branch_files(branch):
+                listed = self._folder_body(repo, path, branch)
+                if not listed:
+                    return _error(404, "Not Found")
+                accept = {k.lower(): v for k, v in request.headers.items()}.get("accept", "")
+                if OBJECT_MEDIA_TYPE not in accept:
+                    return Response(200, listed)
+                return Response(200, {**self._dir_entry(repo, path, branch), "entries": listed})
             return Response(200, self._file_body(repo, path, branch))
         if request.method == "PUT":
             body = request.body or {}
@@ -744,6 +756,42 @@ class FakeGitHub:
             "git_url": git,
             "html_url": html,
             "download_url": f"https://raw.githubusercontent.com/{repo.full_name}/HEAD/{path}",
+            "_links": {"self": url, "git": git, "html": html},
+        }
+
+    def _folder_body(self, repo: Repo, path: str, branch: str) -> list[dict[str, Any]]:
+        """A folder's entries, files and folders directly in it, as GitHub lists them (no
+        `content`); empty when no file lies under `path` (git keeps no empty folders)."""
+        folder = path.strip("/")
+        entries: dict[str, dict[str, Any]] = {}
+        for file_path in sorted(repo.branch_files(branch)):
+            if not file_path.startswith(f"{folder}/"):
+                continue
+            name, _, rest = file_path.removeprefix(f"{folder}/").partition("/")
+            if rest:
+                entries.setdefault(name, self._dir_entry(repo, f"{folder}/{name}", branch))
+            else:
+                entry = self._file_body(repo, file_path, branch)
+                entry.pop("content")
+                entry.pop("encoding")
+                entries[name] = entry
+        return list(entries.values())
+
+    def _dir_entry(self, repo: Repo, path: str, branch: str) -> dict[str, Any]:
+        url = f"https://api.github.com/repos/{repo.full_name}/contents/{path}"
+        html = f"https://github.com/{repo.full_name}/tree/{branch}/{path}"
+        sha = hashlib.sha1(path.encode()).hexdigest()  # noqa: S324 - a stand-in tree id
+        git = f"https://api.github.com/repos/{repo.full_name}/git/trees/{sha}"
+        return {
+            "type": "dir",
+            "size": 0,
+            "name": path.rsplit("/", 1)[-1],
+            "path": path,
+            "sha": sha,
+            "url": url,
+            "git_url": git,
+            "html_url": html,
+            "download_url": None,
             "_links": {"self": url, "git": git, "html": html},
         }
 
