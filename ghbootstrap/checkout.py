@@ -14,7 +14,7 @@ import subprocess
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
-from ghbootstrap.errors import UsageError
+from ghbootstrap.errors import UsageError, shown
 from ghbootstrap.target import RepoRef
 
 TIMEOUT = 10
@@ -79,7 +79,7 @@ def in_repository(path: Path, flag: str) -> Path:
     posix = PurePosixPath(path.as_posix())
     if posix.is_absolute() or ".." in posix.parts or not posix.parts or str(posix) == ".":
         raise UsageError(
-            f"{flag} '{path}' is not a path inside the repository",
+            f"{flag} '{shown(str(path))}' is not a path inside the repository",
             "with --open-pr give a relative path such as .github/workflows/ecr.yml",
         )
     return Path(str(posix))

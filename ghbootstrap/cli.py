@@ -10,6 +10,7 @@ report or the error.
 
 from __future__ import annotations
 
+import re
 import shlex
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -21,7 +22,16 @@ import typer
 from typer.core import TyperArgument, TyperGroup, TyperOption
 
 from ghbootstrap import __version__
-from ghbootstrap.errors import EXIT_DRIFT, EXIT_FAILURE, GhbError, Interrupted, UsageError
+from ghbootstrap.defaults import GITHUB_ISSUER, WORKFLOW_PATH
+from ghbootstrap.errors import (
+    EXIT_DRIFT,
+    EXIT_FAILURE,
+    GhbError,
+    Interrupted,
+    UsageError,
+    one_line,
+    shown,
+)
 
 if TYPE_CHECKING:
     from ghbootstrap.aws.session import Aws
@@ -40,6 +50,9 @@ if TYPE_CHECKING:
     from ghbootstrap.plan import Change
     from ghbootstrap.render import Rendered
     from ghbootstrap.report import AuditReport, FleetReport, Outcome, Report, ScanReport
+
+    # (entries, clients, jobs=, source=, github_api_url=, on_done=): a flows.apply function
+    FleetWork = Callable[..., FleetReport]
 
 Request = TypeVar("Request")
 
@@ -159,7 +172,7 @@ WorkflowPath = Annotated[
     typer.Option(
         metavar="PATH",
         help="Where to write the build-and-push workflow [default: "
-        ".github/workflows/ecr-build-push.yml in this checkout of OWNER/REPO].",
+        f"{WORKFLOW_PATH} in this checkout of OWNER/REPO].",
         show_default=False,
     ),
 ]
@@ -178,7 +191,9 @@ NoWorkflow = Annotated[bool, typer.Option("--no-workflow", help="Do not write a 
 Force = Annotated[
     bool,
     typer.Option(
-        "--force", help="Overwrite a workflow file, variable or secret ghbootstrap did not write."
+        "--force",
+        help="Overwrite a workflow file, variable or secret ghbootstrap did not write (and "
+        "with --open-pr, a branch someone committed to).",
     ),
 ]
 DryRun = Annotated[
@@ -188,8 +203,6 @@ Json = Annotated[bool, typer.Option("--json", help="Print the result as one JSON
 Verbose = Annotated[
     bool, typer.Option("-v", "--verbose", help="Log each call; show tracebacks on error.")
 ]
-
-DEFAULT_WORKFLOW = Path(".github/workflows/ecr-build-push.yml")
 
 
 def _workflow_path(
@@ -209,11 +222,11 @@ def _workflow_path(
     if no_workflow:
         return None
     if open_pr:
-        return in_repository(workflow_path or DEFAULT_WORKFLOW, "--workflow-path")
+        return in_repository(workflow_path or Path(WORKFLOW_PATH), "--workflow-path")
     if workflow_path is None:
         host = web_host(api_url(github_api_url))
         root = checkout_root(Path.cwd(), parse_repo(repository), host)
-        return _workflow_file(root / DEFAULT_WORKFLOW, "--workflow-path")
+        return _workflow_file(root / WORKFLOW_PATH, "--workflow-path")
     return _workflow_file(workflow_path, "--workflow-path")
 
 
@@ -247,36 +260,51 @@ def _root(
 # -- input rules shared by every command ----------------------------------------------------
 
 
-class _EmptyValue(typer.BadParameter):
+# C0 and C1 controls (newline, tab, escape, DEL) and Unicode's line and paragraph separators.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+class _BadText(typer.BadParameter):
     def format_message(self) -> str:
         return self.message
 
 
-def _forbid_empty_values(command: Any) -> None:
+def _check_typed_text(command: Any) -> None:
     """An explicit empty value is bad input, never "use the default": `--region "$REGION"`
-    with REGION unset must not fall back to the profile's region. Installed on every
-    parameter that takes a value, of every command (options added later included), it
-    sees the text as typed, before any conversion: `--workflow-path ""` is not `.`."""
+    with REGION unset must not fall back to the profile's region. Nor does any value hold
+    a control character (a newline, a tab): none is part of a name, a path, a pattern or
+    a schedule this tool takes. Installed on every parameter that takes a value, of every
+    command (options added later included), it sees the text as typed, before any
+    conversion: `--workflow-path ""` is not `.`."""
     if isinstance(command, TyperGroup):
         for sub in command.commands.values():
-            _forbid_empty_values(sub)
+            _check_typed_text(sub)
     for param in command.params:
         if isinstance(param, TyperOption) and (param.is_flag or param.count):
             continue
         # Wrapped on the parameter object itself: Typer offers no hook that sees the raw
         # text of every parameter, and these objects are built afresh by each main().
-        param.process_value = _non_empty(param, param.process_value)
+        param.process_value = _plain_text(param, param.process_value)
 
 
-def _non_empty(param: Any, process: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+def _plain_text(param: Any, process: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
     def checked(ctx: typer.Context, value: Any) -> Any:
         values = value if isinstance(value, list | tuple) else [value]
-        if _typed(ctx, param.name) and any(isinstance(v, str) and not v.strip() for v in values):
-            if isinstance(param, TyperArgument):
-                what = f"{param.metavar or param.name.upper()} is empty: give a value"
-            else:
-                what = f"{max(param.opts, key=len)} is empty: give a value, or leave the option out"
-            raise _EmptyValue(what, ctx=ctx, param=param)
+        texts = [v for v in values if isinstance(v, str)] if _typed(ctx, param.name) else []
+        if isinstance(param, TyperArgument):
+            name, leave = param.metavar or param.name.upper(), ""
+        else:
+            name, leave = max(param.opts, key=len), ", or leave the option out"
+        if any(not v.strip() for v in texts):
+            raise _BadText(f"{name} is empty: give a value{leave}", ctx=ctx, param=param)
+        bad = next((v for v in texts if _CONTROL.search(v)), None)
+        if bad is not None:
+            raise _BadText(
+                f"{name} '{shown(bad)}' holds a line break or control character: give the "
+                "value on one line, without tabs or other control characters",
+                ctx=ctx,
+                param=param,
+            )
         return process(ctx, value)
 
     return checked
@@ -300,23 +328,25 @@ def _typed(context: typer.Context, name: str) -> bool:
     return source is not None and source.name == "COMMANDLINE"
 
 
+def _option(name: str) -> str:
+    """The option a parameter is given with."""
+    return "--" + name.replace("_", "-")
+
+
 def _check_combinations(context: typer.Context) -> None:
     def given(name: str) -> bool:
         return _typed(context, name)
 
-    def option(name: str) -> str:
-        return "--" + name.replace("_", "-")
-
     for first, second in _CONTRADICTIONS:
         if given(first) and given(second):
             raise UsageError(
-                f"{option(first)} contradicts {option(second)}", "give one or the other"
+                f"{_option(first)} contradicts {_option(second)}", "give one or the other"
             )
     for first, needed in _NEEDS:
         if given(first) and not given(needed):
             raise UsageError(
-                f"{option(first)} needs {option(needed)}",
-                f"add {option(needed)}, or leave {option(first)} out",
+                f"{_option(first)} needs {_option(needed)}",
+                f"add {_option(needed)}, or leave {_option(first)} out",
             )
 
 
@@ -364,7 +394,7 @@ def _fail(message: str, code: int, *, traceback: bool) -> typer.Exit:
         import traceback as tb
 
         tb.print_exc(file=sys.stderr)
-    typer.echo(f"error: {message}", err=True)
+    typer.echo(f"error: {one_line(message)}", err=True)
     return typer.Exit(code)
 
 
@@ -460,7 +490,6 @@ IssuerUrl = Annotated[
     str,
     typer.Option(metavar="URL", help="OIDC issuer (GHES: https://HOST/_services/token)."),
 ]
-GITHUB_ISSUER_URL = "https://token.actions.githubusercontent.com"
 
 
 def _fleet_clients(entries: list[Entry], url: str, jobs: int) -> Clients:
@@ -510,26 +539,90 @@ def _showing(progress: Any) -> Iterator[None]:
             progress.clear()
 
 
-def _one_or_file(repository: str | None, file: Path | None, given: dict[str, Any]) -> bool:
+# Options naming one repository's setup: with --file, each entry names them itself.
+_PER_REPOSITORY = (
+    "region",
+    "profile",
+    "ecr_repo",
+    "policy_name",
+    "role_name",
+    "user_name",
+    "environment",
+)
+
+
+def _one_or_file(context: typer.Context, repository: str | None, file: Path | None) -> bool:
     """OWNER/REPO, or --file FILE whose entries name everything: True for the file."""
     if (repository is None) == (file is None):
         raise UsageError("give OWNER/REPO or --file FILE, not both or neither")
-    clash = [option for option, value in given.items() if value] if file is not None else []
+    clash = [name for name in _PER_REPOSITORY if file and context.params.get(name)]
     if clash:
         raise UsageError(
-            f"{clash[0]} does not go with --file", "the file names it for each repository"
+            f"{_option(clash[0])} does not go with --file", "the file names it for each repository"
         )
     return file is not None
 
 
-def _fleet(file: Path, check: Callable[[Entry], object] = lambda _: None) -> list[Entry]:
-    """Read and check the whole file, before any call."""
-    from ghbootstrap import fleet
+def _run_fleet(
+    context: typer.Context,
+    command: str,
+    file: Path | None,
+    work: FleetWork,
+    *,
+    jobs: int,
+    github_api_url: str | None,
+    json_out: bool,
+    verbose: bool,
+    check: Callable[[Entry], object] = lambda _: None,
+    then: Callable[[], None] = lambda: None,
+    keep: Callable[[Entry], bool] = lambda _: True,
+    repository: str | None = None,
+    one: tuple[Callable[[], Any], Callable[[Any], Rendered]] | None = None,
+) -> None:
+    """`apply`, `status --file` and `destroy --file`: read and check the whole file before
+    any call (`check` each entry, then `then`; work on those `keep` keeps), connect once
+    per profile and region, and
+    hand `work` the entries, the shared clients, --jobs, the file's name, the GitHub API
+    URL given and the progress line's callback.
 
-    entries = fleet.load(file)
-    for entry in entries:
-        check(entry)
-    return entries
+    With `one` (status, destroy): OWNER/REPO or --file, never both, and options naming
+    one repository's setup do not go with --file; OWNER/REPO runs `one` (parse, run)."""
+    if one is not None:
+        try:
+            from_file = _one_or_file(context, repository, file)
+        except UsageError as exc:
+            raise _fail(str(exc), exc.exit_code, traceback=False) from None
+        if not from_file:
+            _run(context, *one, json_out=json_out, verbose=verbose)
+            return
+    assert file is not None
+    path = file
+
+    def parse() -> list[Entry]:
+        from ghbootstrap import fleet
+
+        entries = fleet.load(path)
+        for entry in entries:
+            check(entry)
+        then()
+        return [entry for entry in entries if keep(entry)]
+
+    def run(entries: list[Entry]) -> FleetReport:
+        from ghbootstrap.github.connect import api_url
+
+        clients = _fleet_clients(entries, api_url(github_api_url), jobs)
+        on_done, progress = _progress(command, len(entries), json_out)
+        with _showing(progress):
+            return work(
+                entries,
+                clients,
+                jobs=jobs,
+                source=str(path),
+                github_api_url=github_api_url,
+                on_done=on_done,
+            )
+
+    _run(context, parse, run, json_out=json_out, verbose=verbose)
 
 
 def _issuer(url: str) -> str:
@@ -538,8 +631,8 @@ def _issuer(url: str) -> str:
     parsed = urlparse(url)
     if parsed.scheme != "https" or not parsed.netloc:
         raise UsageError(
-            f"'{url}' is not an OIDC issuer URL",
-            "use https://token.actions.githubusercontent.com, or your GHES/GHE.com issuer",
+            f"'{shown(url)}' is not an OIDC issuer URL",
+            f"use {GITHUB_ISSUER}, or your GHES/GHE.com issuer",
         )
     return url.rstrip("/")
 
@@ -567,10 +660,7 @@ def oidc(
     environment: Environments = None,
     pull_requests: PullRequests = False,
     mutable_tags: MutableTags = False,
-    issuer_url: Annotated[
-        str,
-        typer.Option(metavar="URL", help="OIDC issuer (GHES: https://HOST/_services/token)."),
-    ] = "https://token.actions.githubusercontent.com",
+    issuer_url: IssuerUrl = GITHUB_ISSUER,
     github_api_url: GitHubApiUrl = None,
     workflow_path: WorkflowPath = None,
     no_workflow: NoWorkflow = False,
@@ -765,30 +855,11 @@ def status(
     Give the same naming options the setup used; the rest is found by the tool's tags.
     With --file, every repository of an apply file, --jobs at a time.
     """
-    given: dict[str, Any] = {"--region": region, "--profile": profile, "--ecr-repo": ecr_repo}
-    given |= {"--policy-name": policy_name, "--role-name": role_name, "--user-name": user_name}
-    given["--environment"] = environment
 
-    def parse_file() -> list[Entry]:
-        assert file is not None
-        return _fleet(file)
-
-    def check_file(entries: list[Entry]) -> FleetReport:
+    def check_file(entries: list[Entry], clients: Clients, **fleet: Any) -> FleetReport:
         from ghbootstrap.flows import apply as flow
-        from ghbootstrap.github.connect import api_url
 
-        assert file is not None
-        clients = _fleet_clients(entries, api_url(github_api_url), jobs)
-        on_done, progress = _progress("status", len(entries), json_out)
-        with _showing(progress):
-            return flow.check(
-                entries,
-                clients,
-                jobs=jobs,
-                source=str(file),
-                github_api_url=github_api_url,
-                on_done=on_done,
-            )
+        return flow.check(entries, clients, **fleet)
 
     def parse() -> StatusRequest:
         from ghbootstrap.flows.status import StatusRequest
@@ -812,14 +883,18 @@ def status(
 
         return flow.run(*_clients(profile, region, github_api_url), request)
 
-    try:
-        from_file = _one_or_file(repository, file, given)
-    except UsageError as exc:
-        raise _fail(str(exc), exc.exit_code, traceback=False) from None
-    if from_file:
-        _run(context, parse_file, check_file, json_out=json_out, verbose=verbose)
-    else:
-        _run(context, parse, run, json_out=json_out, verbose=verbose)
+    _run_fleet(
+        context,
+        "status",
+        file,
+        check_file,
+        jobs=jobs,
+        github_api_url=github_api_url,
+        json_out=json_out,
+        verbose=verbose,
+        repository=repository,
+        one=(parse, run),
+    )
 
 
 def _yes(changes: list[Change]) -> bool:  # noqa: ARG001
@@ -883,37 +958,17 @@ def destroy(
     stays unless --delete-images. Asks first, unless --yes. With --file, every repository
     of an apply file, --jobs at a time, after one question for all of them.
     """
-    given: dict[str, Any] = {"--region": region, "--profile": profile, "--ecr-repo": ecr_repo}
-    given |= {"--policy-name": policy_name, "--role-name": role_name, "--user-name": user_name}
 
     def confirmable() -> None:
         _require_answer(yes=yes, dry_run=dry_run, command="destroy")
 
-    def parse_file() -> list[Entry]:
-        assert file is not None
-        entries = _fleet(file)
-        confirmable()
-        return entries
-
-    def destroy_file(entries: list[Entry]) -> FleetReport:
+    def destroy_file(entries: list[Entry], clients: Clients, **fleet: Any) -> FleetReport:
         from ghbootstrap.flows import apply as flow
-        from ghbootstrap.github.connect import api_url
 
-        assert file is not None
-        clients = _fleet_clients(entries, api_url(github_api_url), jobs)
-        on_done, progress = _progress("destroy", len(entries), json_out)
-        with _showing(progress):
-            return flow.remove(
-                entries,
-                clients,
-                jobs=jobs,
-                dry_run=dry_run,
-                delete_images=delete_images,
-                confirm=_yes if yes else _confirm,
-                source=str(file),
-                github_api_url=github_api_url,
-                on_done=on_done,
-            )
+        confirm = _yes if yes else _confirm
+        return flow.remove(
+            entries, clients, dry_run=dry_run, delete_images=delete_images, confirm=confirm, **fleet
+        )
 
     def parse() -> DestroyRequest:
         from ghbootstrap.flows.destroy import DestroyRequest
@@ -936,14 +991,19 @@ def destroy(
         aws, gh = _clients(profile, region, github_api_url)
         return flow.run(aws, gh, request, dry_run=dry_run, confirm=_yes if yes else _confirm)
 
-    try:
-        from_file = _one_or_file(repository, file, given)
-    except UsageError as exc:
-        raise _fail(str(exc), exc.exit_code, traceback=False) from None
-    if from_file:
-        _run(context, parse_file, destroy_file, json_out=json_out, verbose=verbose)
-    else:
-        _run(context, parse, run, json_out=json_out, verbose=verbose)
+    _run_fleet(
+        context,
+        "destroy",
+        file,
+        destroy_file,
+        jobs=jobs,
+        github_api_url=github_api_url,
+        json_out=json_out,
+        verbose=verbose,
+        then=confirmable,
+        repository=repository,
+        one=(parse, run),
+    )
 
 
 @app.command()
@@ -1014,7 +1074,7 @@ def migrate(
             check_triggers(scopes)
         checkout = None  # locally by default: the recorded workflow's path is relative to it
         if path is not None and workflow_path is None and not open_pr:
-            checkout = path.parents[len(DEFAULT_WORKFLOW.parts) - 1]  # path is root/DEFAULT
+            checkout = path.parents[len(Path(WORKFLOW_PATH).parts) - 1]  # root/WORKFLOW_PATH
         return MigrateRequest(
             ref=ref,
             names=names,
@@ -1082,7 +1142,7 @@ def _read_claims(source: str) -> Token:
         text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         reason = getattr(exc, "strerror", None) or "not UTF-8 text"
-        raise UsageError(f"--claims: cannot read {source}: {reason}") from None
+        raise UsageError(f"--claims: cannot read {shown(source)}: {reason}") from None
     return read_claims(text)
 
 
@@ -1172,7 +1232,7 @@ def apply(
         Path, typer.Argument(metavar="FILE", help="The apply file (TOML): see README.")
     ],
     jobs: Jobs = DEFAULT_JOBS,
-    issuer_url: IssuerUrl = GITHUB_ISSUER_URL,
+    issuer_url: IssuerUrl = GITHUB_ISSUER,
     finish: Annotated[
         bool,
         typer.Option(
@@ -1197,59 +1257,52 @@ def apply(
     repository failing does not stop the others: exit 1 if any failed.
     """
 
-    def parse() -> list[Entry]:
-        from ghbootstrap.fleet import MIGRATE
-        from ghbootstrap.flows.apply import delivery
+    migrating: list[Entry] = []
 
-        entries = _fleet(file, delivery)  # incl. a workflow choice this version cannot deliver
+    def check(entry: Entry) -> None:
+        from ghbootstrap.fleet import MIGRATE
+        from ghbootstrap.flows.apply import request_for
+
+        request_for(entry, _issuer(issuer_url))  # as its single command would check it
+        if entry.method == MIGRATE:
+            migrating.append(entry)
+
+    def then() -> None:
         if not finish:
             if yes:
                 raise UsageError("--yes needs --finish", "add --finish, or leave --yes out")
-            return entries
-        migrating = [e for e in entries if e.method == MIGRATE]
+            return
         if not migrating:
             raise UsageError(
                 f'{file} has no method = "migrate" entry: nothing to finish',
                 "`ghbootstrap scan OWNER --write FILE` writes one per key setup ghbootstrap made",
             )
         _require_answer(yes=yes, dry_run=dry_run, command="apply --finish")
-        return migrating
 
-    def run(entries: list[Entry]) -> FleetReport:
+    def run(entries: list[Entry], clients: Clients, **fleet: Any) -> FleetReport:
         from functools import partial
 
         from ghbootstrap.flows import apply as flow
-        from ghbootstrap.github.connect import api_url
 
-        issuer = _issuer(issuer_url)
-        clients = _fleet_clients(entries, api_url(github_api_url), jobs)
-        command = "apply --finish" if finish else "apply"
-        on_done, progress = _progress(command, len(entries), json_out)
-        with _showing(progress):
-            if finish:
-                ask = partial(_confirm, command="ghbootstrap apply --finish")
-                return flow.finish(
-                    entries,
-                    clients,
-                    jobs=jobs,
-                    dry_run=dry_run,
-                    confirm=_yes if yes else ask,
-                    source=str(file),
-                    github_api_url=github_api_url,
-                    on_done=on_done,
-                )
-            return flow.apply(
-                entries,
-                clients,
-                issuer=issuer,
-                jobs=jobs,
-                dry_run=dry_run,
-                source=str(file),
-                github_api_url=github_api_url,
-                on_done=on_done,
-            )
+        if finish:
+            ask = partial(_confirm, command="ghbootstrap apply --finish")
+            confirm = _yes if yes else ask
+            return flow.finish(entries, clients, dry_run=dry_run, confirm=confirm, **fleet)
+        return flow.apply(entries, clients, issuer=_issuer(issuer_url), dry_run=dry_run, **fleet)
 
-    _run(context, parse, run, json_out=json_out, verbose=verbose)
+    _run_fleet(
+        context,
+        "apply --finish" if finish else "apply",
+        file,
+        run,
+        jobs=jobs,
+        github_api_url=github_api_url,
+        json_out=json_out,
+        verbose=verbose,
+        check=check,
+        then=then,
+        keep=lambda entry: not finish or entry in migrating,
+    )
 
 
 @app.command()
@@ -1396,13 +1449,13 @@ def main(argv: list[str] | None = None) -> None:
     from typer.exceptions import Abort, TyperException
 
     command = typer.main.get_command(app)
-    _forbid_empty_values(command)
+    _check_typed_text(command)
     try:
         code = command.main(args=argv, prog_name="ghbootstrap", standalone_mode=False)
     except TyperException as exc:
         context = getattr(exc, "ctx", None)
         where = context.command_path if context is not None else "ghbootstrap"
-        message = exc.format_message().rstrip(".")
+        message = one_line(exc.format_message().rstrip("."))
         typer.echo(f"error: {message}: see '{where} --help'", err=True)
         sys.exit(exc.exit_code)
     except Abort:

@@ -9,18 +9,21 @@ and write only what differs. So --dry-run and "a re-run makes no write" hold for
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import hashlib
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from ghbootstrap.errors import GitHubError, UsageError
-from ghbootstrap.github.api import GitHub, PullRequest, RepoFile
+from ghbootstrap.errors import ConflictError, GhbError, GitHubError, UsageError, shown
+from ghbootstrap.github.api import Commit, GitHub, PullRequest, RepoFile
 from ghbootstrap.plan import Action, Change, Plan, Step, keep
 from ghbootstrap.subjects import GitHubRepo
-from ghbootstrap.workflow import Origin, WorkflowFile, check_file_path, origin
+from ghbootstrap.workflow import Origin, WorkflowFile, check_file_path, intact, origin
 
 BRANCH = "ghbootstrap/ecr-build-push"
+NEW_TEXT = "a new title and description, for this setup"
 _NONE = RepoFile("", "")
 TOKEN_SCOPES = frozenset({"repo", "workflow"})
 
@@ -102,6 +105,37 @@ def deliver_local(
 
 # -- a branch and a pull request --------------------------------------------------------------
 
+# Each commit ghbootstrap makes on BRANCH ends with a trailer naming the file it wrote and
+# that file's git blob (or `deleted`). A re-run reads the branch's head commit: it is
+# ghbootstrap's own while the trailer is there and the branch still holds that blob; any
+# other head is someone's work (a reviewer's commit), not written over without --force.
+# The commit speaks for itself, so nothing is kept anywhere else: no local state, and no
+# record in the pull request, which would take a second write after every commit (a
+# failure between the two would leave it stale) and does not exist before the pull request
+# does. Author and committer prove nothing: both are the token's account, often the
+# reviewer's own.
+TRAILER = "Ghbootstrap-File"
+_TRAILER = re.compile(rf"^{TRAILER}: ([0-9a-f]{{40}}|deleted) (.+)$", re.MULTILINE)
+# 0.2.0 made its commits with one of these messages and no trailer.
+_MESSAGES_0_2_0 = frozenset(
+    {
+        "Add or update the workflows ghbootstrap writes",
+        "Build with the IAM role instead of an access key (ghbootstrap migrate)",
+    }
+)
+
+
+def blob_sha(text: str) -> str:
+    """Git's id of a file holding `text`: what the contents API reports as its `sha`."""
+    data = text.encode("utf-8")
+    return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
+
+
+def commit_message(message: str, path: str, content: str | None) -> str:
+    """A commit's message, with the trailer naming what it wrote (`None`: deleted)."""
+    blob = "deleted" if content is None else blob_sha(content)
+    return f"{message}\n\n{TRAILER}: {blob} {path}\n"
+
 
 @dataclass(frozen=True)
 class Proposal:
@@ -126,15 +160,85 @@ class PullRequestPlan:
     outputs: dict[str, str] = field(default_factory=dict)
     remove: Sequence[WorkflowFile] = ()
 
+    # -- reading ------------------------------------------------------------------------
+
+    def branch_file(self, path: str) -> RepoFile | None:
+        if path not in self.on_branch:
+            self.on_branch[path] = self.gh.file(self.repo, path, BRANCH)
+        return self.on_branch[path]
+
+    def described(self) -> bool:
+        """Does the open pull request say what this run proposes (title and body)?"""
+        proposal = self.proposal
+        return self.open is None or (self.open.title, self.open.body) == (
+            proposal.title,
+            proposal.body,
+        )
+
+    def foreign_head(self) -> Commit | None:
+        """The branch's head commit when it is someone else's work this run would write
+        over. None when there is no branch, or its head is ghbootstrap's own commit, the
+        default branch's head (nothing committed yet), or a commit that a merged pull
+        request took into the default branch."""
+        if self.head is None or self.head == self.base:
+            return None
+        commit = self.gh.commit(self.repo, self.head)
+        if self._ours(commit):
+            return None
+        if self.open is None:
+            closed = self.gh.pull_requests(self.repo, BRANCH, "closed")
+            if any(p.merged and p.head == self.head for p in closed):
+                return None
+        return commit
+
+    def _ours(self, commit: Commit) -> bool:
+        """Did ghbootstrap make `commit`, and does the branch still hold what it wrote?"""
+        named = _TRAILER.findall(commit.message)
+        if named:
+            blob, path = named[-1]
+            now = self.branch_file(path)
+            return now is None if blob == "deleted" else now is not None and now.sha == blob
+        if commit.message.strip() in _MESSAGES_0_2_0:  # 0.2.0's, with its files unchanged
+            return all(
+                (now := self.branch_file(f.path)) is None
+                or intact(now.text)
+                or now == self.on_default.get(f.path)
+                for f in [*self.files, *self.remove]
+            )
+        return False
+
+    # -- writing ------------------------------------------------------------------------
+
     def apply(self) -> None:
         gh, repo = self.gh, self.repo
-        on_branch = self.on_branch
+        on_branch: dict[str, RepoFile | None] = self.on_branch
+        undo: tuple[str, Callable[[], None]] | None = None
         if self.head is None:
             gh.create_branch(repo, BRANCH, self.base)
             on_branch = dict(self.on_default)
+            undo = ("deleted again", partial(gh.delete_branch, repo, BRANCH))
         elif self.open is None:  # left from a merged or closed pull request: start afresh
             gh.reset_branch(repo, BRANCH, self.base)
             on_branch = dict(self.on_default)
+            undo = ("moved back", partial(gh.reset_branch, repo, BRANCH, self.head))
+        try:
+            self._commit(on_branch)
+        except GitHubError as exc:
+            if (undone := _undone(exc, undo)) is not None:
+                raise undone from exc
+            raise
+        try:
+            pull = self.open or gh.create_pull_request(
+                repo, BRANCH, self.proposal.title, self.proposal.body
+            )
+        except GitHubError as exc:
+            raise _undone(exc, undo) or _branch_holds(exc) from exc
+        if not self.described():
+            self.describe()
+        self.outputs["pull_request"] = pull.url
+
+    def _commit(self, on_branch: dict[str, RepoFile | None]) -> None:
+        gh, repo, message = self.gh, self.repo, self.proposal.message
         for wanted in self.files:
             found = on_branch.get(wanted.path)
             if found is None or found.text != wanted.content:
@@ -143,29 +247,78 @@ class PullRequestPlan:
                     wanted.path,
                     wanted.content,
                     branch=BRANCH,
-                    message=self.proposal.message,
+                    message=commit_message(message, wanted.path, wanted.content),
                     sha=None if found is None else found.sha,
                 )
         for ours in self.remove:
             if (found := on_branch.get(ours.path)) is not None:
                 gh.delete_file(
-                    repo, ours.path, branch=BRANCH, message=self.proposal.message, sha=found.sha
+                    repo,
+                    ours.path,
+                    branch=BRANCH,
+                    message=commit_message(message, ours.path, None),
+                    sha=found.sha,
                 )
-        try:
-            pull = self.open or gh.create_pull_request(
-                repo, BRANCH, self.proposal.title, self.proposal.body
-            )
-        except GitHubError as exc:  # the branch holds the change; a re-run opens the PR
-            fix = again = "run the command again to open the pull request"
-            if exc.fix:  # a refusal: fix it first; otherwise exc.fix says when to run again
-                fix = f"{exc.fix}, then {again}" if exc.refused else exc.fix
-            raise GitHubError(
-                f"{exc.what}; branch {BRANCH} holds the change",
-                fix,
-                status=exc.status,
-                rate_limited=exc.rate_limited,
-            ) from exc
-        self.outputs["pull_request"] = pull.url
+
+    def describe(self) -> None:
+        """The open pull request's title and body, as this run proposes them."""
+        assert self.open is not None
+        self.gh.update_pull_request(
+            self.repo, self.open.number, self.proposal.title, self.proposal.body
+        )
+
+
+def _undone(exc: GitHubError, undo: tuple[str, Callable[[], None]] | None) -> GitHubError | None:
+    """GitHub refused a write after this run made or moved the branch: put the branch back
+    as it was (delete it, or move it back), so a refused run leaves nothing behind. None
+    when there is nothing to undo, the outcome is unknown (a 5xx, a timeout: GitHub may
+    have done it), or the undo fails too."""
+    if undo is None or not exc.refused:
+        return None
+    done, revert = undo
+    try:
+        revert()
+    except GhbError:
+        return None
+    again = "run the command again"
+    return GitHubError(
+        f"{exc.what}; branch {BRANCH} is {done}",
+        f"{exc.fix}, then {again}" if exc.fix else again,
+        status=exc.status,
+    )
+
+
+def _branch_holds(exc: GitHubError) -> GitHubError:
+    """The pull request was not opened, and the branch holds the change: a re-run opens it."""
+    fix = again = "run the command again to open the pull request"
+    if exc.fix:  # a refusal: fix it first; otherwise exc.fix says when to run again
+        fix = f"{exc.fix}, then {again}" if exc.refused else exc.fix
+    return GitHubError(
+        f"{exc.what}; branch {BRANCH} holds the change",
+        fix,
+        status=exc.status,
+        rate_limited=exc.rate_limited,
+    )
+
+
+def _refusal(pr: PullRequestPlan, commit: Commit) -> ConflictError:
+    """Someone's commit heads the branch: name it, write nothing, say the choices."""
+    subject = shown(commit.message.split("\n", 1)[0], 60)
+    who = f'commit {commit.sha} by {shown(commit.author, 40)} ("{subject}")'
+    where = (
+        f"branch {BRANCH} of {pr.repo.full_name} ends with {who}, which ghbootstrap did not make"
+    )
+    if pr.open is not None:
+        return ConflictError(
+            f"{where}: someone changed pull request #{pr.open.number}; nothing was written",
+            f"review that commit in {pr.open.url}, or pass --force to commit ghbootstrap's "
+            "files on top of it",
+        )
+    return ConflictError(
+        f"{where}, and no open or merged pull request holds it; nothing was written",
+        "delete the branch if nobody needs that commit, or pass --force to start the branch "
+        f"afresh from {pr.repo.default_branch}",
+    )
 
 
 def deliver(
@@ -227,19 +380,28 @@ def deliver_pull_request(
         open=None if head is None else gh.open_pull_request(repo, BRANCH),
         remove=remove,
     )
-    if pr.open is not None:
-        pr.on_branch = {f.path: gh.file(repo, f.path, BRANCH) for f in [*files, *remove]}
-        pr.outputs["pull_request"] = pr.open.url
-        gone = all(pr.on_branch[f.path] is None for f in remove)
-        if gone and all((pr.on_branch[f.path] or _NONE).text == f.content for f in files):
-            plan.add(keep("pull request", f"#{pr.open.number}", f"open: {pr.open.url}"))
-            return pr.outputs
     where = f"{BRANCH} -> {default}"
     detail = "; ".join(f"{c.action.value} {c.name}" for c in changes if c.action is not Action.KEEP)
     if pr.open is not None:
-        stale = [f.path for f in files if (pr.on_branch[f.path] or _NONE).text != f.content]
-        stale += [f"deletes {f.path}" for f in remove if pr.on_branch[f.path] is not None]
-        detail = "commits " + ", ".join(stale)
+        pr.outputs["pull_request"] = pr.open.url
+        stale = [f.path for f in files if (pr.branch_file(f.path) or _NONE).text != f.content]
+        stale += [f"deletes {f.path}" for f in remove if pr.branch_file(f.path) is not None]
+        told = pr.described()
+        if not stale:
+            name = f"#{pr.open.number}"
+            if told:
+                plan.add(keep("pull request", name, f"open: {pr.open.url}"))
+            else:
+                text = f"# title\n{proposal.title}\n# body\n{proposal.body}\n"
+                change = Change("pull request", name, Action.UPDATE, NEW_TEXT, text)
+                plan.add(Step(change, pr.describe))
+            return pr.outputs
+        detail = "commits " + ", ".join(stale) + ("" if told else f"; {NEW_TEXT}")
+    over = pr.foreign_head()
+    if over is not None:
+        if not force:
+            raise _refusal(pr, over)
+        detail += f"; over commit {over.sha} by {shown(over.author, 40)} (--force)"
     document = "\n".join(
         f"# {f.path}\n{f.content}" for f, c in zip(files, changes, strict=False) if c.document
     )

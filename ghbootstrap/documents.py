@@ -15,7 +15,6 @@ from ghbootstrap.subjects import Subjects
 
 POLICY_VERSION = "2012-10-17"
 STS_AUDIENCE = "sts.amazonaws.com"
-GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
 
 ECR_PUSH_ACTIONS = (
     "ecr:BatchCheckLayerAvailability",

@@ -7,6 +7,32 @@ EXIT_FAILURE = 1
 EXIT_USAGE = 2
 EXIT_DRIFT = 3
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
+SHOWN_MAX = 80
+
+
+def shown(value: str, limit: int = SHOWN_MAX) -> str:
+    """A value as an error message shows it: on one line, printable ASCII as it is and
+    every other character escaped as Python writes it (a newline as \\n, a backslash as
+    \\\\), cut to `limit` characters with '...' when longer."""
+    pieces = [
+        ch if " " <= ch <= "~" and ch != "\\" else ch.encode("unicode_escape").decode("ascii")
+        for ch in value
+    ]
+    if sum(map(len, pieces)) <= limit:
+        return "".join(pieces)
+    kept, room = [], limit - 3
+    for piece in pieces:
+        if len(piece) > room:
+            break
+        kept.append(piece)
+        room -= len(piece)
+    return "".join(kept) + "..."
+
+
+def one_line(message: str) -> str:
+    """A message on one line whatever it holds: line breaks and other control characters
+    escaped (values are shown with `shown` where they are put in; this is the last guard)."""
+    return "".join(ch if ch.isprintable() else shown(ch) for ch in message)
 
 
 class GhbError(Exception):

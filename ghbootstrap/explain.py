@@ -4,7 +4,7 @@ The claims come from a context (branch, tag, pull request, environment: derived 
 GitHub derives `sub`) or from the user (a JSON object, or a token whose payload alone is
 decoded: never verified, kept or shown). The verdict is `verdict.py`'s; the fix is the one
 `ghbootstrap oidc` command that admits the job while keeping every scope the role has,
-rebuilt from the subjects the trust admits.
+read back from the subjects the trust admits (subjects.read_subjects).
 """
 
 from __future__ import annotations
@@ -13,18 +13,17 @@ import base64
 import binascii
 import json
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ghbootstrap.defaults import GITHUB_ISSUER
 from ghbootstrap.errors import UsageError
-from ghbootstrap.footprint import DEFAULT_ISSUER, OidcGiven
+from ghbootstrap.footprint import OidcGiven
 from ghbootstrap.repairs import oidc_command
 from ghbootstrap.subjects import WILDCARDS, Scopes, encode_environment
 from ghbootstrap.target import Names, parse_repo
 from ghbootstrap.trusteval import like_regex
 
-_CONTEXT = re.compile(r"^(?P<prefix>.*?):(?P<context>ref:refs/.+|environment:.+|pull_request)$")
 _CLAIMS_HINT = "give a JSON object of the token's claims, or the token itself (header.payload.sig)"
 
 
@@ -129,57 +128,7 @@ def _jwt_payload(text: str) -> Any:
         raise UsageError("--claims: the token's payload is not JSON", _CLAIMS_HINT) from None
 
 
-# -- subjects: split into the repository part and the context ----------------------------------
-
-
-def split_subject(sub: str) -> tuple[str, str]:
-    """`repo:O/R:ref:refs/heads/main` -> (`repo:O/R`, `ref:refs/heads/main`)."""
-    found = _CONTEXT.match(sub)
-    return (found["prefix"], found["context"]) if found else (sub, "")
-
-
-def scopes_of(admitted: Sequence[str]) -> Scopes | None:
-    """Invert what `build_subjects` wrote: the scopes a trust admits, or None if some
-    subject is not one ghbootstrap can write (a hand edit), so no command keeps it."""
-    branches, tags, environments, pull_requests = [], [], [], False
-    for sub in admitted:
-        context = split_subject(sub)[1]
-        if context.startswith("ref:refs/heads/"):
-            branches.append(context.removeprefix("ref:refs/heads/"))
-        elif context.startswith("ref:refs/tags/"):
-            tags.append(context.removeprefix("ref:refs/tags/"))
-        elif context.startswith("environment:") and not WILDCARDS & set(context):
-            environments.append(decode(context.removeprefix("environment:")))
-        elif context == "pull_request":
-            pull_requests = True
-        else:
-            return None
-    return Scopes(tuple(branches), tuple(tags), tuple(environments), pull_requests)
-
-
-def scope_for(context: str) -> Scopes:
-    """The scope a job's context needs."""
-    if context.startswith("environment:"):
-        return Scopes(environments=(decode(context.removeprefix("environment:")),))
-    if context == "pull_request":
-        return Scopes(pull_requests=True)
-    if context.startswith("ref:refs/tags/"):
-        return Scopes(tags=(context.removeprefix("ref:refs/tags/"),))
-    return Scopes(branches=(context.removeprefix("ref:refs/heads/"),))
-
-
-def decode(environment: str) -> str:
-    """An environment name as it is, from its form in `sub`."""
-    return environment.replace("%3A", ":")
-
-
-def merge(a: Scopes, b: Scopes) -> Scopes:
-    return Scopes.parse(
-        [*a.branches, *b.branches],
-        [*a.tags, *b.tags],
-        [*a.environments, *b.environments],
-        a.pull_requests or b.pull_requests,
-    )
+# -- patterns -----------------------------------------------------------------------------------
 
 
 def admits(pattern: str, value: str) -> bool:
@@ -217,7 +166,7 @@ def oidc_fix_command(setting: Setting, scopes: Scopes) -> str:
         role=setting.role or defaults.role,
         scopes=scopes,
         mutable_tags=setting.mutable_tags,
-        issuer=setting.issuer or DEFAULT_ISSUER,
+        issuer=setting.issuer or GITHUB_ISSUER,
     )
     return oidc_command(ref, setup, profile=setting.profile, github_api_url=setting.github_api_url)
 

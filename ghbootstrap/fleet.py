@@ -26,13 +26,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ghbootstrap.documents import GITHUB_ISSUER
+from ghbootstrap.defaults import GITHUB_ISSUER, WORKFLOW_PATH
 from ghbootstrap.errors import UsageError
 from ghbootstrap.footprint import OidcGiven
 from ghbootstrap.repairs import keys_command, migrate_command, migrate_finish_command, oidc_command
 from ghbootstrap.subjects import Scopes, check_environment
 from ghbootstrap.target import Names, RepoRef, parse_repo
-from ghbootstrap.workflow import DEFAULT_PATH, check_cron
+from ghbootstrap.workflow import check_cron, check_file_path
 
 OIDC, KEYS, MIGRATE = "oidc", "keys", "migrate"
 METHODS = (OIDC, KEYS, MIGRATE)
@@ -95,7 +95,18 @@ class Entry:
         """In the repository (pull-request), on this machine (a path), or none."""
         if self.workflow == NO_WORKFLOW:
             return None
-        return Path(DEFAULT_PATH if self.workflow == PULL_REQUEST else self.workflow)
+        return Path(WORKFLOW_PATH if self.workflow == PULL_REQUEST else self.workflow)
+
+    def delivery(self) -> dict[str, Any]:
+        """How the workflow reaches its repository, as request fields, checked as the
+        single command checks them: a branch and pull request (the default, `--open-pr`),
+        a file on this machine (`--workflow-path`, one repository only), or none."""
+        path = self.workflow_path
+        if path is None:
+            return {"workflow_path": None}
+        if self.workflow == PULL_REQUEST:
+            return {"workflow_path": path, "open_pr": True}
+        return {"workflow_path": check_file_path(path, f"{self.label}: workflow")}
 
     def setup_command(
         self, region: str, *, issuer: str = GITHUB_ISSUER, github_api_url: str | None = None

@@ -17,7 +17,8 @@ flow's constants.
   repositories that use it on purpose.
 - Records longer than one tag value are spread over `KEY`, `KEY:2`, `KEY:3`... within
   IAM's limits (50 tags, 128-character keys, 256-character values of letters, digits,
-  spaces and `_ . : / = + - @`). Values are escaped so any name fits: `@XX` per byte.
+  spaces and `_ . : / = + - @`). Values are escaped so any name fits: `@XX` per byte
+  (tagcodec.py).
 - GitHub: the variables below, the two secrets, and the key record (IAM user tags,
   `ghbootstrap.keyrecord`) naming the key GitHub holds and the secrets' scope.
 """
@@ -28,19 +29,11 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from ghbootstrap.documents import GITHUB_ISSUER
+from ghbootstrap.defaults import GITHUB_ISSUER
 from ghbootstrap.errors import UsageError
-from ghbootstrap.keyrecord import TAG_SCOPE as TAG_SECRETS_SCOPE
 from ghbootstrap.keyrecord import KeyRecord, environment_of, scope_tag
 from ghbootstrap.subjects import Scopes
-
-__all__ = [
-    "SECRET_ID",
-    "SECRET_KEY",
-    "TAG_SECRETS_SCOPE",
-    "KeyRecord",
-    "scope_tag",
-]
+from ghbootstrap.tagcodec import escape, unescape
 
 TAG_REPOSITORY = "ghbootstrap:repository"
 TAG_TRUST = "ghbootstrap:trust"
@@ -59,14 +52,11 @@ VARIABLES = (VAR_ROLE_ARN, VAR_REGION, VAR_ECR_REPOSITORY)
 SECRET_ID = "AWS_ACCESS_KEY_ID"  # noqa: S105 - a secret's name, not its value
 SECRET_KEY = "AWS_SECRET_ACCESS_KEY"  # noqa: S105 - a name
 
-DEFAULT_ISSUER = GITHUB_ISSUER
-
 TAG_VALUE_MAX = 256
 TAGS_MAX = 50
 RECORD_TAGS_MAX = 20  # per record: two records and the fixed tags stay well under 50
 
-_PLAIN = re.compile(r"[A-Za-z0-9_.:/=\-]")
-_ESCAPE, _SEPARATOR, _EQUALS = "@", "+", "="
+_SEPARATOR, _EQUALS = "+", "="
 
 Tags = dict[str, str]
 
@@ -84,22 +74,6 @@ def made_by_ghbootstrap(tags: Mapping[str, str]) -> bool:
 
 
 # -- records spread over tags --------------------------------------------------------------
-
-
-def escape(value: str) -> str:
-    """Any text as a tag value: letters, digits and `_ . : / -` as they are, `@XX` else."""
-    return "".join(
-        ch if _PLAIN.fullmatch(ch) else "".join(f"{_ESCAPE}{b:02X}" for b in ch.encode())
-        for ch in value
-    )
-
-
-def unescape(value: str) -> str:
-    return re.sub(
-        r"(?:@[0-9A-F]{2})+",
-        lambda m: bytes.fromhex(m.group().replace(_ESCAPE, "")).decode(),
-        value,
-    )
 
 
 def chunk_keys(key: str, count: int) -> list[str]:
@@ -153,7 +127,7 @@ class OidcGiven:
     role: str
     scopes: Scopes = field(default_factory=Scopes)
     mutable_tags: bool = False
-    issuer: str = DEFAULT_ISSUER
+    issuer: str = GITHUB_ISSUER
     ecr_named: bool = False
 
     def items(self) -> list[str]:
@@ -171,7 +145,7 @@ class OidcGiven:
             items.append("ecr-named")
         if self.mutable_tags:
             items.append("mutable-tags")
-        if self.issuer != DEFAULT_ISSUER:
+        if self.issuer != GITHUB_ISSUER:
             items.append(f"issuer={self.issuer}")
         return items
 
@@ -205,7 +179,7 @@ class OidcGiven:
             ),
             mutable_tags="mutable-tags" in values,
             ecr_named="ecr-named" in values,
-            issuer=one("issuer", DEFAULT_ISSUER),
+            issuer=one("issuer", GITHUB_ISSUER),
         )
 
 

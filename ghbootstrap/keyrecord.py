@@ -16,12 +16,16 @@ GitHub never returns a secret's value, so the tool records, in the IAM user's ow
   AWS_SECRET_ACCESS_KEY had before. key_install.repair reads them after a run stopped half-way;
 - `ghbootstrap:secrets-scope` (continued in `ghbootstrap:key-scope-2`, `-3`, ... when
   long): where the secrets live, `repository` or `environment:NAME`, NAME escaped as
-  footprint escapes every record (`@XX` per byte outside `A-Za-z0-9_.:/=-`), so every
+  every record is escaped (tagcodec.py: `@XX` per byte outside `A-Za-z0-9_.:/=-`), so every
   environment name GitHub allows round-trips within IAM's tag value rules. (The parts are
   not named `KEY:2` like footprint's: the self-rotation policy lets CI tag `key-*` only.)
 
 The user's tags are readable by the user itself, so `rotate` works the same from a laptop
 or from CI with the key it is replacing.
+
+0.1.0 kept the key record without the two `...-written` tags (every later release writes
+them, empty or not): such a record reads with `v0_1_0` set, and key_install.adopt_v0_1_0
+decides from timestamps whether the secrets are the key 0.1.0 stored.
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+
+from ghbootstrap.tagcodec import escape, unescape
 
 TAG_HELD = "ghbootstrap:key-held"
 TAG_RETIRED = "ghbootstrap:key-retired"
@@ -54,7 +60,7 @@ def record_scope(environment: str | None) -> str:
     """The recorded scope: `repository`, or `environment:` and the escaped name."""
     if environment is None:
         return REPOSITORY
-    return _ENVIRONMENT + _escape(environment)
+    return _ENVIRONMENT + escape(environment)
 
 
 def environment_of(scope: str) -> str | None:
@@ -73,10 +79,10 @@ def _name(text: str) -> str:
     An old name that is itself an escaping (`prod@2024`) reads as `prod 24`: only a
     given --environment, compared by `scope_tag`, tells those apart."""
     try:
-        name = _unescape(text)
+        name = unescape(text)
     except UnicodeDecodeError:
         return text
-    return name if _escape(name) == text else text
+    return name if escape(name) == text else text
 
 
 def scope_tag(environment: str | None) -> str:
@@ -88,18 +94,6 @@ def scope_tag(environment: str | None) -> str:
     if _TAG_VALUE.fullmatch(environment):
         return _ENVIRONMENT + environment
     return "environment-sha256:" + hashlib.sha256(environment.encode()).hexdigest()[:16]
-
-
-def _escape(name: str) -> str:
-    from ghbootstrap.footprint import escape  # footprint reads this module: import late
-
-    return escape(name)
-
-
-def _unescape(text: str) -> str:
-    from ghbootstrap.footprint import unescape
-
-    return unescape(text)
 
 
 def _split_scope(scope: str) -> dict[str, str]:
@@ -127,6 +121,7 @@ class KeyRecord:
     scope: str = ""
     id_written: str = ""
     secret_written: str = ""
+    v0_1_0: bool = False  # written by 0.1.0: it recorded no `updated_at` (never a tag)
 
     @classmethod
     def from_tags(cls, tags: Mapping[str, str]) -> KeyRecord:
@@ -139,6 +134,7 @@ class KeyRecord:
             scope=_join_scope(tags),
             id_written=tags.get(TAG_ID_WRITTEN, ""),
             secret_written=tags.get(TAG_SECRET_WRITTEN, ""),
+            v0_1_0=TAG_HELD in tags and TAG_ID_WRITTEN not in tags,
         )
 
     def to_tags(self) -> dict[str, str]:

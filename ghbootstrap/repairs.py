@@ -11,10 +11,10 @@ from __future__ import annotations
 import shlex
 from collections.abc import Sequence
 
-from ghbootstrap.footprint import DEFAULT_ISSUER, OidcGiven
+from ghbootstrap.defaults import GITHUB_ISSUER, WORKFLOW_PATH
+from ghbootstrap.footprint import OidcGiven
 from ghbootstrap.subjects import Scopes
 from ghbootstrap.target import Names, RepoRef
-from ghbootstrap.workflow import DEFAULT_PATH as DEFAULT_WORKFLOW_PATH
 
 NO_WORKFLOW = ("--no-workflow",)
 
@@ -36,7 +36,7 @@ def oidc_command(
     )
     if setup.ecr_named or setup.ecr_repository != defaults.ecr_repository:
         args += ["--ecr-repo", setup.ecr_repository]
-    if setup.issuer != DEFAULT_ISSUER:
+    if setup.issuer != GITHUB_ISSUER:
         args += ["--issuer-url", setup.issuer]
     if github_api_url is not None:
         args += ["--github-api-url", github_api_url]
@@ -170,7 +170,7 @@ def migrate_finish_command(
 ) -> str:
     """Phase two of `migrate`, with the names phase one was given."""
     args = _start("migrate", ref, region, profile, "--finish") + _migrate_names(ref, names)
-    if workflow_path is not None and workflow_path != DEFAULT_WORKFLOW_PATH:
+    if workflow_path is not None and workflow_path != WORKFLOW_PATH:
         args += ["--workflow-path", workflow_path]
     if github_api_url is not None:
         args += ["--github-api-url", github_api_url]

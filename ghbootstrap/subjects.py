@@ -1,18 +1,24 @@
-"""GitHub OIDC `sub` claims: which contexts of one repository a role admits.
+"""GitHub OIDC `sub` claims: which contexts of one repository a role admits, both ways.
 
 GitHub builds `sub` as a prefix naming the repository, then the context:
 `repo:OWNER/REPO:ref:refs/heads/main`, `...:environment:prod`, `...:pull_request`,
 `...:ref:refs/tags/v1`. Repositories on the immutable format use
 `repo:OWNER@OWNER_ID/REPO@REPO_ID`, and a custom template changes the prefix.
+
+`build_subjects` turns scopes into subjects; `read_subjects` turns subjects back into
+scopes, per prefix, and returns what no scope writes (a wildcard environment, a context
+`oidc` cannot express) instead of dropping it. The `%3A` encoding of ':' in environment
+names is `encode_environment` and `decode_environment`, nowhere else.
 """
 
 from __future__ import annotations
 
+import enum
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from ghbootstrap.errors import ConflictError, UsageError
+from ghbootstrap.errors import ConflictError, UsageError, shown
 
 WILDCARDS = frozenset("*?")
 # git check-ref-format, minus '*' and '?', which we accept as wildcards.
@@ -40,11 +46,7 @@ class Scopes:
     ) -> Scopes:
         for kind, values in (("--branch", branches), ("--tag", tags)):
             for value in values:
-                if not value or _BAD_REF.search(value):
-                    raise UsageError(
-                        f"{kind} '{value}' is not a valid git ref name",
-                        "use a name such as main or release/1.x ('*' and '?' are wildcards)",
-                    )
+                check_ref_name(kind, value)
         for env in environments:
             check_environment(env)
         return cls(
@@ -58,10 +60,48 @@ class Scopes:
         return not (self.branches or self.tags or self.environments or self.pull_requests)
 
 
+def union_of(*every: Scopes) -> Scopes:
+    """Every context any of these scopes admits."""
+    return Scopes(
+        branches=_unique([b for s in every for b in s.branches]),
+        tags=_unique([t for s in every for t in s.tags]),
+        environments=_unique([e for s in every for e in s.environments]),
+        pull_requests=any(s.pull_requests for s in every),
+    )
+
+
+_FULL_REF_KINDS = {"refs/heads/": "--branch", "refs/tags/": "--tag"}
+
+
+def check_ref_name(option: str, value: str) -> str:
+    """A branch or tag name as `--branch`/`--tag` take it: the short name, which the
+    subject puts after refs/heads/ or refs/tags/. A full ref name is refused, not
+    shortened: 'refs/heads/main' is also a legal branch name of its own."""
+    if not value or _BAD_REF.search(value):
+        raise UsageError(
+            f"{option} '{shown(value)}' is not a valid git ref name",
+            "use a name such as main or release/1.x ('*' and '?' are wildcards)",
+        )
+    if value.startswith("refs/"):
+        prefix = next((p for p in _FULL_REF_KINDS if value.startswith(p)), "")
+        short = value.removeprefix(prefix)
+        fix = (
+            f"give the short name: {_FULL_REF_KINDS[prefix]} {shown(short)}"
+            if prefix and short
+            else "give the branch or tag name without refs/"
+        )
+        raise UsageError(
+            f"{option} '{shown(value)}' is a full ref name, and ghbootstrap adds "
+            "refs/heads/ or refs/tags/ itself",
+            fix,
+        )
+    return value
+
+
 def check_environment(name: str) -> str:
     if not name.strip() or len(name) > _ENV_NAME_MAX or any(ord(ch) < 32 for ch in name):
         raise UsageError(
-            f"--environment '{name}' is not a valid environment name",
+            f"--environment '{shown(name)}' is not a valid environment name",
             f"use 1-{_ENV_NAME_MAX} printable characters",
         )
     return name
@@ -168,9 +208,17 @@ def pins_repository(prefix: str, repo: GitHubRepo) -> bool:
     return any(re.search(rf"(^|:){re.escape(name)}(:|$)", prefix) for name in names)
 
 
+_COLON = "%3A"
+
+
 def encode_environment(name: str) -> str:
     """GitHub writes ':' in environment names as %3A inside `sub`."""
-    return name.replace(":", "%3A")
+    return name.replace(":", _COLON)
+
+
+def decode_environment(text: str) -> str:
+    """An environment name as it is, from its form in `sub`."""
+    return text.replace(_COLON, ":")
 
 
 @dataclass(frozen=True)
@@ -199,3 +247,147 @@ def build_subjects(prefix: str, scopes: Scopes, default_branch: str) -> Subjects
     if scopes.is_empty():
         exact.append(f"{prefix}:ref:refs/heads/{default_branch}")
     return Subjects(tuple(exact), tuple(patterns))
+
+
+# -- and back: the scopes a trust's subjects admit ----------------------------------------
+
+_CONTEXT = re.compile(r"^(?P<prefix>.*?):(?P<context>ref:refs/.+|environment:.+|pull_request)$")
+_BRANCH, _TAG = "refs/heads/", "refs/tags/"
+_NAME_SEGMENT = re.compile(
+    r"(?:^|:)(?:repo:(?P<owner>[^:/@]+)(?:@\d+)?/(?P<name>[^:/@]+)(?:@\d+)?"
+    r"|repository:(?P<full>[^:/@]+/[^:/@]+))(?::|$)"
+)
+
+
+def split_subject(sub: str) -> tuple[str, str]:
+    """`repo:O/R:ref:refs/heads/main` -> (`repo:O/R`, `ref:refs/heads/main`); a subject
+    with no context GitHub writes -> (sub, "")."""
+    found = _CONTEXT.match(sub)
+    return (found["prefix"], found["context"]) if found else (sub, "")
+
+
+class Form(enum.Enum):
+    """How a prefix names its repository."""
+
+    NAME = "name"  # repo:OWNER/REPO
+    IMMUTABLE = "immutable"  # repo:OWNER@OWNER_ID/REPO@REPO_ID
+    CUSTOM = "custom"  # any other template
+
+
+def form_of(prefix: str) -> Form:
+    if re.fullmatch(r"repo:[^:/@]+/[^:/@]+", prefix):
+        return Form.NAME
+    if re.fullmatch(r"repo:[^:/@]+@\d+/[^:/@]+@\d+", prefix):
+        return Form.IMMUTABLE
+    return Form.CUSTOM
+
+
+def repository_named(prefix: str) -> str | None:
+    """The OWNER/REPO a prefix names (`repo:` in either form, or `repository:`), as
+    written; None for a prefix that names none by name (a template of ids only)."""
+    found = _NAME_SEGMENT.search(prefix)
+    if found is None:
+        return None
+    return found["full"] or f"{found['owner']}/{found['name']}"
+
+
+def context_scope(context: str, *, pattern: bool = False) -> Scopes | None:
+    """The scope whose subject ends in this context, or None if no scope `oidc` accepts
+    writes it. `pattern`: the context comes from a StringLike value, where '*' and '?'
+    are wildcards; in an exact value they are plain characters, which a ref name never
+    holds (as a scope they would become a pattern, admitting more)."""
+    if context == "pull_request":
+        return Scopes(pull_requests=True)
+    kind, _, name = context.partition(":")
+    wild = bool(WILDCARDS & set(name))
+    try:
+        if kind == "environment":
+            name = decode_environment(name)
+            # a wildcard environment: no scope writes one
+            return None if pattern and wild else Scopes.parse(environments=[name])
+        if kind != "ref" or (wild and not pattern):
+            return None
+        if name.startswith(_BRANCH):
+            return Scopes.parse(branches=[name.removeprefix(_BRANCH)])
+        if name.startswith(_TAG):
+            return Scopes.parse(tags=[name.removeprefix(_TAG)])
+    except UsageError:
+        return None  # a name `oidc` refuses
+    return None
+
+
+@dataclass(frozen=True)
+class Grant:
+    """What the subjects under one prefix admit: that repository part, its scopes, and
+    the subjects read into them."""
+
+    prefix: str
+    scopes: Scopes
+    subjects: tuple[str, ...]
+
+    @property
+    def form(self) -> Form:
+        return form_of(self.prefix)
+
+    @property
+    def repository(self) -> str | None:
+        return repository_named(self.prefix)
+
+
+@dataclass(frozen=True)
+class Admitted:
+    """A trust's subjects read back: one grant per prefix (sorted), and every subject
+    no scope writes (sorted), never dropped."""
+
+    grants: tuple[Grant, ...] = ()
+    unmapped: tuple[str, ...] = ()
+
+    def scopes(self) -> Scopes:
+        """Every grant's scopes together, whatever repository part they came under."""
+        return union_of(*(g.scopes for g in self.grants))
+
+    def of_repository(self, full_name: str) -> tuple[Scopes, tuple[str, ...]]:
+        """(the scopes the trust admits for OWNER/REPO, every subject that is not one of
+        them: other repositories', and those no scope writes). A grant is this
+        repository's if its prefix names it (by name, either form, in any case, as GitHub
+        names are); a prefix naming no repository (ids only) is, when it is the only one."""
+        wanted = full_name.lower()
+        named = [g for g in self.grants if (g.repository or "").lower() == wanted]
+        if not named and len(self.grants) == 1 and self.grants[0].repository is None:
+            named = list(self.grants)
+        others = [s for g in self.grants if g not in named for s in g.subjects]
+        return union_of(*(g.scopes for g in named)), tuple(sorted({*others, *self.unmapped}))
+
+
+def read_subjects(subjects: Subjects) -> Admitted:
+    """The inverse of `build_subjects`: for each prefix, the scopes its subjects admit.
+    `read_subjects(build_subjects(p, s, d))` gives `s` back under `p` (the default
+    branch, for empty scopes). Exact values and patterns are read apart: in a pattern
+    '*' and '?' are wildcards."""
+    found: dict[str, list[tuple[str, Scopes]]] = {}
+    unmapped: list[str] = []
+    for sub, pattern in _tagged(subjects):
+        prefix, context = split_subject(sub)
+        scope = (
+            None
+            if not prefix or WILDCARDS & set(prefix)
+            else context_scope(context, pattern=pattern)
+        )
+        if scope is None:
+            unmapped.append(sub)
+        else:
+            found.setdefault(prefix, []).append((sub, scope))
+    grants = (
+        Grant(
+            prefix,
+            union_of(*(scope for _, scope in found[prefix])),
+            tuple(sorted({sub for sub, _ in found[prefix]})),
+        )
+        for prefix in sorted(found)
+    )
+    return Admitted(tuple(grants), tuple(sorted(set(unmapped))))
+
+
+def _tagged(subjects: Subjects) -> Iterable[tuple[str, bool]]:
+    yield from ((sub, False) for sub in subjects.exact)
+    yield from ((sub, True) for sub in subjects.patterns)

@@ -9,7 +9,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from ghbootstrap.errors import UsageError
+from ghbootstrap.errors import UsageError, shown
 
 _OWNER = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})")
 _REPO = re.compile(r"[A-Za-z0-9._-]{1,100}")
@@ -45,15 +45,15 @@ def parse_repo(text: str) -> RepoRef:
     hint = "give the repository as OWNER/REPO, for example octo-org/hello-world"
     parts = text.split("/")
     if len(parts) != 2 or not all(parts):
-        raise UsageError(f"'{_show(text)}' is not OWNER/REPO", hint)
+        raise UsageError(f"'{shown(text)}' is not OWNER/REPO", hint)
     owner, name = parse_owner(parts[0]), parts[1]
     if not _REPO.fullmatch(name) or name in (".", ".."):
         raise UsageError(
-            f"'{_show(name)}' is not a GitHub repository name",
+            f"'{shown(name)}' is not a GitHub repository name",
             "repository names are 1-100 letters, digits, '.', '-' or '_', and not '.' or '..'",
         )
     if name.lower().endswith(".git"):
-        raise UsageError(f"'{_show(text)}' ends in .git", hint)
+        raise UsageError(f"'{shown(text)}' ends in .git", hint)
     return RepoRef(owner, name)
 
 
@@ -61,16 +61,10 @@ def parse_owner(text: str) -> str:
     """A GitHub organisation or user name, by GitHub's character rules."""
     if not _OWNER.fullmatch(text):
         raise UsageError(
-            f"'{_show(text)}' is not a GitHub owner name",
+            f"'{shown(text)}' is not a GitHub owner name",
             "owners are 1-39 letters, digits or hyphens, starting with a letter or digit",
         )
     return text
-
-
-def _show(text: str) -> str:
-    """Echo user input safely: printable ASCII only, bounded length."""
-    shown = "".join(ch if 32 <= ord(ch) < 127 else "?" for ch in text)
-    return shown if len(shown) <= 80 else shown[:77] + "..."
 
 
 def _shorten(name: str, limit: int, seed: str) -> str:
@@ -99,7 +93,7 @@ def default_iam_name(repo: RepoRef, prefix: str, limit: int) -> str:
 def check_ecr_name(name: str) -> str:
     if not (ECR_MIN <= len(name) <= ECR_MAX) or not _ECR_NAME.fullmatch(name):
         raise UsageError(
-            f"'{_show(name)}' is not a valid ECR repository name",
+            f"'{shown(name)}' is not a valid ECR repository name",
             "use 2-256 lower-case letters and digits, separated by '.', '_', '-' or '/'",
         )
     return name
@@ -108,7 +102,7 @@ def check_ecr_name(name: str) -> str:
 def check_iam_name(name: str, kind: str, limit: int) -> str:
     if not (1 <= len(name) <= limit) or not _IAM_NAME.fullmatch(name):
         raise UsageError(
-            f"'{_show(name)}' is not a valid IAM {kind} name",
+            f"'{shown(name)}' is not a valid IAM {kind} name",
             f"use 1-{limit} letters, digits or + = , . @ _ -",
         )
     return name
@@ -174,7 +168,7 @@ def check_region(region: str | None, known: frozenset[str]) -> str:
         )
     if region not in known:
         raise UsageError(
-            f"'{_show(region)}' is not an AWS region this tool knows",
+            f"'{shown(region)}' is not an AWS region this tool knows",
             "pass --region with a region such as us-east-1 (a new region may need a newer boto3)",
         )
     return region

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ghbootstrap.documents import statements
-from ghbootstrap.subjects import WILDCARDS
+from ghbootstrap.subjects import WILDCARDS, Subjects
 
 ASSUME_WEB_IDENTITY = "sts:AssumeRoleWithWebIdentity"
 _ESCAPES = {"${$}": "$", "${*}": "*", "${?}": "?"}
@@ -148,21 +148,43 @@ def may_assume(
     return allowed
 
 
-def admitted_subjects(trust: Mapping[str, Any], issuer_host: str) -> list[str]:
-    """The `sub` values and patterns the Allow statements name, as written."""
+def trust_subjects(trust: Mapping[str, Any], issuer_host: str) -> Subjects:
+    """The `sub` values (StringEquals) and patterns (StringLike) the Allow statements
+    name, as written."""
     key = f"{issuer_host}:sub".lower()
-    found: list[str] = []
+    found: dict[str, list[str]] = {"StringEquals": [], "StringLike": []}
     for statement in statements(trust):
         if statement.get("Effect") != "Allow":
             continue
         for operator, block in (statement.get("Condition") or {}).items():
             _, base, _ = split_operator(operator)
-            if base not in ("StringEquals", "StringLike"):
+            if base not in found:
                 continue
             for name, values in block.items():
                 if name.lower() == key:
-                    found += [_display(str(v)) for v in _as_list(values)]
-    return sorted(dict.fromkeys(found))
+                    found[base] += [_display(str(v)) for v in _as_list(values)]
+    return Subjects(
+        tuple(dict.fromkeys(found["StringEquals"])), tuple(dict.fromkeys(found["StringLike"]))
+    )
+
+
+def admitted_subjects(trust: Mapping[str, Any], issuer_host: str) -> list[str]:
+    """The `sub` values and patterns the Allow statements name, as written."""
+    return sorted(set(trust_subjects(trust, issuer_host).all))
+
+
+def github_hosts(trust: Mapping[str, Any]) -> list[str]:
+    """The issuer hosts of the GitHub OIDC providers a trust names."""
+    return sorted({github_issuer(arn) or "" for arn in github_providers(trust)})
+
+
+def github_subjects(trust: Mapping[str, Any]) -> Subjects:
+    """`trust_subjects` for every GitHub issuer the trust names."""
+    each = [trust_subjects(trust, host) for host in github_hosts(trust)]
+    return Subjects(
+        tuple(s for found in each for s in found.exact),
+        tuple(s for found in each for s in found.patterns),
+    )
 
 
 def _display(value: str) -> str:

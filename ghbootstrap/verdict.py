@@ -13,8 +13,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from ghbootstrap.documents import STS_AUDIENCE, issuer_host, statements
-from ghbootstrap.explain import admits, decode, scope_for, split_subject
-from ghbootstrap.subjects import WILDCARDS, Scopes
+from ghbootstrap.explain import admits
+from ghbootstrap.subjects import (
+    WILDCARDS,
+    Scopes,
+    context_scope,
+    decode_environment,
+    encode_environment,
+    split_subject,
+)
 from ghbootstrap.trusteval import (
     admitted_subjects,
     github_issuer,
@@ -30,12 +37,14 @@ from ghbootstrap.trusteval import (
 @dataclass(frozen=True)
 class Miss:
     """Why a `sub` is not admitted. `scope`: what to add to the role (None: rewrite it as
-    it is, from the repository's current names). `workflow`: a change on the job's side."""
+    it is, from the repository's current names). `workflow`: a change on the job's side.
+    `rewrite` False: no `oidc` run admits it (no scope writes the job's context)."""
 
     nearest: str
     reason: str
     scope: Scopes | None = None
     workflow: str | None = None
+    rewrite: bool = True
 
 
 def _prefix_difference(token: str, trust: str) -> str:
@@ -67,7 +76,7 @@ def _context_difference(context: str, admitted: Sequence[str]) -> tuple[str, str
     environments = [c.removeprefix("environment:") for c in admitted if c.startswith("env")]
     if context.startswith("environment:"):
         name = context.removeprefix("environment:")
-        same = [c for c in environments if c.replace(":", "%3A") == name]
+        same = [c for c in environments if encode_environment(c) == name]
         if same:
             return (
                 f"environment:{same[0]}",
@@ -79,17 +88,18 @@ def _context_difference(context: str, admitted: Sequence[str]) -> tuple[str, str
         if "environment" not in kinds:
             return (
                 nearest,
-                f"the job runs in environment {decode(name)}, so its sub names the "
+                f"the job runs in environment {decode_environment(name)}, so its sub names the "
                 f"environment ({context}), not its branch or tag: an environment takes "
                 "precedence, and the trust admits no environment",
                 None,
             )
-        return nearest, f"the trust does not admit environment {decode(name)}", None
+        return nearest, f"the trust does not admit environment {decode_environment(name)}", None
     if environments and kinds == {"environment"}:
+        names = ", ".join(decode_environment(e) for e in environments)
         return (
             _closest(context, admitted),
             f"the job runs in no environment, so its sub names {context}; the trust "
-            f"admits environments ({', '.join(decode(e) for e in environments)}) and not this",
+            f"admits environments ({names}) and not this",
             Scopes(environments=(environments[0],)),
         )
     if context == "pull_request":
@@ -122,11 +132,18 @@ def _closest(value: str, candidates: Sequence[str]) -> str:
 
 def why_not(sub: str, admitted: Sequence[str]) -> Miss:
     """The nearest admitted subject, and how `sub` differs from it."""
-    if not admitted:
-        return Miss(
-            "", "the trust admits no GitHub subject at all", scope_for(split_subject(sub)[1])
-        )
     prefix, context = split_subject(sub)
+    scope = context_scope(context)
+    if scope is None:
+        return Miss(
+            _closest(sub, admitted),
+            f"no `ghbootstrap oidc` scope admits {sub} (a scope names a branch, tag, "
+            "environment or pull requests): change the trust by hand if this job may assume "
+            "the role",
+            rewrite=False,
+        )
+    if not admitted:
+        return Miss("", "the trust admits no GitHub subject at all", scope)
     split = [split_subject(a) for a in admitted]
     same_context = [
         p for p, c in split if c == context or (WILDCARDS & set(c) and admits(c, context))
@@ -141,19 +158,19 @@ def why_not(sub: str, admitted: Sequence[str]) -> Miss:
             nearest,
             f"{_prefix_difference(prefix, split_subject(nearest)[0])}; and the trust admits "
             f"no {context} under any name",
-            scope_for(context),
+            scope,
         )
     nearest, reason, workflow_scope = _context_difference(context, same_prefix)
     nearest_sub = f"{prefix}:{nearest}" if nearest else ""
     if workflow_scope is not None:
-        env = workflow_scope.environments[0]
+        env = decode_environment(workflow_scope.environments[0])
         return Miss(
             nearest_sub,
             reason,
-            workflow=f"run the job in environment {decode(env)}: add `environment: "
-            f"{json.dumps(decode(env))}` to the job in the workflow",
+            workflow=f"run the job in environment {env}: add `environment: "
+            f"{json.dumps(env)}` to the job in the workflow",
         )
-    return Miss(nearest_sub, reason, scope_for(context))
+    return Miss(nearest_sub, reason, scope)
 
 
 # -- the verdict ---------------------------------------------------------------------------------
@@ -266,6 +283,6 @@ def judge(
         False,
         reason,
         scope=miss.scope,
-        rewrite=miss.workflow is None,
+        rewrite=miss.rewrite and miss.workflow is None,
         workflow=workflow,
     )

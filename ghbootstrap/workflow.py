@@ -18,19 +18,18 @@ import os
 import re
 import shlex
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib.resources import files
 from pathlib import Path
 
 from ghbootstrap import __version__, frozen_v0_1_0
-from ghbootstrap.errors import GhbError, UsageError
+from ghbootstrap.errors import GhbError, UsageError, shown
 from ghbootstrap.pins import placeholders
 from ghbootstrap.subjects import Scopes
 
 OIDC_TEMPLATE = "ecr-build-push-oidc.yml"
 KEYS_TEMPLATE = "ecr-build-push-keys.yml"
 ROTATE_TEMPLATE = "rotate-aws-keys.yml"
-DEFAULT_PATH = ".github/workflows/ecr-build-push.yml"
 ROTATE_FILENAME = "rotate-aws-keys.yml"
 
 _PLACEHOLDER = re.compile(r"<<([a-z_]+)>>")
@@ -93,7 +92,8 @@ def origin(found: str, wanted: WorkflowFile) -> Origin:
     text = _lf(found)
     if text == wanted.content:
         return Origin.CURRENT
-    if intact(text) or text in wanted.earlier:
+    earlier = {frozen_v0_1_0.sorted_triggers(e) for e in wanted.earlier}
+    if intact(text) or frozen_v0_1_0.sorted_triggers(text) in earlier:
         return Origin.EARLIER
     return Origin.CHANGED
 
@@ -140,8 +140,8 @@ def filter_pattern(pattern: str, option: str) -> str:
     for ch in pattern:
         if ch == "?":
             raise UsageError(
-                f"{option} '{pattern}' has no exact workflow trigger: GitHub's filter syntax "
-                "has no 'any one character', so the workflow would not run for the refs "
+                f"{option} '{shown(pattern)}' has no exact workflow trigger: GitHub's filter "
+                "syntax has no 'any one character', so the workflow would not run for the refs "
                 "the role admits",
                 "use '*' instead of '?', list the names, or pass --no-workflow",
             )
@@ -276,8 +276,30 @@ def build_file(
     return WorkflowFile(
         path,
         build_workflow(template_name, repository, scopes, default_branch),
-        frozen_v0_1_0.build_workflows(template_name, repository, scopes, default_branch),
+        v0_1_0_builds(template_name, repository, scopes, default_branch),
     )
+
+
+def v0_1_0_builds(
+    template_name: str, repository: str, scopes: Scopes, default_branch: str
+) -> tuple[str, ...]:
+    """What 0.1.0 wrote for these scopes, given in any order: it ran the job in the first
+    environment it was given (so each is tried first), and listed branches and tags in
+    the order given (`origin` compares them sorted)."""
+    return tuple(
+        rendering
+        for first in scopes.environments or (None,)
+        for rendering in frozen_v0_1_0.build_workflows(
+            template_name,
+            repository,
+            replace(scopes, environments=_first(scopes.environments, first)),
+            default_branch,
+        )
+    )
+
+
+def _first(environments: tuple[str, ...], first: str | None) -> tuple[str, ...]:
+    return environments if first is None else (first, *(e for e in environments if e != first))
 
 
 _CRON_LIMITS = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
@@ -304,38 +326,64 @@ def _cron_value(text: str, index: int) -> int:
     return int(text)
 
 
-def _check_cron_field(field: str, index: int) -> None:
+def _cron_values(field: str, index: int) -> set[int]:
+    """The values one field names (its lists, ranges and steps spelled out)."""
+    low, high = _CRON_LIMITS[index]
+    values: set[int] = set()
     for item in field.split(","):
         span, _, step = item.partition("/")
         if step and (not step.isdigit() or int(step) == 0):
             raise ValueError(item)
-        if span == "*":
-            continue
         first, _, last = span.partition("-")
-        start = _cron_value(first, index)
-        if last and start > _cron_value(last, index):
+        start = low if span == "*" else _cron_value(first, index)
+        end = _cron_value(last, index) if last else high if span == "*" or step else start
+        if start > end:
             raise ValueError(item)
+        values.update(range(start, end + 1, int(step or 1)))
+    return values
+
+
+# The most days each month has (February: in leap years).
+_MONTH_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
 def check_cron(expression: str) -> str:
-    """Five fields of numbers, names, ranges, lists and steps (GitHub's POSIX cron)."""
+    """Five fields of numbers, names, ranges, lists and steps (GitHub's POSIX cron), on a
+    day that comes: with any weekday (`*`) the schedule runs only on the days of the month
+    it names, so '0 0 31 2 *' (February 31st) would never run. When the weekday is given
+    too, cron runs on either, so the schedule comes."""
     fields = expression.split()
     try:
         if len(fields) != 5:
             raise ValueError(expression)
-        for index, field in enumerate(fields):
-            _check_cron_field(field, index)
+        values = [_cron_values(field, index) for index, field in enumerate(fields)]
     except ValueError:
         raise UsageError(
-            f"'{expression}' is not a valid five-field cron expression",
+            f"'{shown(expression)}' is not a valid five-field cron expression",
             "use MINUTE HOUR DAY MONTH WEEKDAY, for example '17 4 * * 1' (Mondays 04:17 UTC)",
         ) from None
+    days, months = values[2], values[3]
+    if fields[4] == "*" and not any(day <= _MONTH_DAYS[m - 1] for day in days for m in months):
+        raise UsageError(
+            f"'{shown(expression)}' never runs: day {fields[2]} of month {fields[3]} never "
+            "comes, so the key would never rotate",
+            "give a day of the month that comes, for example '17 4 1 * *' (the 1st, 04:17 UTC)",
+        )
     return " ".join(fields)
 
 
 def _command(words: Sequence[str]) -> str:
     """A `run:` value: the words quoted for bash, then for GitHub and YAML."""
     return _literal(shlex.join(words))
+
+
+def rotation_arguments(user: str, region: str, environment: str | None) -> list[str]:
+    """What the rotation workflow passes after `ghbootstrap rotate OWNER/REPO`: the user,
+    region and scope the setup used."""
+    arguments = ["--user-name", user, "--region", region]
+    if environment:
+        arguments += ["--environment", environment]
+    return arguments
 
 
 def build_rotation_workflow(
@@ -355,12 +403,26 @@ def build_rotation_workflow(
 
 
 def rotation_file(
-    path: str, repository: str, cron: str, arguments: Sequence[str], environment: str | None
+    path: str,
+    repository: str,
+    cron: str,
+    user: str,
+    region: str,
+    environment: str | None,
+    job_environment: str | None = None,
 ) -> WorkflowFile:
+    """The rotation workflow for this setup (`environment` as given to the command, the
+    job's as GitHub spells it, if that differs), and what 0.1.0 wrote for it, from 0.1.0's
+    arguments: it passed no --region."""
+    job = job_environment or environment
     return WorkflowFile(
         path,
-        build_rotation_workflow(repository, cron, arguments, environment),
-        frozen_v0_1_0.rotation_workflows(repository, cron, arguments, environment),
+        build_rotation_workflow(
+            repository, cron, rotation_arguments(user, region, environment), job
+        ),
+        frozen_v0_1_0.rotation_workflows(
+            repository, cron, frozen_v0_1_0.rotation_arguments(user, environment), job
+        ),
     )
 
 

@@ -18,12 +18,11 @@ from ghbootstrap.explain import (
     Setting,
     Token,
     context_claims,
-    merge,
     oidc_fix_command,
     read_claims,
 )
 from ghbootstrap.flows.oidc import OidcRequest
-from ghbootstrap.subjects import Scopes
+from ghbootstrap.subjects import Scopes, union_of
 from ghbootstrap.target import Names, RepoRef
 from tests.printed import parse_as_printed
 
@@ -295,13 +294,13 @@ def test_the_fix_leaves_out_what_is_the_default() -> None:
 def test_merge_keeps_both_scopes_as_sets() -> None:
     kept = Scopes(branches=("main",), tags=("v*",), environments=("prod",))
     added = Scopes(branches=("dev", "main"), environments=("a:b",), pull_requests=True)
-    assert merge(kept, added) == Scopes(
+    assert union_of(kept, added) == Scopes(
         branches=("dev", "main"),
         tags=("v*",),
         environments=("a:b", "prod"),
         pull_requests=True,
     )
-    assert merge(Scopes(), Scopes()) == Scopes()
+    assert union_of(Scopes(), Scopes()) == Scopes()
 
 
 # -- the answer ------------------------------------------------------------------------------

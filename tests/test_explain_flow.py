@@ -452,6 +452,21 @@ def _add_pattern(trust: dict[str, Any]) -> None:
     )
 
 
+OTHER_REPOSITORY_SUB = "repo:Octo-Org/Other:ref:refs/heads/main"
+
+
+def _add_other_repository(trust: dict[str, Any]) -> None:
+    """Another repository's CI, let in by hand: a rewrite from this repository's scopes
+    would lock it out."""
+    condition = trust["Statement"][0]["Condition"]["StringEquals"]
+    key = "token.actions.githubusercontent.com:sub"
+    condition[key] = [*_as_list(condition[key]), OTHER_REPOSITORY_SUB]
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
 def _add_deny(trust: dict[str, Any]) -> None:
     trust["Statement"].append(
         {**trust["Statement"][0], "Sid": "NoMain", "Effect": "Deny", "Condition": {}}
@@ -482,6 +497,14 @@ def _drop_audience(fake: FakeGitHub) -> None:
             None,
         ),
         (
+            lambda fake: _edit_trust(_add_other_repository),
+            ("--branch", "dev"),
+            f"; the trust also admits {OTHER_REPOSITORY_SUB}; the trust admits subjects "
+            "`ghbootstrap oidc` cannot write (edited by hand?), so no command keeps them: "
+            "change the trust by hand",
+            None,
+        ),
+        (
             lambda fake: _edit_trust(_add_deny),
             (),
             "statement NoMain of the trust denies it explicitly",
@@ -501,7 +524,13 @@ def _drop_audience(fake: FakeGitHub) -> None:
             _fix("--branch", "main"),
         ),
     ],
-    ids=["hand-written-pattern", "explicit-deny", "not-made-by-ghbootstrap", "provider-audience"],
+    ids=[
+        "hand-written-pattern",
+        "another-repository",
+        "explicit-deny",
+        "not-made-by-ghbootstrap",
+        "provider-audience",
+    ],
 )
 def test_denials_only_a_hand_or_a_rerun_can_fix(
     arrange: Arrange,
@@ -521,6 +550,31 @@ def test_denials_only_a_hand_or_a_rerun_can_fix(
     assert answer["reason"].endswith(reason)
     assert answer["fix"] == fix
     assert answer["workflow_fix"] is None
+
+
+@pytest.mark.parametrize(
+    "sub",
+    [
+        f"{SUB}:ref:refs/pull/7/merge",
+        f"{SUB}:job_workflow_ref:octo-org/hello-world/.github/workflows/ci.yml@refs/heads/main",
+        "no-context-at-all",
+    ],
+    ids=["merge-ref", "custom-claim", "no-context"],
+)
+def test_a_context_no_scope_writes_is_denied_with_no_fix(
+    sub: str, cli: Cli, moto: None, fake_github: FakeGitHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sub `oidc` has no scope for: no command admits it, so none is printed (it used
+    to stop with a usage error about a --branch nobody gave)."""
+    assert cli("oidc", REPO, "--no-workflow").code == 0
+    result, answer = explain(cli, monkeypatch, ("--claims", "-"), claims_of(sub))
+    assert result.code == 3
+    assert answer["fix"] is None
+    assert answer["workflow_fix"] is None
+    assert answer["reason"].endswith(
+        f"no `ghbootstrap oidc` scope admits {sub} (a scope names a branch, tag, environment "
+        "or pull requests): change the trust by hand if this job may assume the role"
+    )
 
 
 def test_a_token_given_as_such_never_reaches_the_output(

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from ghbootstrap.report import Report
 from tests.conftest import CliResult
-from tests.fakes.github import FakeGitHub, Token
+from tests.fakes.github import TOKEN_USER, FakeGitHub, Token, _git_sha
+from tests.faults import fail_github
 
 Cli = Callable[..., CliResult]
 REPO = "Octo-Org/Hello-World"
@@ -88,16 +90,45 @@ def test_other_content_on_the_branch_is_updated_in_the_open_pull_request(
     cli: Cli, moto: None, fake_github: FakeGitHub, here: Path
 ) -> None:
     assert cli("oidc", "octo-org/hello-world", "--open-pr").code == 0
+    [pull] = fake_github.repo(REPO).pulls
+    assert "`repo:Octo-Org/Hello-World:ref:refs/heads/main`" in pull.body
     before = len(fake_github.writes())
-    # other scopes: other content, committed on the same branch, same pull request
+    # other scopes: other content, committed on the same branch, same pull request, whose
+    # description follows: it names who may assume the role
     result = cli("oidc", "octo-org/hello-world", "--open-pr", "--tag", "v*")
     assert result.code == 0, result.err
     assert writes(fake_github, before) == [
-        "PUT /repos/Octo-Org/Hello-World/contents/.github%2Fworkflows%2Fecr-build-push.yml"
+        "PUT /repos/Octo-Org/Hello-World/contents/.github%2Fworkflows%2Fecr-build-push.yml",
+        "PATCH /repos/Octo-Org/Hello-World/pulls/1",
     ]
     assert len(fake_github.repo(REPO).pulls) == 1
     assert 'tags: ["v**"]' in text(fake_github, BRANCH, BUILD)
     assert "update     pull request" in result.out
+    assert "`repo:Octo-Org/Hello-World:ref:refs/tags/v*`" in pull.body
+    assert "refs/heads/main" not in pull.body
+    again = len(fake_github.writes())
+    assert cli("oidc", "octo-org/hello-world", "--open-pr", "--tag", "v*").code == 0
+    assert fake_github.writes()[again:] == []
+
+
+def test_a_description_changed_alone_is_updated_without_a_commit(
+    cli: Cli, moto: None, fake_github: FakeGitHub, here: Path
+) -> None:
+    """The same files, another proposal (here: the title someone edited): only the
+    pull request's title and body are written."""
+    assert cli("oidc", "octo-org/hello-world", "--open-pr").code == 0
+    [pull] = fake_github.repo(REPO).pulls
+    title, body = pull.title, pull.body
+    pull.title, pull.body = "WIP", "edited"
+    before = len(fake_github.writes())
+    dry = cli("oidc", "octo-org/hello-world", "--open-pr", "--dry-run")
+    assert dry.code == 0, dry.err
+    assert "update     pull request          #1  (a new title and description" in dry.out
+    assert f"# title\n{title}\n# body\n{body}\n" in dry.out
+    result = cli("oidc", "octo-org/hello-world", "--open-pr")
+    assert result.code == 0, result.err
+    assert writes(fake_github, before) == ["PATCH /repos/Octo-Org/Hello-World/pulls/1"]
+    assert (pull.title, pull.body) == (title, body)
 
 
 def test_a_file_ghbootstrap_did_not_write_stops_the_run(
@@ -185,14 +216,16 @@ def test_a_fine_grained_token_fails_on_the_first_refused_write_naming_the_permis
     assert result.code == 1
     assert result.err.count("\n") == 1
     assert f"give the token {permission} on this repository" in result.err
+    assert f"; branch {BRANCH} is deleted again: " in result.err
+    assert set(fake_github.repo(REPO).branches) == {"main"}  # nothing left half-done
 
 
-def test_a_refused_pull_request_says_the_branch_holds_the_change_and_a_rerun_opens_it(
+def test_a_refused_pull_request_deletes_the_branch_it_pushed_and_a_rerun_opens_it(
     cli: Cli, moto: None, fake_github: FakeGitHub, here: Path
 ) -> None:
     """Contents and Workflows write, but not Pull requests: the branch is pushed before
-    GitHub refuses the pull request. The vendored API subset has no git/delete-ref, so the
-    branch stays; the line says so, and a re-run with the permission opens the one PR."""
+    GitHub refuses the pull request. The run deletes the branch again at once (the line
+    says so), and a re-run with the permission starts afresh and opens the one PR."""
     token = fake_github.tokens[fake_github.token]
     token.permissions = token.permissions - {"pull_requests"}
     refused = cli("oidc", "octo-org/hello-world", "--open-pr")
@@ -200,17 +233,23 @@ def test_a_refused_pull_request_says_the_branch_holds_the_change_and_a_rerun_ope
     assert refused.err == (
         "error: the GitHub token may not open a pull request in Octo-Org/Hello-World (403 "
         "Resource not accessible by personal access token); branch ghbootstrap/ecr-build-push "
-        "holds the change: give the token Pull requests: read and write on this repository "
-        "(classic tokens: the repo scope), then run the command again to open the pull "
-        "request\n"
+        "is deleted again: give the token Pull requests: read and write on this repository "
+        "(classic tokens: the repo scope), then run the command again\n"
     )
+    assert writes(fake_github) == [
+        "POST /repos/Octo-Org/Hello-World/git/refs",
+        "PUT /repos/Octo-Org/Hello-World/contents/.github%2Fworkflows%2Fecr-build-push.yml",
+        "POST /repos/Octo-Org/Hello-World/pulls",
+        "DELETE /repos/Octo-Org/Hello-World/git/refs/heads%2Fghbootstrap%2Fecr-build-push",
+    ]
+    assert set(fake_github.repo(REPO).branches) == {"main"}
     assert fake_github.repo(REPO).pulls == []
     token.permissions = token.permissions | {"pull_requests"}
     before = len(fake_github.writes())
     again = cli("oidc", "octo-org/hello-world", "--open-pr")
     assert again.code == 0, again.err
     assert writes(fake_github, before) == [
-        "PATCH /repos/Octo-Org/Hello-World/git/refs/heads%2Fghbootstrap%2Fecr-build-push",
+        "POST /repos/Octo-Org/Hello-World/git/refs",
         "PUT /repos/Octo-Org/Hello-World/contents/.github%2Fworkflows%2Fecr-build-push.yml",
         "POST /repos/Octo-Org/Hello-World/pulls",
     ]
@@ -272,3 +311,151 @@ def test_open_pr_takes_a_path_inside_the_repository(
     result = cli("oidc", "octo-org/hello-world", "--open-pr", "--workflow-path", "ci/./b.yml")
     assert result.code == 0, result.err
     assert "ci/b.yml" in fake_github.repo(REPO).branch_files(BRANCH)
+
+
+# -- the branch is shared ground: someone else's commit on it ---------------------------------
+
+R = "octo-org/hello-world"
+EDITED = b"# reviewed: build on pushes only\n"
+
+
+def head(fake: FakeGitHub) -> str:
+    return fake.repo(REPO).branches[BRANCH]
+
+
+def refusal(sha: str, subject: str = "Tighten the workflow", author: str = "Rita Reviewer") -> str:
+    return (
+        f"error: branch {BRANCH} of Octo-Org/Hello-World ends with commit {sha} by {author} "
+        f'("{subject}"), which ghbootstrap did not make: someone changed pull request #1; '
+        f"nothing was written: review that commit in {PR_URL}, or pass --force to commit "
+        "ghbootstrap's files on top of it\n"
+    )
+
+
+def test_each_commit_names_the_file_it_wrote_in_a_trailer(
+    cli: Cli, moto: None, fake_github: FakeGitHub, here: Path
+) -> None:
+    assert cli("keys", R, "--rotation-schedule", "17 4 * * 1", "--open-pr").code == 0
+    repo = fake_github.repo(REPO)
+    files = repo.branch_files(BRANCH)
+    last = repo.log[head(fake_github)]
+    first = repo.log[last.parent or ""]
+    for made, path in ((first, BUILD), (last, ROTATE)):
+        assert made.message == (
+            "Add or update the workflows ghbootstrap writes\n\n"
+            f"Ghbootstrap-File: {_git_sha(files[path])} {path}\n"
+        )
+
+
+def test_a_reviewers_commit_on_the_branch_is_not_written_over(
+    cli: Cli, moto: None, fake_github: FakeGitHub, here: Path
+) -> None:
+    """The reproduction: a reviewer pushed a change to the workflow on the pull request's
+    branch; the same command run again stops (exit 1, naming the commit) and writes
+    nothing, a dry run too; --force commits ghbootstrap's file on top of it."""
+    assert cli("oidc", R, "--open-pr").code == 0
+    ours = fake_github.repo(REPO).branch_files(BRANCH)[BUILD]
+    sha = fake_github.push(REPO, BRANCH, {BUILD: ours + EDITED})
+    before = len(fake_github.writes())
+    for dry_run in ((), ("--dry-run",)):
+        refused = cli("oidc", R, "--open-pr", *dry_run)
+        assert (refused.code, refused.out, refused.err) == (1, "", refusal(sha))
+    assert fake_github.writes()[before:] == []
+    assert head(fake_github) == sha
+
+    forced = cli("oidc", R, "--open-pr", "--force")
+    assert forced.code == 0, forced.err
+    assert f"over commit {sha} by Rita Reviewer (--force)" in forced.out
+    assert writes(fake_github, before) == [
+        "PUT /repos/Octo-Org/Hello-World/contents/.github%2Fworkflows%2Fecr-build-push.yml"
+    ]
+    assert fake_github.repo(REPO).branch_files(BRANCH)[BUILD] == ours
+    assert fake_github.repo(REPO).log[head(fake_github)].parent == sha  # kept in the history
+    again = len(fake_github.writes())
+    assert cli("oidc", R, "--open-pr").code == 0  # ghbootstrap's own commit heads it again
+    assert fake_github.writes()[again:] == []
+
+
+def test_a_reviewers_commit_that_leaves_our_files_alone_stops_only_a_change(
+    cli: Cli, moto: None, fake_github: FakeGitHub, here: Path
+) -> None:
+    assert cli("oidc", R, "--open-pr").code == 0
+    sha = fake_github.push(REPO, BRANCH, {"Dockerfile": b"FROM scratch\n"}, "Add a Dockerfile")
+    before = len(fake_github.writes())
+    same = cli("oidc", R, "--open-pr")
+    assert same.code == 0, same.err  # nothing to write: nothing to refuse
+    assert fake_github.writes()[before:] == []
+    other = cli("oidc", R, "--open-pr", "--tag", "v*")
+    assert (other.code, other.err) == (1, refusal(sha, "Add a Dockerfile"))
+    assert fake_github.writes()[before:] == []
+
+
+def test_a_closed_pull_requests_branch_with_someone_elses_commit_is_kept(
+    cli: Cli, moto: None, fake_github: FakeGitHub, here: Path
+) -> None:
+    assert cli("oidc", R, "--open-pr").code == 0
+    sha = fake_github.push(REPO, BRANCH, {"notes.md": b"why we closed this\n"}, "Notes")
+    fake_github.close(REPO, 1)
+    before = len(fake_github.writes())
+    refused = cli("oidc", R, "--open-pr")
+    assert (refused.code, refused.out) == (1, "")
+    assert refused.err == (
+        f"error: branch {BRANCH} of Octo-Org/Hello-World ends with commit {sha} by Rita "
+        'Reviewer ("Notes"), which ghbootstrap did not make, and no open or merged pull '
+        "request holds it; nothing was written: delete the branch if nobody needs that "
+        "commit, or pass --force to start the branch afresh from main\n"
+    )
+    assert fake_github.writes()[before:] == []
+    forced = cli("oidc", R, "--open-pr", "--force")
+    assert forced.code == 0, forced.err
+    assert "notes.md" not in fake_github.repo(REPO).branch_files(BRANCH)
+    assert [p.state for p in fake_github.repo(REPO).pulls] == ["closed", "open"]
+
+
+def test_a_reviewers_commit_a_merge_took_in_does_not_stop_the_next_pull_request(
+    cli: Cli, moto: None, fake_github: FakeGitHub, here: Path
+) -> None:
+    assert cli("oidc", R, "--open-pr").code == 0
+    fake_github.push(REPO, BRANCH, {"Dockerfile": b"FROM scratch\n"}, "Add a Dockerfile")
+    fake_github.merge(REPO, 1)
+    result = cli("oidc", R, "--open-pr", "--tag", "v*")
+    assert result.code == 0, result.err
+    assert [p.state for p in fake_github.repo(REPO).pulls] == ["closed", "open"]
+    assert 'tags: ["v**"]' in text(fake_github, BRANCH, BUILD)
+
+
+def test_a_branch_0_2_0_made_is_recognised_by_its_message_and_intact_files(
+    cli: Cli, moto: None, fake_github: FakeGitHub, here: Path
+) -> None:
+    """0.2.0 wrote no trailer: its commit is known by its message while the files it
+    wrote are unchanged (their digest line still matches)."""
+    assert cli("oidc", R, "--open-pr").code == 0
+    repo = fake_github.repo(REPO)
+    made = repo.log[head(fake_github)]
+    message = "Add or update the workflows ghbootstrap writes"
+    repo.log[head(fake_github)] = replace(made, message=message)
+    assert cli("oidc", R, "--open-pr", "--tag", "v*").code == 0
+    assert 'tags: ["v**"]' in text(fake_github, BRANCH, BUILD)
+
+    ours = repo.branch_files(BRANCH)[BUILD]
+    sha = fake_github.push(REPO, BRANCH, {BUILD: ours + EDITED}, message, TOKEN_USER)
+    refused = cli("oidc", R, "--open-pr")
+    assert (refused.code, refused.err) == (1, refusal(sha, message, "octocat"))
+
+
+def test_a_refusal_after_moving_a_stale_branch_moves_it_back(
+    cli: Cli, moto: None, fake_github: FakeGitHub, here: Path
+) -> None:
+    assert cli("oidc", R, "--open-pr").code == 0
+    fake_github.merge(REPO, 1)
+    left = head(fake_github)
+    opening = fail_github(fake_github, lambda r: r.method == "POST" and r.path.endswith("/pulls"))
+    refused = cli("oidc", R, "--open-pr", "--tag", "v*")
+    assert opening == ["POST /repos/Octo-Org/Hello-World/pulls"]
+    assert (refused.code, refused.err) == (
+        1,
+        "error: GitHub refused to open a pull request in Octo-Org/Hello-World: POST "
+        "/repos/Octo-Org/Hello-World/pulls returned 422 (injected failure); branch "
+        f"{BRANCH} is moved back: run the command again\n",
+    )
+    assert head(fake_github) == left

@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from ghbootstrap.defaults import GITHUB_ISSUER
 from ghbootstrap.errors import UsageError
 from ghbootstrap.flows.keys import KeysRequest
 from ghbootstrap.flows.migrate import FinishRequest
 from ghbootstrap.flows.oidc import OidcRequest
 from ghbootstrap.flows.rotate import RotateRequest
-from ghbootstrap.footprint import DEFAULT_ISSUER, OidcGiven
+from ghbootstrap.footprint import OidcGiven
 from ghbootstrap.repairs import keys_command, migrate_finish_command, oidc_command, rotate_command
 from ghbootstrap.subjects import Scopes
 from ghbootstrap.target import Names, RepoRef
@@ -40,7 +41,7 @@ def oidc_setup(
     policy: str = DEFAULTS.policy,
     role: str = DEFAULTS.role,
     mutable_tags: bool = False,
-    issuer: str = DEFAULT_ISSUER,
+    issuer: str = GITHUB_ISSUER,
     ecr_named: bool = False,
 ) -> OidcGiven:
     """What `oidc` was given in eu-west-1: by default, the default names and no scope."""
@@ -127,7 +128,7 @@ def test_oidc_names_an_ecr_repository_given_by_name_even_if_it_is_the_default(
 
 
 def test_oidc_leaves_out_github_coms_issuer() -> None:
-    command = oidc_command(REF, oidc_setup(issuer=DEFAULT_ISSUER))
+    command = oidc_command(REF, oidc_setup(issuer=GITHUB_ISSUER))
     assert "--issuer-url" not in command
 
 

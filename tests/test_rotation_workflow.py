@@ -23,7 +23,7 @@ from tests.checkouts import git_checkout
 from tests.conftest import moto_secret
 from tests.e2e import SCRIPT, Stack
 from tests.fakes.github import FakeGitHub
-from tests.runner import Contexts, run_job
+from tests.runner import Contexts, StepRun, run_job
 from tests.test_e2e import e2e, served  # noqa: F401 - the same emulators, fresh per test
 from tests.workflow_checks import schema_check, severe, zizmor_findings
 
@@ -53,6 +53,36 @@ def held_pair(fake: FakeGitHub, environment: str | None) -> tuple[str | None, st
     )
 
 
+def run_rotation_workflow(running: Stack, path: Path, runner: Path) -> list[StepRun]:
+    """Run the rotation workflow at `path` as GitHub would, in the folder `runner`, with
+    this checkout's installed `ghbootstrap` in place of the one it installs from PyPI."""
+    tools = runner / "bin"
+    tools.mkdir(parents=True, exist_ok=True)
+
+    def install_locally(command: str) -> bool:
+        if "pip install" not in command:
+            return False
+        assert command == f"python -m pip install ghbootstrap=={__version__}"
+        (tools / "ghbootstrap").symlink_to(SCRIPT)
+        return True
+
+    return run_job(
+        path.read_text(),
+        "rotate",
+        lambda env: contexts_of(running.github, env),
+        {
+            "PATH": f"{tools}:/usr/bin:/bin",
+            "HOME": str(runner),
+            "GITHUB_API_URL": running.github_url,
+            "AWS_ENDPOINT_URL": running.aws_url,
+            "AWS_CONFIG_FILE": "/dev/null",
+            "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+        },
+        runner,
+        replace=install_locally,
+    )
+
+
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
 def test_the_written_rotation_workflow_rotates_the_key(
     e2e: Stack,  # noqa: F811 - the fixture imported above
@@ -75,31 +105,7 @@ def test_the_written_rotation_workflow_rotates_the_key(
     path = checkout / ".github/workflows/rotate-aws-keys.yml"
     assert severe(zizmor_findings(path)) == []
     assert schema_check(path).returncode == 0
-    tools = runner / "bin"
-    tools.mkdir()
-
-    def install_locally(command: str) -> bool:
-        if "pip install" not in command:
-            return False
-        assert command == f"python -m pip install ghbootstrap=={__version__}"
-        (tools / "ghbootstrap").symlink_to(SCRIPT)
-        return True
-
-    runs = run_job(
-        path.read_text(),
-        "rotate",
-        lambda env: contexts_of(e2e.github, env),
-        {
-            "PATH": f"{tools}:/usr/bin:/bin",
-            "HOME": str(runner),
-            "GITHUB_API_URL": e2e.github_url,
-            "AWS_ENDPOINT_URL": e2e.aws_url,
-            "AWS_CONFIG_FILE": "/dev/null",
-            "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
-        },
-        runner,
-        replace=install_locally,
-    )
+    runs = run_rotation_workflow(e2e, path, runner)
 
     assert [r.name for r in runs] == ["Install ghbootstrap", "Rotate the key"]
     rotate = runs[-1].result

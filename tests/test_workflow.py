@@ -289,10 +289,50 @@ def test_a_pattern_without_an_exact_trigger_is_refused(option: str, pattern: str
 
 
 @pytest.mark.parametrize(
-    "cron", ["17 4 * * 1", "*/15 * * * *", "0 0 1,15 * MON-FRI", "0 12 * JAN-MAR 0", "5 4 * * 7"]
+    "cron",
+    [
+        "17 4 * * 1",
+        "*/15 * * * *",
+        "0 0 1,15 * MON-FRI",
+        "0 12 * JAN-MAR 0",
+        "5 4 * * 7",
+        # days only some months have: they come in those months
+        "0 0 29 2 *",  # leap years
+        "0 0 31 4,5 *",
+        "0 0 31 */2 *",
+        "0 0 30 1-3 *",
+        "0 0 31 1/3 *",
+        "0 0 5/10 2 *",
+        # a weekday given too: cron runs on either, so February's Mondays
+        "0 0 31 2 1",
+        "0 0 30 FEB MON-FRI",
+    ],
 )
 def test_valid_cron(cron: str) -> None:
     assert check_cron(cron) == cron
+
+
+@pytest.mark.parametrize(
+    "cron",
+    [
+        "0 0 31 2 *",
+        "0 0 30 2 *",
+        "0 0 30,31 FEB *",
+        "0 0 31 4 *",
+        "0 0 31 4,6,9,11 *",
+        "0 0 31 4-6/2 *",
+        "0 0 31 SEP *",
+    ],
+)
+def test_a_schedule_on_a_day_that_never_comes_is_refused(cron: str) -> None:
+    fields = cron.split()
+    with pytest.raises(UsageError) as refused:
+        check_cron(cron)
+    assert str(refused.value) == (
+        f"'{cron}' never runs: day {fields[2]} of month {fields[3]} never comes, so the key "
+        "would never rotate: give a day of the month that comes, for example '17 4 1 * *' "
+        "(the 1st, 04:17 UTC)"
+    )
 
 
 @pytest.mark.parametrize(

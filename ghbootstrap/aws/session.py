@@ -21,7 +21,7 @@ import botocore.config
 import botocore.exceptions
 
 from ghbootstrap.aws.errors import translate
-from ghbootstrap.errors import UsageError
+from ghbootstrap.errors import UsageError, shown
 from ghbootstrap.secret import Secret
 from ghbootstrap.target import check_region
 
@@ -140,7 +140,7 @@ def connect(profile: str | None, region: str | None, env: Mapping[str, str] = os
         session = boto3.Session(profile_name=profile)
     except botocore.exceptions.ProfileNotFound:
         raise UsageError(
-            f"AWS profile '{profile}' is not in your AWS config",
+            f"AWS profile '{shown(str(profile))}' is not in your AWS config",
             "check --profile / AWS_PROFILE against `aws configure list-profiles`",
         ) from None
     region = region or _region_from_environment(env) or session.region_name

@@ -16,19 +16,16 @@ import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from typing import Any
 
 from ghbootstrap.aws.identity import whoami
 from ghbootstrap.aws.session import Aws
-from ghbootstrap.documents import GITHUB_ISSUER
+from ghbootstrap.defaults import GITHUB_ISSUER
 from ghbootstrap.errors import GhbError
-from ghbootstrap.fleet import MIGRATE, OIDC, PULL_REQUEST, Entry
+from ghbootstrap.fleet import MIGRATE, OIDC, Entry
 from ghbootstrap.flows import destroy, keys, migrate, oidc, status
 from ghbootstrap.github.api import GitHub
 from ghbootstrap.plan import Action, Change, Plan
 from ghbootstrap.report import FleetReport, Outcome, Report
-from ghbootstrap.target import Names
-from ghbootstrap.workflow import check_file_path
 
 log = logging.getLogger("ghbootstrap.apply")
 
@@ -55,54 +52,16 @@ class Clients:
         return gh
 
 
-def delivery(entry: Entry) -> dict[str, Any]:
-    """How the entry's workflow reaches its repository, as request fields, checked as the
-    single command checks them: a branch and pull request (the default, `--open-pr`), a
-    file on this machine (`--workflow-path`, one repository only), or none."""
-    path = entry.workflow_path
-    if path is None:
-        return {"workflow_path": None}
-    if entry.workflow == PULL_REQUEST:
-        return {"workflow_path": path, "open_pr": True}
-    return {"workflow_path": check_file_path(path, f"{entry.label}: workflow")}
-
-
-def oidc_request(entry: Entry, issuer: str) -> oidc.OidcRequest:
-    return oidc.OidcRequest(
-        ref=entry.ref,
-        names=entry.names,
-        scopes=entry.scopes,
-        immutable_tags=not entry.mutable_tags,
-        issuer=issuer,
-        **delivery(entry),
-    )
-
-
-def keys_request(entry: Entry) -> keys.KeysRequest:
-    return keys.KeysRequest(
-        ref=entry.ref,
-        names=entry.names,
-        environment=entry.environment,
-        immutable_tags=not entry.mutable_tags,
-        rotation_schedule=entry.rotation_schedule,
-        **delivery(entry),
-    )
-
-
-def migrate_request(entry: Entry, github_api_url: str | None) -> migrate.MigrateRequest:
-    defaults = Names.resolve(entry.ref)
-    given = {"--ecr-repo"} if entry.names.ecr_named else set()
-    if entry.names.policy != defaults.policy:
-        given.add("--policy-name")
-    return migrate.MigrateRequest(
-        ref=entry.ref,
-        names=entry.names,
-        scopes=entry.scopes,
-        profile=entry.profile,
-        github_api_url=github_api_url,
-        given=frozenset(given),
-        **delivery(entry),
-    )
+def request_for(
+    entry: Entry, issuer: str, github_api_url: str | None = None
+) -> oidc.OidcRequest | keys.KeysRequest | migrate.MigrateRequest:
+    """The request the entry's single command would run: `apply` builds it once while
+    checking the file (before any call), and again for each worker."""
+    if entry.method == OIDC:
+        return oidc.OidcRequest.from_entry(entry, issuer)
+    if entry.method == MIGRATE:
+        return migrate.MigrateRequest.from_entry(entry, github_api_url)
+    return keys.KeysRequest.from_entry(entry)
 
 
 Settled = tuple[str, bool] | GhbError
@@ -190,15 +149,15 @@ def apply(
 
     def work(entry: Entry) -> Report:
         aws, gh = clients.aws(entry), clients.github()
-        if entry.method not in (OIDC, MIGRATE):
-            return keys.run(aws, gh, keys_request(entry), dry_run=dry_run)
+        request = request_for(entry, issuer, github_api_url)
+        if isinstance(request, keys.KeysRequest):
+            return keys.run(aws, gh, request, dry_run=dry_run)
         provider = providers.get(entry.profile)  # none: a migrate entry plans its own
         if isinstance(provider, GhbError):
             raise GhbError(f"the account's OIDC provider: {provider.what}", provider.fix)
-        if entry.method == MIGRATE:
-            request = migrate_request(entry, github_api_url)
+        if isinstance(request, migrate.MigrateRequest):
             return migrate.run(aws, gh, request, dry_run=dry_run, provider=provider)
-        return oidc.run(aws, gh, oidc_request(entry, issuer), dry_run=dry_run, provider=provider)
+        return oidc.run(aws, gh, request, dry_run=dry_run, provider=provider)
 
     def repair(entry: Entry) -> str:
         region = clients.aws(entry).region

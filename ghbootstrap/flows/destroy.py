@@ -26,17 +26,18 @@ from ghbootstrap.aws import access_keys, ecr, oidc_provider, policy, role, user
 from ghbootstrap.aws.identity import Caller, whoami
 from ghbootstrap.aws.session import Aws
 from ghbootstrap.errors import GhbError
+from ghbootstrap.flows import key_install
 from ghbootstrap.footprint import (
     SECRET_ID,
     SECRET_KEY,
     VAR_ECR_REPOSITORY,
     VAR_REGION,
     VAR_ROLE_ARN,
-    KeyRecord,
     KeysGiven,
     OidcGiven,
 )
 from ghbootstrap.github.api import GitHub, Holder
+from ghbootstrap.keyrecord import KeyRecord
 from ghbootstrap.plan import Action, Change, Plan, Step, keep
 from ghbootstrap.report import Report
 from ghbootstrap.subjects import GitHubRepo
@@ -169,20 +170,19 @@ def _plan_role(plan: Plan, aws: Aws, found: role.Role) -> None:
     plan.add(delete_step("IAM role", found.name, partial(role.delete_role, aws.iam, found.name)))
 
 
-def plan_secrets(plan: Plan, gh: GitHub, scope: Holder, found: user.User) -> None:
-    """Delete a secret only if GitHub still shows the `updated_at` it reported right after
-    ghbootstrap wrote it: one rewritten since belongs to whoever rewrote it."""
-    record = KeyRecord.from_tags(found.tags)
-    written = {SECRET_ID: record.id_written, SECRET_KEY: record.secret_written}
-    for name in (SECRET_ID, SECRET_KEY):
-        info = gh.secret(scope, name)
+def plan_secrets(plan: Plan, aws: Aws, gh: GitHub, scope: Holder, found: user.User) -> None:
+    """Delete a secret only if ghbootstrap wrote it last (key_install's rule: GitHub still
+    shows the `updated_at` it reported after ghbootstrap's write, or 0.1.0's timestamps
+    prove it): one rewritten since belongs to whoever rewrote it."""
+    state = key_install.state_of(aws.iam, gh, scope, found)
+    for name, info in ((SECRET_ID, state.id_secret), (SECRET_KEY, state.key_secret)):
         label = f"{name} ({scope.label})"
         if info is None:
             continue
-        if record.held and info.updated_at == written[name]:
-            plan.add(delete_step("GitHub secret", label, partial(gh.delete_secret, scope, name)))
-        else:
+        if name in state.foreign_secrets:
             plan.add(keep("GitHub secret", label, "not written last by ghbootstrap: left alone"))
+        else:
+            plan.add(delete_step("GitHub secret", label, partial(gh.delete_secret, scope, name)))
 
 
 def _plan_user(plan: Plan, aws: Aws, found: user.User) -> None:
@@ -322,7 +322,7 @@ def run(
             )
             continue
         scope = Holder(repo.owner, repo.name, environment)
-        plan_secrets(plan, gh, scope, u)
+        plan_secrets(plan, aws, gh, scope, u)
         for name, value in base.items():
             variables.setdefault(scope, {}).setdefault(name, value)
     for scope, ours in variables.items():

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from ghbootstrap.aws import ecr, oidc_provider, policy, role
 from ghbootstrap.aws.identity import whoami
 from ghbootstrap.aws.session import Aws
-from ghbootstrap.documents import GITHUB_ISSUER, STS_AUDIENCE, oidc_provider_arn, statements
+from ghbootstrap.defaults import GITHUB_ISSUER
+from ghbootstrap.documents import STS_AUDIENCE, oidc_provider_arn, statements
 from ghbootstrap.errors import GhbError
 from ghbootstrap.explain import (
     Explanation,
@@ -22,15 +23,13 @@ from ghbootstrap.explain import (
     Setting,
     Token,
     context_claims,
-    merge,
     oidc_fix_command,
-    scopes_of,
 )
 from ghbootstrap.footprint import TAG_REPOSITORY
 from ghbootstrap.github.api import GitHub
-from ghbootstrap.subjects import Scopes, subject_prefix
+from ghbootstrap.subjects import Scopes, read_subjects, subject_prefix, union_of
 from ghbootstrap.target import Names, RepoRef, parse_repo
-from ghbootstrap.trusteval import admitted_subjects, github_issuer, github_providers
+from ghbootstrap.trusteval import admitted_subjects, github_hosts, github_subjects
 from ghbootstrap.verdict import Provider, Verdict, judge
 
 
@@ -46,7 +45,7 @@ class ExplainRequest:
 
 
 def _role_issuer(trust: dict[str, object]) -> str | None:
-    hosts = sorted({github_issuer(arn) or "" for arn in github_providers(trust)})
+    hosts = github_hosts(trust)
     return f"https://{hosts[0]}" if len(hosts) == 1 else None
 
 
@@ -64,10 +63,11 @@ def _push_target(aws: Aws, role_name: str) -> tuple[str, str, str] | None:
     return None
 
 
-def _setting(aws: Aws, request: ExplainRequest, owner_key: str, role_issuer: str | None) -> Setting:
+def _setting(
+    aws: Aws, request: ExplainRequest, repository: str, role_issuer: str | None
+) -> Setting:
     """How the role was set up, as options to `oidc` (only those that differ from the
     defaults for the repository the role was made for)."""
-    repository = request.ref.full_name if owner_key == request.ref.tag_value else owner_key
     defaults = Names.resolve(parse_repo(repository))
     name = request.names.role
     target = _push_target(aws, name)
@@ -85,6 +85,29 @@ def _setting(aws: Aws, request: ExplainRequest, owner_key: str, role_issuer: str
         profile=request.profile,
         github_api_url=request.github_api_url,
     )
+
+
+def _fix(
+    aws: Aws, request: ExplainRequest, found: role.Role, verdict: Verdict, role_issuer: str | None
+) -> tuple[str, str | None]:
+    """The `oidc` command that rewrites the role to admit the job, keeping every scope
+    the trust admits for its repository; or why there is none (more for the reason)."""
+    owner_key = found.tags.get(TAG_REPOSITORY)
+    if owner_key is None:
+        return f"; role {found.name} was not made by ghbootstrap: change its trust by hand", None
+    repository = request.ref.full_name if owner_key == request.ref.tag_value else owner_key
+    # The command rewrites the trust from this repository's scopes: any other subject
+    # (another repository's, or one no scope writes) would go, so then there is none.
+    kept, others = read_subjects(github_subjects(found.trust)).of_repository(repository)
+    if others:
+        return (
+            f"; the trust also admits {', '.join(others)}"
+            "; the trust admits subjects `ghbootstrap oidc` cannot write "
+            "(edited by hand?), so no command keeps them: change the trust by hand",
+            None,
+        )
+    setting = _setting(aws, request, repository, role_issuer)
+    return "", oidc_fix_command(setting, union_of(kept, verdict.scope or Scopes()))
 
 
 def _deciding(judged: list[tuple[dict[str, str], Verdict]]) -> tuple[dict[str, str], Verdict]:
@@ -128,22 +151,13 @@ def run(aws: Aws, github: Callable[[], GitHub], request: ExplainRequest) -> Expl
     trusted = Provider(arn, provider is not None, provider.audiences if provider else ())
     judged = [(claims, judge(found.trust, trusted, issuer, claims)) for claims in candidates]
     claims, verdict = _deciding(judged)
-    hosts = sorted({github_issuer(a) or "" for a in github_providers(found.trust)})
-    admits = [sub for host in hosts for sub in admitted_subjects(found.trust, host)]
+    admits = [
+        sub for host in github_hosts(found.trust) for sub in admitted_subjects(found.trust, host)
+    ]
     reason, fix = verdict.reason, None
     if not verdict.admitted and verdict.rewrite:
-        owner_key = found.tags.get(TAG_REPOSITORY)
-        kept = scopes_of(admits)
-        if owner_key is None:
-            reason += f"; role {name} was not made by ghbootstrap: change its trust by hand"
-        elif kept is None:
-            reason += (
-                "; the trust admits subjects `ghbootstrap oidc` cannot write "
-                "(edited by hand?), so no command keeps them: change the trust by hand"
-            )
-        else:
-            setting = _setting(aws, request, owner_key, role_issuer)
-            fix = oidc_fix_command(setting, merge(kept, verdict.scope or Scopes()))
+        more, fix = _fix(aws, request, found, verdict, role_issuer)
+        reason += more
     return Explanation(
         repository=request.ref.full_name,
         role=name,

@@ -15,17 +15,22 @@ the new key is deleted, nothing stays pending). When the outcome is unknown (a t
 dropped connection, a 5xx), GitHub is read back. A run that stopped half-way is finished or
 undone by the next (`repair`), which decides from the recorded stage, never from
 `updated_at` moving alone: GitHub's timestamps have one-second resolution.
+
+A record 0.1.0 made holds no `updated_at`: `adopt_v0_1_0` takes its secrets as ghbootstrap's
+on the evidence of their timestamps, for every command that reads the key state.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from functools import partial
 
+from ghbootstrap import frozen_v0_1_0
 from ghbootstrap.aws import access_keys, user
 from ghbootstrap.aws.access_keys import AccessKey
 from ghbootstrap.aws.eventual_consistency import settle
-from ghbootstrap.aws.session import Aws
+from ghbootstrap.aws.session import Aws, Client
 from ghbootstrap.errors import AwsError, ConflictError, GhbError, GitHubError
 from ghbootstrap.github.api import GitHub, Holder, SecretInfo
 from ghbootstrap.keyrecord import (
@@ -68,6 +73,9 @@ class KeyState:
     key_secret: SecretInfo | None
     # repair could not tell whether GitHub holds the held key's secret: install a new one
     doubtful: bool = False
+    # 0.1.0's record, and the secrets proved to be the key it stored: `record` now holds
+    # that proof, which `record_adopted` (or any later record write) keeps
+    adopted: bool = False
 
     def key(self, key_id: str) -> AccessKey | None:
         return next((k for k in self.keys if k.id == key_id), None) if key_id else None
@@ -100,15 +108,57 @@ class KeyState:
 
 
 def read_state(ctx: KeyContext) -> KeyState:
-    found = user.get_user(ctx.aws.iam, ctx.user)
+    return state_of(ctx.aws.iam, ctx.gh, ctx.scope, user.get_user(ctx.aws.iam, ctx.user))
+
+
+def state_of(iam: Client, gh: GitHub, scope: Holder, found: user.User | None) -> KeyState:
+    """The key state of user `found` (None: no user) with its secrets in `scope`."""
     record = KeyRecord.from_tags(found.tags) if found else KeyRecord()
-    keys = tuple(access_keys.list_keys(ctx.aws.iam, ctx.user)) if found else ()
-    return KeyState(
-        keys=keys,
-        record=record,
-        id_secret=ctx.gh.secret(ctx.scope, SECRET_ID),
-        key_secret=ctx.gh.secret(ctx.scope, SECRET_KEY),
+    keys = tuple(access_keys.list_keys(iam, found.name)) if found else ()
+    return adopt_v0_1_0(
+        KeyState(
+            keys=keys,
+            record=record,
+            id_secret=gh.secret(scope, SECRET_ID),
+            key_secret=gh.secret(scope, SECRET_KEY),
+        )
     )
+
+
+def adopt_v0_1_0(state: KeyState) -> KeyState:
+    """0.1.0 recorded the key it stored (`key-held`) but not when it wrote the secrets.
+    They are its own, and so ghbootstrap's, when the held key exists and is active and
+    GitHub last wrote both secrets within the time 0.1.0 takes to store a key it made:
+    from the key's CreateDate to the end of 0.1.0's propagation wait, in whole seconds
+    (IAM and GitHub report whole seconds; moto adds microseconds, which would put a
+    same-second write before the key). The record then gains the proof 0.1.0 did not
+    keep. Anything else leaves the state as read: the secrets stay someone else's."""
+    record, held = state.record, state.key(state.record.held)
+    id_secret, key_secret = state.id_secret, state.key_secret
+    if not record.v0_1_0 or record.pending or held is None or not held.active:
+        return state
+    if id_secret is None or key_secret is None:
+        return state
+    if not all(_while_0_1_0_stored(held.created, s.updated_at) for s in (id_secret, key_secret)):
+        return state
+    proven = replace(
+        record, id_written=id_secret.updated_at, secret_written=key_secret.updated_at, v0_1_0=False
+    )
+    return replace(state, record=proven, adopted=True)
+
+
+def _while_0_1_0_stored(created: datetime, updated_at: str) -> bool:
+    try:
+        written = datetime.fromisoformat(updated_at)
+    except ValueError:
+        return False
+    start = created.replace(microsecond=0)
+    return start <= written <= start + timedelta(seconds=frozen_v0_1_0.PROPAGATION_TIMEOUT)
+
+
+def record_adopted(ctx: KeyContext, state: KeyState) -> None:
+    """Write the record `adopt_v0_1_0` completed (the scope in today's form)."""
+    _record(ctx, replace(state.record, scope=ctx.scope_tag))
 
 
 def refuse_unsafe(ctx: KeyContext, state: KeyState, *, take_over: bool, fix: str) -> None:
@@ -240,12 +290,17 @@ def repair(ctx: KeyContext, state: KeyState) -> KeyState:
     (a write in the same second as the mark keeps it), and the new key's secret died with
     the run that made it: GitHub's id names the new key whatever happened, so the old key
     is retired and a fresh key installed over both (`doubtful`).
+    A record 0.1.0 left pending has no stage: 0.1.0's own rule decides, finish if
+    AWS_SECRET_ACCESS_KEY's `updated_at` moved since the mark (0.1.0 wrote it last, after
+    the id), else undo.
     """
     record, pending = state.record, state.record.pending
     if not pending:
         return state
     if state.key(pending) is None:
         _record(ctx, replace(record, pending="", stage="", mark=""))
+    elif record.v0_1_0 and _mark(state.key_secret) != record.mark:
+        _finish(ctx, record, pending, state.keys)
     elif record.stage != STAGE_ID_STORED:
         _undo(ctx, record, pending, id_touched=True)
     elif _mark(state.key_secret) != record.mark:
@@ -370,9 +425,17 @@ def rotate(ctx: KeyContext, state: KeyState) -> str:
     return install(ctx, repair(ctx, state))
 
 
+def adopted_detail(state: KeyState) -> str:
+    return (
+        f"0.1.0's record: GitHub's secrets were written within "
+        f"{frozen_v0_1_0.PROPAGATION_TIMEOUT} s of key {state.record.held}'s creation, as "
+        "0.1.0 stores a key: ghbootstrap's; that proof is recorded"
+    )
+
+
 def describe(state: KeyState, ctx: KeyContext) -> list[str]:
     """What `install` would do, for --dry-run."""
-    steps = []
+    steps = [adopted_detail(state)] if state.adopted else []
     if state.record.pending:
         steps.append(f"finish or undo the interrupted change to key {state.record.pending}")
     retired = state.key(state.record.retired)

@@ -19,6 +19,7 @@ from ghbootstrap.aws.session import Aws
 from ghbootstrap.checkout import repository_path
 from ghbootstrap.delivery import Proposal, deliver
 from ghbootstrap.documents import self_rotation_policy
+from ghbootstrap.fleet import Entry
 from ghbootstrap.flows import key_install
 from ghbootstrap.flows.shared_steps import (
     VAR_ECR_REPOSITORY,
@@ -61,6 +62,18 @@ class KeysRequest:
     force: bool = False
     open_pr: bool = False
     propagation_timeout: float = 120.0
+
+    @classmethod
+    def from_entry(cls, entry: Entry) -> KeysRequest:
+        """What `keys` is asked for by an apply file's entry."""
+        return cls(
+            ref=entry.ref,
+            names=entry.names,
+            environment=entry.environment,
+            immutable_tags=not entry.mutable_tags,
+            rotation_schedule=entry.rotation_schedule,
+            **entry.delivery(),
+        )
 
 
 def plan_user(plan: Plan, setup: Start, record: KeysGiven) -> bool:
@@ -150,6 +163,15 @@ def plan_key(
             take_over=force,
             fix=f"pass --force to replace what is there with a new key of IAM user {ctx.user}",
         )
+        if state.adopted:
+            plan.add(
+                Step(
+                    Change(
+                        "key record", ctx.user, Action.UPDATE, key_install.adopted_detail(state)
+                    ),
+                    partial(key_install.record_adopted, ctx, state),
+                )
+            )
         if state.held_in_github and not state.record.pending:
             return plan.add(keep("access key", state.record.held, f"held in {where}"))
     action, detail = Action.CREATE, f"sealed into {where}"
@@ -162,14 +184,6 @@ def plan_key(
             Change("access key", ctx.user, action, detail), partial(key_install.ensure, ctx, state)
         )
     )
-
-
-def rotation_arguments(request: KeysRequest, region: str) -> list[str]:
-    """What the rotation workflow passes: the user, region and scope this setup used."""
-    arguments = ["--user-name", request.names.user, "--region", region]
-    if request.environment:
-        arguments += ["--environment", request.environment]
-    return arguments
 
 
 def plan_workflows(
@@ -198,7 +212,9 @@ def plan_workflows(
                 where(path),
                 setup.repo.full_name,
                 request.rotation_schedule,
-                rotation_arguments(request, setup.aws.region),
+                request.names.user,
+                setup.aws.region,
+                request.environment,
                 environment,
             )
         )

@@ -28,8 +28,10 @@ from ghbootstrap import footprint, frozen_v0_1_0, repairs
 from ghbootstrap.aws import access_keys, ecr, role, user
 from ghbootstrap.aws.session import Aws
 from ghbootstrap.checkout import path_in_checkout
+from ghbootstrap.defaults import WORKFLOW_PATH
 from ghbootstrap.delivery import Proposal, deliver
 from ghbootstrap.errors import GhbError, UsageError
+from ghbootstrap.fleet import Entry
 from ghbootstrap.flows import destroy, oidc
 from ghbootstrap.flows.replacement import Replacement, prove
 from ghbootstrap.flows.shared_steps import Start, start
@@ -41,7 +43,6 @@ from ghbootstrap.report import Report
 from ghbootstrap.subjects import Scopes
 from ghbootstrap.target import Names, RepoRef
 from ghbootstrap.workflow import (
-    DEFAULT_PATH,
     KEYS_TEMPLATE,
     OIDC_TEMPLATE,
     ROTATE_FILENAME,
@@ -68,6 +69,22 @@ class MigrateRequest:
     github_api_url: str | None = None
     # the naming options given (--ecr-repo, --policy-name): the others come from the record
     given: frozenset[str] = frozenset()
+
+    @classmethod
+    def from_entry(cls, entry: Entry, github_api_url: str | None = None) -> MigrateRequest:
+        """What `migrate` is asked for by an apply file's `method = "migrate"` entry."""
+        given = {"--ecr-repo"} if entry.names.ecr_named else set()
+        if entry.names.policy != Names.resolve(entry.ref).policy:
+            given.add("--policy-name")
+        return cls(
+            ref=entry.ref,
+            names=entry.names,
+            scopes=entry.scopes,
+            profile=entry.profile,
+            github_api_url=github_api_url,
+            given=frozenset(given),
+            **entry.delivery(),
+        )
 
 
 @dataclass(frozen=True)
@@ -277,7 +294,8 @@ def _plan_workflows(
         body=(
             f"ghbootstrap moves {repo.full_name} from the access key of IAM user "
             f"`{key.user.name}` to the IAM role `{planned.role_arn}`, which GitHub's OIDC "
-            "token assumes: no AWS key is stored anywhere.\n\n"
+            f"token assumes when its subject is one of {oidc.admitted(planned)}: no AWS key "
+            "is stored anywhere.\n\n"
             f"Merging this pull request replaces `{build.path}` with the OIDC workflow"
             + (f" and deletes the key rotation workflow `{rotation_path}`" if remove else "")
             + ". The key and its secrets keep working until `ghbootstrap migrate "
@@ -305,14 +323,9 @@ def _rotation_ours(path: str, setup: Start, key: KeySetup, found: str) -> Workfl
     schedule the found file names (the schedule is not recorded anywhere else)."""
     match = _CRON.search(found)
     cron = json.loads(match.group(1)) if match else ""
-    user_args = ["--user-name", key.user.name]
-    env_args = ["--environment", key.environment] if key.environment else []
-    current = [*user_args, "--region", setup.aws.region, *env_args]
-    ours = rotation_file(path, setup.repo.full_name, cron, current, key.environment)
-    older = frozen_v0_1_0.rotation_workflows(
-        setup.repo.full_name, cron, [*user_args, *env_args], key.environment
+    return rotation_file(
+        path, setup.repo.full_name, cron, key.user.name, setup.aws.region, key.environment
     )
-    return replace(ours, earlier=ours.earlier + older)
 
 
 def _next_steps(
@@ -343,7 +356,7 @@ def _next_steps(
         )
     # --finish checks the recorded build workflow (else the default path): name the one
     # written only when it is another, and known (a local file outside a checkout is not).
-    checked = (key.given.workflow if key.given else None) or DEFAULT_PATH
+    checked = (key.given.workflow if key.given else None) or WORKFLOW_PATH
     command = repairs.migrate_finish_command(
         request.ref,
         setup.aws.region,
@@ -374,7 +387,7 @@ def _replacement(request: FinishRequest, key: KeySetup) -> Replacement:
     """The role, the push policy `keys` was given, and the build workflow: the path given,
     else the one `keys` recorded, else the default."""
     recorded = key.given
-    path = request.workflow_path or (recorded and recorded.workflow) or DEFAULT_PATH
+    path = request.workflow_path or (recorded and recorded.workflow) or WORKFLOW_PATH
     return Replacement(
         role=request.names.role,
         policy=recorded.policy if recorded else request.names.policy,
@@ -398,7 +411,7 @@ def finish(
         raise GhbError(f"nothing was removed: {'; '.join(proof.problems)}", _NOT_PROVEN)
     plan = Plan()
     scope = Holder(setup.repo.owner, setup.repo.name, key.environment)
-    destroy.plan_secrets(plan, gh, scope, key.user)
+    destroy.plan_secrets(plan, aws, gh, scope, key.user)
     for access_key in access_keys.list_keys(aws.iam, key.user.name):
         remove = partial(access_keys.delete_key, aws.iam, key.user.name, access_key.id)
         plan.add(

@@ -14,9 +14,9 @@ from ghbootstrap.aws import oidc_provider, role
 from ghbootstrap.aws.eventual_consistency import PRINCIPAL_NOT_YET_VISIBLE, settle
 from ghbootstrap.aws.identity import Caller
 from ghbootstrap.aws.session import Aws, Client
+from ghbootstrap.defaults import GITHUB_ISSUER
 from ghbootstrap.delivery import Proposal, deliver
 from ghbootstrap.documents import (
-    GITHUB_ISSUER,
     STS_AUDIENCE,
     fingerprint,
     issuer_host,
@@ -24,6 +24,7 @@ from ghbootstrap.documents import (
     same_document,
     trust_policy,
 )
+from ghbootstrap.fleet import Entry
 from ghbootstrap.flows.shared_steps import (
     VAR_ECR_REPOSITORY,
     VAR_REGION,
@@ -55,6 +56,18 @@ class OidcRequest:
     workflow_path: Path | None = None  # in the repository, with open_pr
     force: bool = False
     open_pr: bool = False
+
+    @classmethod
+    def from_entry(cls, entry: Entry, issuer: str) -> OidcRequest:
+        """What `oidc` is asked for by an apply file's entry."""
+        return cls(
+            ref=entry.ref,
+            names=entry.names,
+            scopes=entry.scopes,
+            immutable_tags=not entry.mutable_tags,
+            issuer=issuer,
+            **entry.delivery(),
+        )
 
 
 def plan_provider(plan: Plan, setup: Start, issuer: str) -> tuple[str, bool]:
@@ -273,7 +286,7 @@ def run(
         build = build_file(
             path, OIDC_TEMPLATE, setup.repo.full_name, request.scopes, setup.repo.default_branch
         )
-        proposal = oidc_proposal(setup, planned.ecr_repository, planned.role_arn, build.path)
+        proposal = oidc_proposal(setup, planned, build.path)
         delivered = deliver(
             plan, gh, setup.repo, [build], proposal, open_pr=request.open_pr, force=request.force
         )
@@ -288,14 +301,21 @@ def run(
     )
 
 
-def oidc_proposal(setup: Start, ecr_repository: str, role_arn: str, path: str) -> Proposal:
+def admitted(planned: Planned) -> str:
+    """Who may assume the role, for the pull request's reviewers: the subjects its trust
+    admits (so the description changes with the scopes)."""
+    return ", ".join(f"`{s}`" for s in planned.outputs["subjects"])
+
+
+def oidc_proposal(setup: Start, planned: Planned, path: str) -> Proposal:
     return Proposal(
         title="Build and push images to Amazon ECR (ghbootstrap)",
         body=(
             f"ghbootstrap connected {setup.repo.full_name} to Amazon ECR repository "
-            f"`{ecr_repository}` in {setup.aws.region}. The workflow signs in with GitHub's "
-            f"OIDC token as the IAM role `{role_arn}`, which only this repository's chosen "
-            "branches, tags or environments may assume: no AWS key is stored anywhere. "
+            f"`{planned.ecr_repository}` in {setup.aws.region}. The workflow signs in with "
+            f"GitHub's OIDC token as the IAM role `{planned.role_arn}`, which only jobs whose "
+            f"token's subject is one of {admitted(planned)} may assume: no AWS key is stored "
+            "anywhere. "
             "The Actions variables AWS_ROLE_ARN, AWS_REGION and ECR_REPOSITORY name them.\n\n"
             f"Merging this pull request adds (or upgrades) `{path}`. From then on each run "
             "builds the image from the repository's Dockerfile and pushes it to ECR, tagged "

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 from ghbootstrap import footprint, jobs
 from ghbootstrap.aws import oidc_provider, role
+from ghbootstrap.defaults import GITHUB_ISSUER
 from ghbootstrap.documents import oidc_provider_arn
 from ghbootstrap.explain import JobContext, context_claims
 from ghbootstrap.flows.shared_steps import Start
@@ -138,7 +139,7 @@ def _check_trust(setup: Start, path: str, found: role.Role, job: jobs.Job, proof
         )
         return
     recorded = footprint.OidcGiven.from_tags(found.tags, found.name)
-    issuer = recorded.issuer if recorded else footprint.DEFAULT_ISSUER
+    issuer = recorded.issuer if recorded else GITHUB_ISSUER
     prefix = subject_prefix(repo, setup.gh.subject_template(repo))
     claims = context_claims(prefix, JobContext(environment=job.environment), branch, issuer)
     arn = oidc_provider_arn(setup.caller.partition, setup.caller.account, issuer)

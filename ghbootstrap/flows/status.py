@@ -8,7 +8,6 @@ command that repairs it (ghbootstrap.repairs); any such check makes the exit cod
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -17,6 +16,7 @@ from ghbootstrap import footprint
 from ghbootstrap.aws import access_keys, ecr, oidc_provider, policy, role, user
 from ghbootstrap.aws.identity import Caller, whoami
 from ghbootstrap.aws.session import Aws
+from ghbootstrap.defaults import GITHUB_ISSUER, WORKFLOW_PATH
 from ghbootstrap.documents import (
     STS_AUDIENCE,
     ecr_repository_arn,
@@ -25,6 +25,7 @@ from ghbootstrap.documents import (
     same_document,
 )
 from ghbootstrap.errors import UsageError
+from ghbootstrap.flows import key_install
 from ghbootstrap.footprint import (
     SECRET_ID,
     SECRET_KEY,
@@ -32,22 +33,23 @@ from ghbootstrap.footprint import (
     VAR_ECR_REPOSITORY,
     VAR_REGION,
     VAR_ROLE_ARN,
-    KeyRecord,
     KeysGiven,
     OidcGiven,
 )
 from ghbootstrap.github.api import GitHub, Holder
+from ghbootstrap.keyrecord import KeyRecord
 from ghbootstrap.repairs import keys_command, oidc_command, rotate_command
 from ghbootstrap.report import Check, Report, State
-from ghbootstrap.subjects import GitHubRepo, Scopes
+from ghbootstrap.subjects import GitHubRepo, read_subjects
 from ghbootstrap.target import Names, RepoRef
 from ghbootstrap.trusteval import (
     admitted_subjects,
     audit_trust,
-    github_issuer,
+    github_hosts,
     github_providers,
+    github_subjects,
 )
-from ghbootstrap.workflow import DEFAULT_PATH, Origin, origin_of
+from ghbootstrap.workflow import Origin, origin_of
 
 OK, DRIFT, MISSING = State.OK, State.DRIFT, State.MISSING
 
@@ -168,8 +170,7 @@ def _check_role(s: _Status, found: role.Role, policy_arn: str) -> None:
 
 
 def _subjects(trust: dict[str, object]) -> list[str]:
-    hosts = sorted({github_issuer(arn) or "" for arn in github_providers(trust)})
-    return [sub for host in hosts for sub in admitted_subjects(trust, host)]
+    return [sub for host in github_hosts(trust) for sub in admitted_subjects(trust, host)]
 
 
 def _check_user(s: _Status, found: user.User, policy_arn: str) -> None:
@@ -243,15 +244,17 @@ def _check_earlier_variables(s: _Status, scope: Holder, wanted: dict[str, str]) 
             s.add("GitHub variable", f"{name} ({scope.label})", OK, detail)
 
 
-def _check_secrets(s: _Status, scope: Holder, record: KeyRecord) -> None:
-    written = {SECRET_ID: record.id_written, SECRET_KEY: record.secret_written}
-    for name in (SECRET_ID, SECRET_KEY):
-        found = s.gh.secret(scope, name)
+def _check_secrets(s: _Status, scope: Holder, found_user: user.User) -> None:
+    state = key_install.state_of(s.aws.iam, s.gh, scope, found_user)
+    for name, found in ((SECRET_ID, state.id_secret), (SECRET_KEY, state.key_secret)):
         label = f"{name} ({scope.label})"
         if found is None:
             s.add("GitHub secret", label, MISSING, "not set", s.fix_rotate)
-        elif found.updated_at != written[name]:
+        elif name in state.foreign_secrets:
             detail = f"updated {found.updated_at}; not written last by ghbootstrap"
+            s.add("GitHub secret", label, OK, detail)
+        elif state.adopted:
+            detail = f"updated {found.updated_at}; written by ghbootstrap 0.1.0 (`keys` records it)"
             s.add("GitHub secret", label, OK, detail)
         else:
             s.add("GitHub secret", label, OK, f"updated {found.updated_at}")
@@ -262,8 +265,8 @@ def _check_workflow(s: _Status, fix: str) -> None:
     (a setup made with --no-workflow has none; hand edits are the owner's business);
     only an older rendering of ours is drift, fixed by a pull request that upgrades it."""
     branch = s.repo.default_branch
-    label = f"{DEFAULT_PATH} ({branch})"
-    found = s.gh.file(s.repo, DEFAULT_PATH, branch)
+    label = f"{WORKFLOW_PATH} ({branch})"
+    found = s.gh.file(s.repo, WORKFLOW_PATH, branch)
     if found is None:
         s.add("workflow", label, OK, "not on the default branch (none with --no-workflow)")
         return
@@ -344,7 +347,7 @@ def run(aws: Aws, gh: GitHub, request: StatusRequest) -> Report:
         _check_user(s, found_user, policy_arn)
         scope = Holder(s.repo.owner, s.repo.name, environment)
         _check_variables(s, scope, base)
-        _check_secrets(s, scope, KeyRecord.from_tags(found_user.tags))
+        _check_secrets(s, scope, found_user)
     if found_role is not None:  # the build workflow is the role's: upgraded by `oidc`
         _set_fixes(s, keys_path=False, env=None, record=record)
     _check_workflow(s, s.fix)
@@ -355,21 +358,11 @@ def run(aws: Aws, gh: GitHub, request: StatusRequest) -> Report:
 def _role_setup(s: _Status, found: role.Role) -> OidcGiven:
     """What `oidc` was last given, from the role's record; a role made before the record
     existed gets its scopes read back from its trust (exactly those applied while the
-    fingerprint matches)."""
+    fingerprint matches; a subject no scope writes is not one)."""
     recorded = OidcGiven.from_tags(found.tags, found.name)
     if recorded is not None:
         return recorded
-    branches, tags, environments, pull_requests = [], [], [], False
-    hosts = sorted({github_issuer(arn) or "" for arn in github_providers(found.trust)})
-    for sub in (sub for host in hosts for sub in admitted_subjects(found.trust, host)):
-        if match := re.search(r":ref:refs/heads/(.+)$", sub):
-            branches.append(match.group(1))
-        elif match := re.search(r":ref:refs/tags/(.+)$", sub):
-            tags.append(match.group(1))
-        elif match := re.search(r":environment:(.+)$", sub):
-            environments.append(match.group(1).replace("%3A", ":"))
-        elif sub.endswith(":pull_request"):
-            pull_requests = True
+    hosts = github_hosts(found.trust)
     names = s.request.names
     repository = ecr.get_repository(s.aws.ecr, names.ecr_repository)
     return OidcGiven(
@@ -377,9 +370,9 @@ def _role_setup(s: _Status, found: role.Role) -> OidcGiven:
         ecr_repository=names.ecr_repository,
         policy=names.policy,
         role=found.name,
-        scopes=Scopes.parse(branches, tags, environments, pull_requests),
+        scopes=read_subjects(github_subjects(found.trust)).scopes(),
         mutable_tags=repository is not None and not repository.immutable,
-        issuer=f"https://{hosts[0]}" if hosts and hosts[0] else footprint.DEFAULT_ISSUER,
+        issuer=f"https://{hosts[0]}" if hosts and hosts[0] else GITHUB_ISSUER,
         ecr_named=names.ecr_named,
     )
 

@@ -79,6 +79,17 @@ class RepoFile:
 class PullRequest:
     number: int
     url: str
+    title: str = ""
+    body: str = ""
+    head: str = ""  # its head commit (a closed one: the last it had)
+    merged: bool = False
+
+
+@dataclass(frozen=True)
+class Commit:
+    sha: str
+    message: str
+    author: str  # the git author's name
 
 
 @dataclass(frozen=True)
@@ -536,21 +547,55 @@ class GitHub:
             body={"message": message, "sha": sha, "branch": branch},
         )
 
-    def open_pull_request(self, repo: GitHubRepo, branch: str) -> PullRequest | None:
-        """The open pull request from `branch` into the default branch, if any."""
+    def delete_branch(self, repo: GitHubRepo, branch: str) -> None:
+        self._call(
+            "DELETE",
+            f"{self._repo_path(repo)}/git/refs/{_q('heads/' + branch)}",
+            f"delete branch {branch} of {repo.full_name}",
+        )
+
+    def commit(self, repo: GitHubRepo, sha: str) -> Commit:
+        """One commit's message and author (the first of the list that starts at it)."""
+        [data] = self._call(
+            "GET",
+            f"{self._repo_path(repo)}/commits",
+            f"read commit {sha} of {repo.full_name}",
+            params={"sha": sha, "per_page": "1"},
+        )
+        made = data["commit"]
+        return Commit(str(data["sha"]), str(made["message"]), str(made["author"]["name"]))
+
+    def pull_requests(self, repo: GitHubRepo, branch: str, state: str) -> list[PullRequest]:
+        """The pull requests (`state`: open, closed) from `branch` into the default branch."""
         data = self._call(
             "GET",
             f"{self._repo_path(repo)}/pulls",
             f"list pull requests of {repo.full_name}",
-            params={
-                "state": "open",
-                "head": f"{repo.owner}:{branch}",
-                "base": repo.default_branch,
-            },
+            params={"state": state, "head": f"{repo.owner}:{branch}", "base": repo.default_branch},
         )
-        for item in data or ():
-            return PullRequest(int(item["number"]), str(item["html_url"]))
-        return None
+        return [
+            PullRequest(
+                int(item["number"]),
+                str(item["html_url"]),
+                str(item.get("title") or ""),
+                str(item.get("body") or ""),
+                str(item["head"]["sha"]),
+                item.get("merged_at") is not None,
+            )
+            for item in data or ()
+        ]
+
+    def open_pull_request(self, repo: GitHubRepo, branch: str) -> PullRequest | None:
+        """The open pull request from `branch` into the default branch, if any."""
+        return next(iter(self.pull_requests(repo, branch, "open")), None)
+
+    def update_pull_request(self, repo: GitHubRepo, number: int, title: str, body: str) -> None:
+        self._call(
+            "PATCH",
+            f"{self._repo_path(repo)}/pulls/{number}",
+            f"update pull request #{number} of {repo.full_name}",
+            body={"title": title, "body": body},
+        )
 
     def create_pull_request(
         self, repo: GitHubRepo, branch: str, title: str, body: str

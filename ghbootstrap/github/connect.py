@@ -8,7 +8,7 @@ import subprocess
 from collections.abc import Mapping
 from urllib.parse import urlparse
 
-from ghbootstrap.errors import UsageError
+from ghbootstrap.errors import UsageError, shown
 from ghbootstrap.github.api import GitHub
 from ghbootstrap.secret import Secret
 
@@ -21,7 +21,7 @@ def api_url(given: str | None, env: Mapping[str, str] = os.environ) -> str:
     parsed = urlparse(url)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         raise UsageError(
-            f"'{url}' is not a GitHub API URL",
+            f"'{shown(url)}' is not a GitHub API URL",
             "use https://api.github.com, or https://HOST/api/v3 for GitHub Enterprise Server",
         )
     return url

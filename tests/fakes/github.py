@@ -3,12 +3,13 @@
 It holds repositories, environments, Actions variables and secrets, one real NaCl key
 pair per scope (so it decrypts what it receives, and tests can check secret values),
 organisation secrets with their visibility, OIDC subject settings, tokens with
-permissions, and git: branches, commits (each a snapshot of every file), file contents
-per branch and pull requests, which tests merge with `merge()`. Lists (an owner's
+permissions, and git: branches, commits (each a snapshot of every file, with its message,
+author and parent), file contents per branch and pull requests, which tests merge with
+`merge()` or `close()`; `push()` is someone else's commit. Lists (an owner's
 repositories, secrets, environments, workflows) come in pages. Every 200 answer to a GET
 carries an ETag, and a GET naming it in If-None-Match gets 304 with no body, as GitHub's
-conditional requests do. `handle()` is plain HTTP in, HTTP out;
-`tests/fakes/serve.py` puts it behind `responses` or a real server on 127.0.0.1.
+conditional requests do. `handle()` is plain HTTP in, HTTP out; `tests/fakes/serve.py`
+puts it behind `responses` or a real server on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -120,6 +121,20 @@ class Pull:
     body: str
     state: str = "open"
     merged: bool = False
+    merged_at: str | None = None
+    closed_at: str | None = None
+    closed_head: str = ""  # the head commit when it was closed: GitHub keeps it
+
+
+@dataclass(frozen=True)
+class Commit:
+    message: str
+    author: tuple[str, str]  # name, e-mail (the committer too)
+    parent: str | None
+
+
+TOKEN_USER = ("octocat", "octocat@users.noreply.github.com")  # commits through the API
+REVIEWER = ("Rita Reviewer", "rita@example.com")
 
 
 @dataclass
@@ -139,6 +154,7 @@ class Repo:
     environments: dict[str, Environment] = field(default_factory=dict)
     branches: dict[str, str] = field(default_factory=dict)  # branch -> commit SHA
     commits: dict[str, dict[str, bytes]] = field(default_factory=dict)  # SHA -> every file
+    log: dict[str, Commit] = field(default_factory=dict)  # SHA -> message, author, parent
     pulls: list[Pull] = field(default_factory=list)
     # The fake keeps no history: files deleted on a branch since it was (re)set, so a
     # merge deletes them on the base too.
@@ -156,9 +172,16 @@ class Repo:
     def branch_files(self, branch: str) -> dict[str, bytes]:
         return self.commits[self.branches[branch]]
 
-    def commit(self, branch: str, files: dict[str, bytes]) -> str:
+    def commit(
+        self,
+        branch: str,
+        files: dict[str, bytes],
+        message: str = "Initial commit",
+        author: tuple[str, str] = TOKEN_USER,
+    ) -> str:
         sha = hashlib.sha1(f"{len(self.commits)}{sorted(files)}".encode()).hexdigest()  # noqa: S324
         self.commits[sha] = dict(files)
+        self.log[sha] = Commit(message, author, self.branches.get(branch))
         self.branches[branch] = sha
         return sha
 
@@ -184,19 +207,28 @@ class OrgSecret:
 
 class Clock:
     """GitHub's clock: whole seconds, one tick per write, so 'updated_at' moves, unless
-    frozen: then every write lands in the same second, as fast writes do on GitHub."""
+    frozen: then every write lands in the same second, as fast writes do on GitHub. Or
+    the wall clock (`follow_wall`), for tests that compare GitHub's times with AWS's."""
 
     def __init__(self) -> None:
         self.now = datetime(2026, 1, 1, tzinfo=UTC)
         self.frozen = False
+        self.wall = False
 
     def freeze(self, at: str) -> None:
         """Stop the clock at `at` (an `updated_at`): later writes land in that second."""
         self.now = datetime.strptime(at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-        self.frozen = True
+        self.frozen, self.wall = True, False
+
+    def follow_wall(self) -> None:
+        """GitHub's own time from now on: the wall clock's second, shared by the writes
+        within it (moto stamps AWS's with the same clock)."""
+        self.frozen, self.wall = False, True
 
     def tick(self) -> str:
-        if not self.frozen:
+        if self.wall:
+            self.now = datetime.now(UTC).replace(microsecond=0)
+        elif not self.frozen:
             self.now += timedelta(seconds=1)
         return self.stamp()
 
@@ -278,9 +310,38 @@ class FakeGitHub:
         merged = {**repo.branch_files(pull.base), **repo.branch_files(pull.head)}
         for path in repo.deleted.pop(pull.head, set()):
             merged.pop(path, None)
-        repo.commit(pull.base, merged)
-        pull.state, pull.merged = "closed", True
+        repo.commit(pull.base, merged, f"Merge pull request #{number}")
+        pull.merged, pull.merged_at = True, self.close(full_name, number)
+
+    def close(self, full_name: str, number: int) -> str:
+        """Close an open pull request (without merging it, unless `merge` calls this)."""
+        repo = self.repo(full_name)
+        pull = next(p for p in repo.pulls if p.number == number)
+        pull.state, pull.closed_head = "closed", repo.branches[pull.head]
+        pull.closed_at = self.clock.tick()
+        return pull.closed_at
+
+    def push(
+        self,
+        full_name: str,
+        branch: str,
+        files: dict[str, bytes | None],
+        message: str = "Tighten the workflow",
+        author: tuple[str, str] = REVIEWER,
+    ) -> str:
+        """Someone else's commit on `branch` (a `git push`, the web editor): `files` maps
+        paths to their new content, None deletes one. Returns the commit's SHA."""
+        repo = self.repo(full_name)
+        changed = dict(repo.branch_files(branch))
+        for path, data in files.items():
+            if data is None:
+                changed.pop(path, None)
+                repo.deleted.setdefault(branch, set()).add(path)
+            else:
+                changed[path] = data
+        sha = repo.commit(branch, changed, message, author)
         self.clock.tick()
+        return sha
 
     def repo(self, full_name: str) -> Repo:
         return self.repos[full_name.lower()]
@@ -429,6 +490,8 @@ class FakeGitHub:
             return self._need(token, "contents", request) or self._ref(request, repo, rest[2])
         if rest == ["git", "refs"] and request.method == "POST":
             return self._need(token, "contents", request) or self._create_ref(request, repo)
+        if rest == ["commits"] and request.method == "GET":
+            return self._need(token, "contents") or self._commits(request, repo)
         if rest == ["pulls"]:
             return self._need(token, "pull_requests", request) or self._pulls(request, repo)
         if m == "GET" and rest == ["actions", "organization-secrets"]:
@@ -437,6 +500,9 @@ class FakeGitHub:
             return self._need(token, "actions") or self._workflows(request, repo)
         if m == "GET" and rest == ["environments"]:
             return self._need(token, "actions") or self._environments(request, repo)
+        if rest[0] == "pulls" and len(rest) == 2 and request.method == "PATCH":
+            denied = self._need(token, "pull_requests", request)
+            return denied or self._update_pull(request, repo, rest[1])
         if rest[0] == "actions":
             return self._scoped(request, token, repo.scope, rest[1:], environment=False)
         if rest[0] == "environments" and len(rest) >= 2:
@@ -624,7 +690,7 @@ class FakeGitHub:
             if not existed and body.get("sha"):
                 return _error(422, "Invalid request. sha wasn't supplied for a new file")
             files[path] = base64.b64decode(body["content"])
-            sha = repo.commit(branch, files)
+            sha = repo.commit(branch, files, body.get("message", ""))
             repo.deleted.get(branch, set()).discard(path)
             self.clock.tick()
             commit = {"sha": sha, "message": body.get("message", "")}
@@ -640,7 +706,7 @@ class FakeGitHub:
             files = dict(repo.branch_files(branch))
             if body.get("sha") != _git_sha(files.pop(path)):
                 return _error(409, f"{path} does not match {body.get('sha')}")
-            sha = repo.commit(branch, files)
+            sha = repo.commit(branch, files, body.get("message", ""))
             repo.deleted.setdefault(branch, set()).add(path)
             self.clock.tick()
             return Response(
@@ -659,12 +725,20 @@ class FakeGitHub:
         }
 
     def _ref(self, request: Request, repo: Repo, ref: str) -> Response:
-        """GET git/ref/heads/NAME, PATCH git/refs/heads/NAME (`ref` arrives as heads%2FNAME)."""
+        """GET git/ref/heads/NAME, PATCH and DELETE git/refs/heads/NAME (`ref` arrives as
+        heads%2FNAME)."""
         kind, _, branch = ref.partition("/")
         if kind != "heads" or branch not in repo.branches:
             return _error(404 if request.method == "GET" else 422, "Reference does not exist")
         if request.method == "GET" and "/git/ref/" in request.path:
             return Response(200, self._ref_body(repo, branch))
+        if request.method == "DELETE" and "/git/refs/" in request.path:
+            if branch == repo.default_branch:
+                return _error(422, "Cannot delete the default branch")
+            del repo.branches[branch]
+            repo.deleted.pop(branch, None)
+            self.clock.tick()
+            return Response(204)
         if request.method == "PATCH" and "/git/refs/" in request.path:
             body = request.body or {}
             if body.get("sha") not in repo.commits:
@@ -719,6 +793,57 @@ class FakeGitHub:
             return Response(201, self._pull_body(repo, pull, simple=False))
         return _error(404, "Not Found")
 
+    def _update_pull(self, request: Request, repo: Repo, number: str) -> Response:
+        pull = next((p for p in repo.pulls if str(p.number) == number), None)
+        if pull is None:
+            return _error(404, "Not Found")
+        body = request.body or {}
+        pull.title = body.get("title", pull.title)
+        pull.body = body.get("body", pull.body)
+        self.clock.tick()
+        return Response(200, self._pull_body(repo, pull, simple=False))
+
+    def _commits(self, request: Request, repo: Repo) -> Response:
+        """List commits from a branch or commit (`sha`), newest first, `per_page` of them."""
+        query = {k: v[0] for k, v in parse_qs(request.query).items()}
+        start = query.get("sha", repo.default_branch)
+        sha: str | None = repo.branches.get(start, start)
+        if sha not in repo.log:
+            return _error(404, f"No commit found for SHA: {start}")
+        found = []
+        while sha is not None and len(found) < int(query.get("per_page", "30")):
+            found.append(self._commit_body(repo, sha))
+            sha = repo.log[sha].parent
+        return Response(200, found)
+
+    def _commit_body(self, repo: Repo, sha: str) -> dict[str, Any]:
+        body = copy.deepcopy(_example("commit-items")[0])
+        api, web = (
+            f"https://api.github.com/repos/{repo.full_name}",
+            f"https://github.com/{repo.full_name}",
+        )
+        made = repo.log[sha]
+        person = {"name": made.author[0], "email": made.author[1]}
+        body.update(
+            sha=sha,
+            url=f"{api}/commits/{sha}",
+            html_url=f"{web}/commit/{sha}",
+            comments_url=f"{api}/commits/{sha}/comments",
+            author={},  # the GitHub account behind the e-mail: not modelled here
+            committer={},
+            parents=[]
+            if made.parent is None
+            else [{"sha": made.parent, "url": f"{api}/commits/{made.parent}"}],
+        )
+        body["commit"].update(
+            url=f"{api}/git/commits/{sha}",
+            author=person,
+            committer=person,
+            message=made.message,
+            tree={"sha": sha, "url": f"{api}/git/trees/{sha}"},
+        )
+        return body
+
     def _pull_body(self, repo: Repo, pull: Pull, *, simple: bool) -> dict[str, Any]:
         example = "pull-request-simple-items" if simple else "pull-request"
         body = copy.deepcopy(_example(example))
@@ -733,10 +858,15 @@ class FakeGitHub:
             html_url=html,
             requested_teams=[],  # GitHub's example lacks the teams' required `type`
         )
+        body.update(merged_at=pull.merged_at, closed_at=pull.closed_at)
         if not simple:
             body["merged"] = pull.merged
-        for side, branch in (("head", pull.head), ("base", pull.base)):
-            body[side].update(ref=branch, label=f"{repo.owner}:{branch}", sha=repo.branches[branch])
+        head = repo.branches.get(pull.head, "") if pull.state == "open" else pull.closed_head
+        for side, branch, sha in (
+            ("head", pull.head, head),
+            ("base", pull.base, repo.branches[pull.base]),
+        ):
+            body[side].update(ref=branch, label=f"{repo.owner}:{branch}", sha=sha)
         return body
 
     def _file_body(self, repo: Repo, path: str, branch: str) -> dict[str, Any]:
