@@ -496,6 +496,7 @@ def _fleet_clients(entries: list[Entry], url: str, jobs: int) -> Clients:
     """Connect once per profile and region (validating both, still no network call), and
     give each worker thread its own GitHub client with one token."""
     from ghbootstrap.aws.session import connect, require_credentials
+    from ghbootstrap.fleet import check_resources
     from ghbootstrap.flows.apply import Clients
     from ghbootstrap.github.connect import connect as connect_github
     from ghbootstrap.github.connect import find_token
@@ -509,6 +510,9 @@ def _fleet_clients(entries: list[Entry], url: str, jobs: int) -> Clients:
             except UsageError as exc:
                 raise UsageError(f"{entry.label}: {exc.what}", exc.fix) from None
             sessions[key].pool = jobs
+    # Regions resolve only now (an entry without one takes its profile's): entries on one
+    # resource are refused here, still before any call, not raced by two workers.
+    check_resources(entries, lambda entry: sessions[(entry.profile, entry.region)].region)
     for aws in sessions.values():
         require_credentials(aws)
     token = find_token(url)

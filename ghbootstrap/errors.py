@@ -65,6 +65,11 @@ class ConflictError(GhbError):
     """Something exists that the tool did not make, and it will not take it over."""
 
 
+class VariableTaken(ConflictError):
+    """A GitHub variable holds a value ghbootstrap did not write: the setup command
+    repairs it only with --force (status prints it so; a fleet's repairs must too)."""
+
+
 class AwsError(GhbError):
     """AWS refused or could not be reached. `code` is AWS's error code, if it gave one."""
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import difflib
 import shlex
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -109,16 +109,23 @@ class Entry:
         return {"workflow_path": check_file_path(path, f"{self.label}: workflow")}
 
     def setup_command(
-        self, region: str, *, issuer: str = GITHUB_ISSUER, github_api_url: str | None = None
+        self,
+        region: str,
+        *,
+        issuer: str = GITHUB_ISSUER,
+        github_api_url: str | None = None,
+        force: bool = False,
     ) -> str:
         """The single command doing what this entry does (workflow choice included),
-        runnable as printed: the repair of a repository that failed."""
+        runnable as printed: the repair of a repository that failed. `force`: a variable
+        someone changed stops it otherwise."""
         if self.method == MIGRATE:
             return migrate_command(
                 self.ref,
                 region,
                 self.names,
                 self.scopes,
+                force=force,
                 profile=self.profile,
                 github_api_url=github_api_url,
                 workflow=self._workflow_options,
@@ -137,6 +144,7 @@ class Entry:
             return oidc_command(
                 self.ref,
                 setup,
+                force=force,
                 profile=self.profile,
                 github_api_url=github_api_url,
                 workflow=self._workflow_options,
@@ -151,6 +159,7 @@ class Entry:
             github_api_url=github_api_url,
             rotation_schedule=self.rotation_schedule,
             workflow=self._workflow_options,
+            force=force,
         )
 
     @property
@@ -346,9 +355,7 @@ def _build(index: int, ref: RepoRef, method: str, values: Mapping[str, Any]) -> 
 
 
 def _check_unique(entries: list[Entry]) -> None:
-    """One repository, ECR repository, policy, role or user per entry: two entries on one
-    resource would undo each other."""
-    seen: dict[tuple[str, ...], Entry] = {}
+    """A workflow path names one checkout, so one entry may have one."""
     paths = [e for e in entries if e.workflow not in (PULL_REQUEST, NO_WORKFLOW)]
     if len(paths) > 1:
         raise UsageError(
@@ -356,15 +363,25 @@ def _check_unique(entries: list[Entry]) -> None:
             f"({paths[0].label} has one)",
             'the path is the checkout of one repository: use "pull-request" or "none" for others',
         )
+    check_resources(entries, lambda entry: entry.region or "")
+
+
+def check_resources(entries: Sequence[Entry], region_of: Callable[[Entry], str]) -> None:
+    """One repository, ECR repository, policy, role or user per entry: two entries on one
+    resource would undo each other, or race. `region_of` gives each entry's region as it
+    resolves (the profile's when the entry names none), so an implicit region and the same
+    one written out are one region. IAM names are unique without regard to case
+    (`CI-Role` and `ci-role` are one role), so they are compared folded."""
+    seen: dict[tuple[str, ...], Entry] = {}
     for entry in entries:
         account = entry.profile or ""
         keys: list[tuple[str, ...]] = [("repository", entry.ref.tag_value)]
-        keys.append(("ECR repository", account, entry.region or "", entry.names.ecr_repository))
-        keys.append(("IAM policy", account, entry.names.policy))
+        keys.append(("ECR repository", account, region_of(entry), entry.names.ecr_repository))
+        keys.append(("IAM policy", account, entry.names.policy.casefold()))
         if entry.method in (OIDC, MIGRATE):
-            keys.append(("IAM role", account, entry.names.role))
+            keys.append(("IAM role", account, entry.names.role.casefold()))
         if entry.method in (KEYS, MIGRATE):
-            keys.append(("IAM user", account, entry.names.user))
+            keys.append(("IAM user", account, entry.names.user.casefold()))
         for key in keys:
             first = seen.setdefault(key, entry)
             if first is entry:
@@ -374,7 +391,19 @@ def _check_unique(entries: list[Entry]) -> None:
                     f"{entry.label}: listed twice (first as {first.label})",
                     "list each repository once",
                 )
+            name, theirs = _name_in(entry, key[0]), _name_in(first, key[0])
+            as_theirs = f" as '{theirs}'" if theirs != name else ""
             raise UsageError(
-                f"{entry.label}: {key[0]} '{key[-1]}' is also used by {first.label}",
-                "give each repository its own name for it",
+                f"{entry.label}: {key[0]} '{name}' is also used by {first.label}{as_theirs}",
+                "give each repository its own name for it"
+                + (" (IAM names are unique without regard to case)" if as_theirs else ""),
             )
+
+
+def _name_in(entry: Entry, kind: str) -> str:
+    return {
+        "ECR repository": entry.names.ecr_repository,
+        "IAM policy": entry.names.policy,
+        "IAM role": entry.names.role,
+        "IAM user": entry.names.user,
+    }[kind]

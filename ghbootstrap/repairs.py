@@ -123,6 +123,7 @@ def migrate_command(
     profile: str | None = None,
     github_api_url: str | None = None,
     workflow: Sequence[str] = ("--open-pr",),
+    force: bool = False,
 ) -> str:
     """Phase one of `migrate` for a key setup: the user's record supplies the ECR
     repository, the policy and where the secrets live."""
@@ -130,7 +131,7 @@ def migrate_command(
     if github_api_url is not None:
         args += ["--github-api-url", github_api_url]
     args += _scope_options(scopes or Scopes())
-    return _finish(args, False, workflow)
+    return _finish(args, force, workflow)
 
 
 def _migrate_names(ref: RepoRef, names: Names) -> list[str]:

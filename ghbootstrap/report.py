@@ -56,6 +56,7 @@ class Report:
     outputs: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     checks: list[Check] = field(default_factory=list)
+    force_needed: bool = False  # status: a variable someone changed; the repair takes --force
 
     @property
     def changed(self) -> bool:

@@ -208,6 +208,38 @@ BAD_FILES = [
         "[defaults]\nname = 'acme/api'\n[[repository]]\nname = 'acme/api'\n",
         "[defaults]: 'name' names one repository: set name in each [[repository]] entry",
     ),
+    # Checked as `oidc` checks it: a workflow needs an exact trigger (before any call, not
+    # after the account's provider was made).
+    (
+        "[[repository]]\nname = 'acme/api'\nbranches = ['rel-?']\n",
+        "repository[1] acme/api: --branch 'rel-?' has no exact workflow trigger: GitHub's "
+        "filter syntax has no 'any one character', so the workflow would not run for the refs "
+        "the role admits: use '*' instead of '?', list the names, or pass --no-workflow",
+    ),
+    # The profile's region (us-east-1 here) and the same region written out are one region.
+    (
+        "[[repository]]\nname = 'acme/api'\necr_repo = 'shared'\nworkflow = 'none'\n"
+        "[[repository]]\nname = 'acme/web'\necr_repo = 'shared'\nregion = 'us-east-1'\n"
+        "workflow = 'none'\n",
+        "repository[2] acme/web: ECR repository 'shared' is also used by repository[1] "
+        "acme/api: give each repository its own name for it",
+    ),
+    # IAM names are unique without regard to case; moto would accept both.
+    (
+        "[[repository]]\nname = 'acme/api'\nrole_name = 'CI-Role'\nworkflow = 'none'\n"
+        "[[repository]]\nname = 'acme/web'\nrole_name = 'ci-role'\nworkflow = 'none'\n",
+        "repository[2] acme/web: IAM role 'ci-role' is also used by repository[1] acme/api as "
+        "'CI-Role': give each repository its own name for it (IAM names are unique without "
+        "regard to case)",
+    ),
+    (
+        "[[repository]]\nname = 'acme/api'\nmethod = 'keys'\npolicy_name = 'Push'\n"
+        "workflow = 'none'\n[[repository]]\nname = 'acme/web'\npolicy_name = 'push'\n"
+        "workflow = 'none'\n",
+        "repository[2] acme/web: IAM policy 'push' is also used by repository[1] acme/api as "
+        "'Push': give each repository its own name for it (IAM names are unique without "
+        "regard to case)",
+    ),
 ]
 
 
@@ -551,3 +583,39 @@ def test_the_default_workflow_arrives_as_a_pull_request_in_each_repository(
     again = cli("apply", str(tmp_path / "fleet.toml"))
     assert again.code == 0, again.err
     assert fleet.writes()[writes:] == []
+
+
+# -- fleet repairs run as printed ----------------------------------------------------------------
+
+
+def _repair_of(output: str, name: str) -> list[str]:
+    summary = output.split("\nSummary\n")[1].splitlines()
+    at = next(i for i, line in enumerate(summary) if f" {name} " in f"{line} ")
+    argv = shlex.split(summary[at + 1].split("repair: ")[1])
+    assert argv[0] == "ghbootstrap"
+    return argv[1:]
+
+
+def test_fleet_repairs_for_a_variable_someone_changed_carry_force_and_run_as_printed(
+    cli: Any, fleet: FakeGitHub, tmp_path: Path
+) -> None:
+    path = write(tmp_path, FLEET)
+    assert cli("apply", str(path)).code == 0
+    fleet.scope("acme/web").variables["AWS_REGION"]["value"] = "eu-west-1"  # someone's edit
+
+    checked = cli("status", "--file", str(path))
+    assert checked.code == 3
+    repair = _repair_of(checked.out, "acme/web")
+    assert repair == shlex.split(
+        "oidc acme/web --region us-east-1 --branch main --branch 'release/*' --pull-requests "
+        "--no-workflow --force"
+    )
+    applied = cli("apply", str(path))
+    assert applied.code == 1
+    assert _repair_of(applied.out, "acme/web") == repair
+
+    assert cli(*repair).code == 0
+    assert fleet.variables("acme/web")["AWS_REGION"] == "us-east-1"
+    again = cli("status", "--file", str(path), "--json")
+    assert again.code == 0, again.out
+    assert [r["state"] for r in json.loads(again.out)["repositories"]] == ["ok"] * 4

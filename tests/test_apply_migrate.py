@@ -181,6 +181,13 @@ def test_finish_asks_once_and_refuses_without_an_answer(
             "from the default branch: use a pull request",
         ),
         (
+            '[[repository]]\nname = "acme/api"\nmethod = "migrate"\ntags = ["v?"]\n',
+            (),
+            "repository[1] acme/api: --tag 'v?' has no exact workflow trigger: GitHub's filter "
+            "syntax has no 'any one character', so the workflow would not run for the refs "
+            "the role admits: use '*' instead of '?', list the names, or pass --no-workflow",
+        ),
+        (
             '[[repository]]\nname = "acme/api"\nmethod = "migrate"\n'
             'rotation_schedule = "1 2 * * *"\n',
             (),

@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from ghbootstrap.aws.identity import whoami
 from ghbootstrap.aws.session import Aws
 from ghbootstrap.defaults import GITHUB_ISSUER
-from ghbootstrap.errors import GhbError
+from ghbootstrap.errors import GhbError, UsageError, VariableTaken
 from ghbootstrap.fleet import MIGRATE, OIDC, Entry
 from ghbootstrap.flows import destroy, keys, migrate, oidc, status
 from ghbootstrap.github.api import GitHub
@@ -57,11 +57,14 @@ def request_for(
 ) -> oidc.OidcRequest | keys.KeysRequest | migrate.MigrateRequest:
     """The request the entry's single command would run: `apply` builds it once while
     checking the file (before any call), and again for each worker."""
-    if entry.method == OIDC:
-        return oidc.OidcRequest.from_entry(entry, issuer)
-    if entry.method == MIGRATE:
-        return migrate.MigrateRequest.from_entry(entry, github_api_url)
-    return keys.KeysRequest.from_entry(entry)
+    try:
+        if entry.method == OIDC:
+            return oidc.OidcRequest.from_entry(entry, issuer)
+        if entry.method == MIGRATE:
+            return migrate.MigrateRequest.from_entry(entry, github_api_url)
+        return keys.KeysRequest.from_entry(entry)
+    except UsageError as exc:
+        raise UsageError(f"{entry.label}: {exc.what}", exc.fix) from None
 
 
 Settled = tuple[str, bool] | GhbError
@@ -93,7 +96,7 @@ def settle_providers(
 
 
 Work = Callable[[Entry], Report]
-Repair = Callable[[Entry], str]
+Repair = Callable[[Entry, bool], str]  # (entry, whether it needs --force)
 
 
 def run_pool(
@@ -108,15 +111,18 @@ def run_pool(
 
     def attempt(entry: Entry) -> Outcome:
         outcome = Outcome(entry.index, entry.ref.full_name)
+        force = False  # a variable someone changed: its repair needs --force
         try:
             outcome.report = work(entry)
+            force = outcome.report.force_needed
         except GhbError as exc:
             outcome.error = str(exc)
+            force = isinstance(exc, VariableTaken)
         except Exception as exc:  # a bug: this repository fails, the others go on
             log.debug("%s failed", entry.label, exc_info=True)
             outcome.error = f"unexpected {type(exc).__name__}: run again with -v and report it"
         if outcome.error is not None or (outcome.report and outcome.report.problems):
-            outcome.repair = repair(entry)
+            outcome.repair = repair(entry, force)
         return outcome
 
     outcomes: list[Outcome] = []
@@ -159,9 +165,11 @@ def apply(
             return migrate.run(aws, gh, request, dry_run=dry_run, provider=provider)
         return oidc.run(aws, gh, request, dry_run=dry_run, provider=provider)
 
-    def repair(entry: Entry) -> str:
+    def repair(entry: Entry, force: bool) -> str:
         region = clients.aws(entry).region
-        return entry.setup_command(region, issuer=issuer, github_api_url=github_api_url)
+        return entry.setup_command(
+            region, issuer=issuer, github_api_url=github_api_url, force=force
+        )
 
     outcomes = run_pool(entries, work, repair, jobs=jobs, on_done=on_done)
     return FleetReport("apply", source, dry_run, outcomes, shared)
@@ -188,7 +196,7 @@ def finish(
         aws, gh = clients.aws(entry), clients.github()
         return migrate.finish(aws, gh, request, dry_run=dry, confirm=lambda _: True)
 
-    def repair(entry: Entry) -> str:
+    def repair(entry: Entry, force: bool) -> str:  # noqa: ARG001 - --finish forces nothing
         return entry.finish_command(clients.aws(entry).region, github_api_url=github_api_url)
 
     planned = run_pool(entries, lambda e: run(e, True), repair, jobs=jobs)
@@ -228,9 +236,9 @@ def check(
         )
         return status.run(clients.aws(entry), clients.github(), request)
 
-    def repair(entry: Entry) -> str:
+    def repair(entry: Entry, force: bool) -> str:
         region = clients.aws(entry).region
-        return entry.setup_command(region, github_api_url=github_api_url)
+        return entry.setup_command(region, github_api_url=github_api_url, force=force)
 
     outcomes = run_pool(entries, work, repair, jobs=jobs, on_done=on_done)
     return FleetReport("status", source, False, outcomes)
@@ -258,7 +266,7 @@ def remove(
         aws, gh = clients.aws(entry), clients.github()
         return destroy.run(aws, gh, request, dry_run=dry, confirm=lambda _: True)
 
-    def repair(entry: Entry) -> str:
+    def repair(entry: Entry, force: bool) -> str:  # noqa: ARG001 (destroy has no --force)
         region = clients.aws(entry).region
         return entry.destroy_command(region, github_api_url=github_api_url)
 

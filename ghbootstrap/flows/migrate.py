@@ -48,6 +48,7 @@ from ghbootstrap.workflow import (
     ROTATE_FILENAME,
     WorkflowFile,
     build_file,
+    check_triggers,
     rotation_file,
 )
 
@@ -72,7 +73,11 @@ class MigrateRequest:
 
     @classmethod
     def from_entry(cls, entry: Entry, github_api_url: str | None = None) -> MigrateRequest:
-        """What `migrate` is asked for by an apply file's `method = "migrate"` entry."""
+        """What `migrate` is asked for by an apply file's `method = "migrate"` entry,
+        checked as `migrate` checks its options: a workflow needs an exact trigger for
+        every scope."""
+        if entry.workflow_path is not None:
+            check_triggers(entry.scopes)
         given = {"--ecr-repo"} if entry.names.ecr_named else set()
         if entry.names.policy != Names.resolve(entry.ref).policy:
             given.add("--policy-name")

@@ -43,7 +43,7 @@ from ghbootstrap.report import Report
 from ghbootstrap.subjects import Scopes, build_subjects, subject_prefix
 from ghbootstrap.target import Names, RepoRef
 from ghbootstrap.trusteval import admitted_subjects
-from ghbootstrap.workflow import OIDC_TEMPLATE, build_file
+from ghbootstrap.workflow import OIDC_TEMPLATE, build_file, check_triggers
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,10 @@ class OidcRequest:
 
     @classmethod
     def from_entry(cls, entry: Entry, issuer: str) -> OidcRequest:
-        """What `oidc` is asked for by an apply file's entry."""
+        """What `oidc` is asked for by an apply file's entry, checked as `oidc` checks
+        its options: a workflow needs an exact trigger for every scope."""
+        if entry.workflow_path is not None:
+            check_triggers(entry.scopes)
         return cls(
             ref=entry.ref,
             names=entry.names,

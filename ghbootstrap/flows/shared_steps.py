@@ -12,7 +12,7 @@ from ghbootstrap.aws import ecr, policy
 from ghbootstrap.aws.identity import Caller, whoami
 from ghbootstrap.aws.session import Aws
 from ghbootstrap.documents import ecr_repository_arn, lifecycle_policy, push_policy
-from ghbootstrap.errors import ConflictError, GitHubError
+from ghbootstrap.errors import ConflictError, GitHubError, VariableTaken
 from ghbootstrap.footprint import VAR_ECR_REPOSITORY, VAR_REGION, VAR_ROLE_ARN
 from ghbootstrap.github.api import GitHub, Holder
 from ghbootstrap.plan import Action, Change, Plan, Step, keep, reconcile
@@ -251,7 +251,7 @@ def plan_variables(
             found = gh.variable(scope, name)
             label = f"{name} ({scope.label})"
             if found is not None and found != value and not force:
-                raise ConflictError(
+                raise VariableTaken(
                     f"GitHub variable {label} holds {found!r}, which ghbootstrap did not write",
                     "pass --force to overwrite it, or remove it yourself",
                 )

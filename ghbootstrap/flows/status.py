@@ -352,7 +352,8 @@ def run(aws: Aws, gh: GitHub, request: StatusRequest) -> Report:
         _set_fixes(s, keys_path=False, env=None, record=record)
     _check_workflow(s, s.fix)
     checks = _forced_where_needed(s.checks, s.forced)
-    return Report("status", s.repo.full_name, dry_run=False, checks=checks)
+    forced = any(c.fix in s.forced.values() for c in checks if c.state is not State.OK)
+    return Report("status", s.repo.full_name, dry_run=False, checks=checks, force_needed=forced)
 
 
 def _role_setup(s: _Status, found: role.Role) -> OidcGiven:
