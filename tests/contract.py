@@ -105,6 +105,11 @@ def response_finding(
     return None
 
 
+def _asked_conditionally(request: Request) -> bool:
+    headers = {k.lower() for k in request.headers}
+    return request.method == "GET" and "if-none-match" in headers
+
+
 @dataclass
 class Contract:
     violations: list[str] = field(default_factory=list)
@@ -125,6 +130,12 @@ class Contract:
         self, request: Request, raw: bytes | None, label: str, response: Response
     ) -> None:
         documented = documented_statuses(request.method, request.path)
+        if response.status == 304:
+            # GitHub answers any conditional GET this way (docs: "Use conditional
+            # requests"), though its description lists 304 on a few operations only.
+            if response.body is not None or not _asked_conditionally(request):
+                self.violations.append(f"response {label}: 304 to an unconditional request")
+            return
         if response.status >= 400:
             # Errors carry GitHub's `message`. Their documented schemas are not checked:
             # some are a oneOf of two open objects, which no body can satisfy.
