@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: dev lint typecheck test dist demo bench clean
+.PHONY: dev lint typecheck check test dist demo bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,8 +21,15 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# The quick tier while working: every test but those marked slow (fault injection,
+# end-to-end subprocesses, the demo, the rotation workflow runs). `make test` runs them all.
+check: $(STAMP)
+	$(BIN)/pytest -n auto --dist loadgroup -m "not slow"
+
+# Every test, on every core (pytest-xdist): each worker has its own moto and GitHub fake;
+# tests marked with one xdist_group share a worker (one install of a release).
 test: lint typecheck
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --dist loadgroup
 	$(MAKE) --no-print-directory dist
 
 # Build the sdist and the wheel, check their metadata as PyPI will, then install each on

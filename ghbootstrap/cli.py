@@ -10,15 +10,19 @@ report or the error.
 
 from __future__ import annotations
 
+import copy
+import inspect
 import re
+import shlex
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional, TypeVar
 
 import typer
-from typer.core import TyperArgument, TyperGroup, TyperOption
+from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
+from typer.models import CommandInfo
 
 from ghbootstrap import __version__
 from ghbootstrap.defaults import GITHUB_ISSUER, WORKFLOW_PATH
@@ -43,18 +47,57 @@ if TYPE_CHECKING:
     from ghbootstrap.flows.migrate import FinishRequest, MigrateRequest
     from ghbootstrap.flows.oidc import OidcRequest
     from ghbootstrap.flows.rotate import RotateRequest
+    from ghbootstrap.flows.scan import ScanRequest
     from ghbootstrap.flows.status import StatusRequest
     from ghbootstrap.github.api import GitHub
     from ghbootstrap.plan import Change
     from ghbootstrap.render import Rendered
-    from ghbootstrap.report import AuditReport, FleetReport, Outcome, Report
+    from ghbootstrap.report import AuditReport, FleetReport, Outcome, Report, ScanReport
 
     # (entries, clients, jobs=, source=, github_api_url=, on_done=): a flows.apply function
     FleetWork = Callable[..., FleetReport]
 
 Request = TypeVar("Request")
 
+
+class _Listed(TyperCommand):
+    """A command as the root's --help lists it: its name and help, its options not built."""
+
+    def __init__(self, info: CommandInfo) -> None:
+        assert info.callback is not None
+        super().__init__(
+            name=info.name or typer.main.get_command_name(info.callback.__name__),
+            help=inspect.getdoc(info.callback)
+            if info.help is None
+            else inspect.cleandoc(info.help),
+            short_help=info.short_help,
+            hidden=info.hidden,
+            deprecated=info.deprecated,
+            rich_markup_mode=None,
+        )
+        self.info = info
+
+
+class _Root(TyperGroup):
+    """The root command. Building a command's options reads its whole signature: `main`
+    builds only the command that runs (or shows its own help), so `ghbootstrap --help`
+    costs little more than importing Typer."""
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> tuple[str | None, Any, list[str]]:
+        name, command, rest = super().resolve_command(ctx, args)
+        if name is not None and isinstance(command, _Listed):
+            command = typer.main.get_command_from_info(
+                command.info,
+                pretty_exceptions_short=app.pretty_exceptions_short,
+                rich_markup_mode=app.rich_markup_mode,
+            )
+            _check_typed_text(command)
+            self.commands[name] = command
+        return name, command, rest
+
+
 app = typer.Typer(
+    cls=_Root,
     name="ghbootstrap",
     help="Connect a GitHub repository's Actions to AWS ECR: least privilege, idempotent.",
     add_completion=False,
@@ -199,8 +242,8 @@ Force = Annotated[
     bool,
     typer.Option(
         "--force",
-        help="Overwrite a workflow file, variable or secret ghbootstrap did not write (and "
-        "with --open-pr, a branch someone committed to).",
+        help="Overwrite a workflow file, variable, secret or role trust ghbootstrap did not "
+        "write (and with --open-pr, a branch someone committed to).",
     ),
 ]
 DryRun = Annotated[
@@ -433,10 +476,10 @@ def _run(
             f"unexpected {type(exc).__name__}: {advice}", EXIT_FAILURE, traceback=verbose
         ) from None
     from ghbootstrap.render import FORMATTERS, Format
-    from ghbootstrap.report import FleetReport
+    from ghbootstrap.report import FleetReport, ScanReport
 
     typer.echo(FORMATTERS[Format.JSON if json_out else Format.TEXT](report))
-    if isinstance(report, FleetReport) and report.failed:
+    if isinstance(report, FleetReport | ScanReport) and report.failed:
         raise typer.Exit(EXIT_FAILURE)
     if report.problems:
         raise typer.Exit(EXIT_DRIFT)
@@ -586,11 +629,13 @@ def _run_fleet(
     verbose: bool,
     check: Callable[[Entry], object] = lambda _: None,
     then: Callable[[], None] = lambda: None,
+    keep: Callable[[Entry], bool] = lambda _: True,
     repository: str | None = None,
     one: tuple[Callable[[], Any], Callable[[Any], Rendered]] | None = None,
 ) -> None:
     """`apply`, `status --file` and `destroy --file`: read and check the whole file before
-    any call (`check` each entry, then `then`), connect once per profile and region, and
+    any call (`check` each entry, then `then`; work on those `keep` keeps), connect once
+    per profile and region, and
     hand `work` the entries, the shared clients, --jobs, the file's name, the GitHub API
     URL given and the progress line's callback.
 
@@ -614,7 +659,7 @@ def _run_fleet(
         for entry in entries:
             check(entry)
         then()
-        return entries
+        return [entry for entry in entries if keep(entry)]
 
     def run(entries: list[Entry]) -> FleetReport:
         from ghbootstrap.github.connect import api_url
@@ -1256,31 +1301,66 @@ def apply(
     ],
     jobs: Jobs = DEFAULT_JOBS,
     issuer_url: IssuerUrl = GITHUB_ISSUER,
+    finish: Annotated[
+        bool,
+        typer.Option(
+            "--finish",
+            help='migrate --finish for each method = "migrate" entry: once the default '
+            "branch builds with the role, remove the key, its secrets and the IAM user. "
+            "Asks once.",
+        ),
+    ] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="With --finish: do not ask for confirmation.")
+    ] = False,
     github_api_url: GitHubApiUrl = None,
     dry_run: DryRun = False,
     json_out: Json = False,
     verbose: Verbose = False,
 ) -> None:
-    """Set up every repository an apply file lists, each as `oidc` or `keys` would.
+    """Set up every repository an apply file lists, each as `oidc`, `keys` or `migrate` would.
 
     The whole file is checked before any call. The account's OIDC provider is settled
     once; then repositories run --jobs at a time, sharing GitHub's rate limits. One
     repository failing does not stop the others: exit 1 if any failed.
     """
 
+    migrating: list[Entry] = []
+
     def check(entry: Entry) -> None:
+        from ghbootstrap.fleet import MIGRATE
         from ghbootstrap.flows.apply import request_for
 
         request_for(entry, _issuer(issuer_url))  # as its single command would check it
+        if entry.method == MIGRATE:
+            migrating.append(entry)
+
+    def then() -> None:
+        if not finish:
+            if yes:
+                raise UsageError("--yes needs --finish", "add --finish, or leave --yes out")
+            return
+        if not migrating:
+            raise UsageError(
+                f'{file} has no method = "migrate" entry: nothing to finish',
+                "`ghbootstrap scan OWNER --write FILE` writes one per key setup ghbootstrap made",
+            )
+        _require_answer(yes=yes, dry_run=dry_run, command="apply --finish")
 
     def run(entries: list[Entry], clients: Clients, **fleet: Any) -> FleetReport:
+        from functools import partial
+
         from ghbootstrap.flows import apply as flow
 
+        if finish:
+            ask = partial(_confirm, command="ghbootstrap apply --finish")
+            confirm = _yes if yes else ask
+            return flow.finish(entries, clients, dry_run=dry_run, confirm=confirm, **fleet)
         return flow.apply(entries, clients, issuer=_issuer(issuer_url), dry_run=dry_run, **fleet)
 
     _run_fleet(
         context,
-        "apply",
+        "apply --finish" if finish else "apply",
         file,
         run,
         jobs=jobs,
@@ -1288,15 +1368,168 @@ def apply(
         json_out=json_out,
         verbose=verbose,
         check=check,
+        then=then,
+        keep=lambda entry: not finish or entry in migrating,
     )
+
+
+@app.command()
+def scan(
+    context: typer.Context,
+    owner: Annotated[str, typer.Argument(metavar="OWNER", help="The GitHub organization or user.")],
+    repository: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option(
+            "--repository",
+            metavar="OWNER/REPO",
+            help="Scan this repository of OWNER only (repeatable) [default: all of them].",
+            show_default=False,
+        ),
+    ] = None,
+    region: Region = None,
+    profile: Profile = None,
+    include_archived: Annotated[
+        bool, typer.Option("--include-archived", help="Scan archived repositories too.")
+    ] = False,
+    jobs: Jobs = DEFAULT_JOBS,
+    write: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option(
+            "--write",
+            metavar="FILE",
+            help="Write an apply file retiring the keys ghbootstrap made (a migrate entry "
+            "each; other tools' keys as comments). Never replaces a file.",
+            show_default=False,
+        ),
+    ] = None,
+    github_api_url: GitHubApiUrl = None,
+    json_out: Json = False,
+    verbose: Verbose = False,
+) -> None:
+    """Find the long-lived AWS keys an owner's repositories hold. Reads only.
+
+    GitHub: the AWS key secrets of each repository, its environments and the
+    organization, and the workflow files on its default branch that read them or assume
+    a role. AWS: every IAM user's access keys, their age and last use, and the key setups
+    ghbootstrap recorded. Exit 3 when a repository holds a long-lived key.
+    """
+
+    def parse() -> ScanRequest:
+        from ghbootstrap.flows.scan import ScanRequest
+        from ghbootstrap.target import parse_owner, parse_repo
+
+        name = parse_owner(owner)
+        named = [parse_repo(r) for r in repository or ()]
+        keys = [ref.tag_value for ref in named]
+        refs = tuple(ref for i, ref in enumerate(named) if ref.tag_value not in keys[:i])
+        for ref in refs:
+            if ref.owner.lower() != name.lower():
+                raise UsageError(
+                    f"--repository {ref.full_name} is not a repository of {name}",
+                    f"give repositories of {name}, or scan {ref.owner}",
+                )
+        if write is not None:
+            _new_file(write)
+        return ScanRequest(
+            owner=name,
+            repositories=refs,
+            include_archived=include_archived,
+            jobs=jobs,
+            profile=profile,
+            github_api_url=github_api_url,
+        )
+
+    def run(request: ScanRequest) -> ScanReport:
+        from ghbootstrap.flows import scan as flow
+        from ghbootstrap.github.connect import api_url, connect, find_token
+        from ghbootstrap.github.etags import ETags, cache_file
+
+        aws = _aws(profile, region)
+        url = api_url(github_api_url)
+        token = find_token(url)
+        etags = ETags.load(cache_file(url, request.owner))
+
+        def github() -> GitHub:
+            gh = connect(url, token)
+            gh.etags = etags
+            return gh
+
+        with ExitStack() as shown:
+
+            def started(total: int) -> Callable[[Outcome], None]:
+                on_done, progress = _progress("scan", total, json_out)
+                shown.enter_context(_showing(progress))
+                return on_done
+
+            try:
+                report = flow.run(aws, github, request, started=started)
+            finally:
+                etags.save()
+        if write is not None:
+            _write_scan_file(report, write, profile, github_api_url)
+        return report
+
+    _run(context, parse, run, json_out=json_out, verbose=verbose)
+
+
+def _new_file(path: Path) -> None:
+    """`--write FILE` never replaces anything: checked before any call, and again when
+    writing (the file is created exclusively)."""
+    if path.exists() or path.is_symlink():
+        raise UsageError(
+            f"{path} exists: scan --write never replaces a file",
+            "give the path of a new file, or move that one away",
+        )
+    if not path.parent.is_dir():
+        raise UsageError(f"{path.parent} is not a folder", "give a path in an existing folder")
+
+
+def _write_scan_file(
+    report: ScanReport, path: Path, profile: str | None, github_api_url: str | None
+) -> None:
+    from ghbootstrap.inventory import KEYS
+    from ghbootstrap.scan_file import render
+
+    apply_args = ["--github-api-url", github_api_url] if github_api_url else []
+    scanned = shlex.join(["ghbootstrap", "scan", report.owner, "--write", str(path)])
+    text = render(report, str(path), scanned=scanned, profile=profile, apply_args=apply_args)
+    try:
+        with path.open("x", encoding="utf-8") as out:
+            out.write(text)
+    except FileExistsError:
+        _new_file(path)  # raises: the file appeared while the scan ran
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror}") from None
+    report.written = str(path)
+    entries = report.count(KEYS)
+    if entries:
+        apply = shlex.join(["ghbootstrap", "apply", str(path), *apply_args])
+        report.notes.append(f'wrote {path}: {entries} method = "migrate" entries; next: {apply}')
+    else:
+        report.notes.append(
+            f"wrote {path}: no access-key setup ghbootstrap made, so no entry for apply "
+            "(other tools' keys are listed in it as comments)"
+        )
+
+
+def _root_command() -> TyperGroup:
+    """The root with its own options built, and every command listed, built as it runs."""
+    bare = copy.copy(app)
+    bare.registered_commands = []
+    root = typer.main.get_command(bare)
+    assert isinstance(root, _Root)
+    _check_typed_text(root)
+    for info in app.registered_commands:
+        listed = _Listed(info)
+        root.commands[str(listed.name)] = listed
+    return root
 
 
 def main(argv: list[str] | None = None) -> None:
     """The console script. Usage errors, too, are one line on stderr and exit code 2."""
     from typer.exceptions import Abort, TyperException
 
-    command = typer.main.get_command(app)
-    _check_typed_text(command)
+    command = _root_command()
     try:
         code = command.main(args=argv, prog_name="ghbootstrap", standalone_mode=False)
     except TyperException as exc:

@@ -65,6 +65,11 @@ class ConflictError(GhbError):
     """Something exists that the tool did not make, and it will not take it over."""
 
 
+class TrustChangedByHand(ConflictError):
+    """A role's trust holds what ghbootstrap did not write: replaced only with --force, and
+    no command is printed that would replace it."""
+
+
 class VariableTaken(ConflictError):
     """A GitHub variable holds a value ghbootstrap did not write: the setup command
     repairs it only with --force (status prints it so; a fleet's repairs must too)."""

@@ -185,6 +185,7 @@ class Setting:
     role: str | None = None  # None: the default for `repository`
     policy: str | None = None
     ecr_repository: str | None = None
+    ecr_named: bool = False  # `--ecr-repo` was given, even as the default name
     mutable_tags: bool = False
     issuer: str | None = None  # None: github.com's
     profile: str | None = None
@@ -206,6 +207,7 @@ def oidc_fix_command(setting: Setting, scopes: Scopes) -> str:
         mutable_tags=setting.mutable_tags,
         issuer=setting.issuer or GITHUB_ISSUER,
         job_workflows=setting.job_workflows,
+        ecr_named=setting.ecr_named,
     )
     return oidc_command(ref, setup, profile=setting.profile, github_api_url=setting.github_api_url)
 

@@ -7,9 +7,12 @@
     name = "acme/api"
     environments = ["prod"]
 
-Each entry is checked with the same validators as the single commands (target.py,
-subjects.py, workflow.py), and turned into the request its command would build. Any
-problem is a UsageError naming the entry: `repository[3] acme/x: unknown key 'brnches'`.
+`method` is "oidc" (the default), "keys", or "migrate" (an access-key setup ghbootstrap
+made, moved to OIDC: `migrate`'s first phase, and `apply --finish` its second; the file
+`scan --write` writes). Each entry is checked with the same validators as the single
+commands (target.py, subjects.py, workflow.py), and turned into the request its command
+would build. Any problem is a UsageError naming the entry: `repository[3] acme/x: unknown
+key 'brnches'`.
 Nothing here calls AWS or GitHub.
 """
 
@@ -27,12 +30,13 @@ from ghbootstrap.defaults import GITHUB_ISSUER, WORKFLOW_PATH
 from ghbootstrap.errors import UsageError
 from ghbootstrap.footprint import OidcGiven
 from ghbootstrap.identity import check_job_workflows
-from ghbootstrap.repairs import keys_command, oidc_command
+from ghbootstrap.repairs import keys_command, migrate_command, migrate_finish_command, oidc_command
 from ghbootstrap.subjects import Scopes, check_environment
 from ghbootstrap.target import Names, RepoRef, parse_repo
 from ghbootstrap.workflow import check_cron, check_file_path
 
-OIDC, KEYS = "oidc", "keys"
+OIDC, KEYS, MIGRATE = "oidc", "keys", "migrate"
+METHODS = (OIDC, KEYS, MIGRATE)
 PULL_REQUEST, NO_WORKFLOW = "pull-request", "none"
 
 _STRINGS = (
@@ -57,6 +61,10 @@ _FOR_METHOD = {
     OIDC: _COMMON
     | {"role_name", "branches", "tags", "environments", "pull_requests", "job_workflows"},
     KEYS: _COMMON | {"user_name", "environments", "rotation_schedule"},
+    # migrate keeps the ECR repository's tag mutability, and takes the rest from the
+    # user's record; the scopes are the role's, as `migrate --branch ...` takes them
+    MIGRATE: (_COMMON - {"mutable_tags"})
+    | {"user_name", "role_name", "branches", "tags", "environments", "pull_requests"},
 }
 
 
@@ -114,6 +122,17 @@ class Entry:
         """The single command doing what this entry does (workflow choice included),
         runnable as printed: the repair of a repository that failed. `force`: a variable
         someone changed stops it otherwise."""
+        if self.method == MIGRATE:
+            return migrate_command(
+                self.ref,
+                region,
+                self.names,
+                self.scopes,
+                force=force,
+                profile=self.profile,
+                github_api_url=github_api_url,
+                workflow=self._workflow_options,
+            )
         if self.method == OIDC:
             setup = OidcGiven(
                 region=region,
@@ -154,6 +173,12 @@ class Entry:
         if self.workflow == PULL_REQUEST:
             return ("--open-pr",)
         return ("--workflow-path", self.workflow)
+
+    def finish_command(self, region: str, *, github_api_url: str | None = None) -> str:
+        """`migrate --finish` of a migrate entry: the repair when `apply --finish` failed."""
+        return migrate_finish_command(
+            self.ref, region, self.names, profile=self.profile, github_api_url=github_api_url
+        )
 
     def destroy_command(self, region: str, *, github_api_url: str | None = None) -> str:
         """`destroy` of this entry's setup, by the names the file gives, without asking."""
@@ -255,7 +280,9 @@ def _entry(index: int, defaults: Mapping[str, Any], given: Mapping[str, Any]) ->
     _check_keys(label, given)
     method = given.get("method", defaults.get("method", OIDC))
     if method not in _FOR_METHOD:
-        raise UsageError(f"{label}: method '{method}' is not known", 'use "oidc" or "keys"')
+        raise UsageError(
+            f"{label}: method '{method}' is not known", 'use "oidc", "keys" or "migrate"'
+        )
     allowed = _FOR_METHOD[method]
     for key in given:
         if key not in allowed:
@@ -269,7 +296,7 @@ def _entry(index: int, defaults: Mapping[str, Any], given: Mapping[str, Any]) ->
 
 
 def _method_of(key: str) -> str:
-    return " or ".join(f'"{m}"' for m in (OIDC, KEYS) if key in _FOR_METHOD[m])
+    return " or ".join(f'"{m}"' for m in METHODS if key in _FOR_METHOD[m])
 
 
 def _within(label: str, check: Callable[[], Any]) -> Any:
@@ -303,6 +330,12 @@ def _build(index: int, ref: RepoRef, method: str, values: Mapping[str, Any]) -> 
     )
     schedule = values.get("rotation_schedule")
     workflow = values.get("workflow", PULL_REQUEST)
+    if method == MIGRATE and workflow not in (PULL_REQUEST, NO_WORKFLOW):
+        raise UsageError(
+            f'method "migrate" delivers its workflow as "pull-request" or "none", '
+            f"not '{workflow}'",
+            "`apply --finish` reads the workflow from the default branch: use a pull request",
+        )
     if workflow not in (PULL_REQUEST, NO_WORKFLOW) and Path(workflow).suffix not in (
         ".yml",
         ".yaml",
@@ -350,9 +383,9 @@ def check_resources(entries: Sequence[Entry], region_of: Callable[[Entry], str])
         keys: list[tuple[str, ...]] = [("repository", entry.ref.tag_value)]
         keys.append(("ECR repository", account, region_of(entry), entry.names.ecr_repository))
         keys.append(("IAM policy", account, entry.names.policy.casefold()))
-        if entry.method == OIDC:
+        if entry.method in (OIDC, MIGRATE):
             keys.append(("IAM role", account, entry.names.role.casefold()))
-        else:
+        if entry.method in (KEYS, MIGRATE):
             keys.append(("IAM user", account, entry.names.user.casefold()))
         for key in keys:
             first = seen.setdefault(key, entry)

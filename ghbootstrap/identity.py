@@ -41,6 +41,7 @@ from ghbootstrap.subjects import (
     SubjectTemplate,
     form_of,
     split_subject,
+    subject_prefix,
     subjects_for,
     trust_prefixes,
 )
@@ -78,8 +79,21 @@ def trust_for(
     """The trust for the repository as GitHub describes it now: pinned to its id (github.com's
     issuer), each scope in both subject forms until the repository has switched, and only
     jobs running one of `job_workflows` when there are any."""
+    prefix = subject_prefix(repo, template)
+    return trust_for_prefix(provider_arn, issuer, repo, prefix, scopes, job_workflows)
+
+
+def trust_for_prefix(
+    provider_arn: str,
+    issuer: str,
+    repo: GitHubRepo,
+    prefix: str,
+    scopes: Scopes,
+    job_workflows: Sequence[str] = (),
+) -> Written:
+    """`trust_for`, given the prefix of the repository's subjects now."""
     pinned = pins_repository_id(issuer)
-    prefixes = trust_prefixes(repo, template, both_forms=pinned)
+    prefixes = trust_prefixes(repo, prefix, both_forms=pinned)
     subjects = subjects_for(prefixes, scopes, repo.default_branch)
     document = trust_policy(
         provider_arn,

@@ -10,10 +10,11 @@ from typing import Any
 
 from ghbootstrap.documents import pretty_json as render_document
 from ghbootstrap.explain import Explanation
+from ghbootstrap.inventory import KEYS, KEYS_OTHER, LABELS, OIDC, UNREADABLE
 from ghbootstrap.plan import Action
-from ghbootstrap.report import AuditReport, FleetReport, Outcome, Report
+from ghbootstrap.report import AuditReport, FleetReport, Outcome, Report, ScanReport
 
-Rendered = Report | AuditReport | Explanation | FleetReport
+Rendered = Report | AuditReport | Explanation | FleetReport | ScanReport
 
 
 class Format(enum.StrEnum):
@@ -44,6 +45,8 @@ def as_text(report: Rendered) -> str:
         return report.text()
     if isinstance(report, FleetReport):
         return _fleet_text(report)
+    if isinstance(report, ScanReport):
+        return _scan_text(report)
     lines = [f"ghbootstrap {report.command} {report.repository}"]
     if report.dry_run:
         lines.append("Plan (dry run: nothing was written)")
@@ -88,6 +91,53 @@ def _audit_text(report: AuditReport) -> str:
     count = len(report.findings)
     lines.append(f"{_count(count, 'finding')}." if count else "No findings.")
     return "\n".join(lines)
+
+
+def _scan_text(scan: ScanReport) -> str:
+    """A row per repository (verdict and why; for ghbootstrap's key setups the secrets,
+    files and keys too), the keys no repository holds, and the summary line."""
+    lines = [
+        f"ghbootstrap scan {scan.owner}: {_count(len(scan.rows), 'repository')}, "
+        f"AWS account {scan.account}"
+    ]
+    width = max((len(r.name) for r in scan.rows), default=10)
+    label_width = max(len(label) for label in LABELS.values())
+    indent = " " * (2 + width + 2 + label_width + 2)
+    if scan.rows:
+        lines.append(f"  {'REPOSITORY':<{width}}  {'VERDICT':<{label_width}}  WHY")
+    for row in scan.rows:
+        label = LABELS[row.verdict] + (" (failed)" if row.failed else "")
+        lines.append(f"  {row.name:<{width}}  {label:<{label_width}}  {row.reason}".rstrip())
+        if row.verdict == KEYS:
+            if row.secrets:
+                lines.append(f"{indent}secrets: {', '.join(s.label for s in row.secrets)}")
+            if row.workflows:
+                lines.append(f"{indent}workflows: {', '.join(row.workflows)}")
+        lines += [f"{indent}key: {key.text()}" for key in row.keys]
+    if scan.unmatched:
+        lines.append(
+            "IAM access keys no scanned repository holds (by age and last use; never "
+            "guessed onto a repository):"
+        )
+        for key in scan.unmatched:
+            mine = f": ghbootstrap's record names {key.repository}" if key.repository else ""
+            lines.append(f"  {key.text()}{mine}")
+    lines += [f"note: {note}" for note in scan.notes]
+    held, ours = scan.count(KEYS, KEYS_OTHER), scan.count(KEYS)
+    role, unread = scan.count(OIDC), scan.count(UNREADABLE)
+    summary = (
+        f"{_count(len(scan.rows), 'repository')}: {held} {_verb(held, 'hold')} long-lived "
+        f"AWS keys ({ours} made by ghbootstrap), {role} {_verb(role, 'use')} a role, "
+        f"{unread} unreadable"
+    )
+    if scan.failed:
+        summary += f", {len(scan.failed)} failed"
+    lines.append(summary)
+    return "\n".join(lines)
+
+
+def _verb(number: int, verb: str) -> str:
+    return verb + "s" if number == 1 else verb
 
 
 def _document_text(document: Any) -> str:

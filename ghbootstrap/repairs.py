@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from ghbootstrap.defaults import GITHUB_ISSUER, WORKFLOW_PATH
 from ghbootstrap.footprint import OidcGiven
+from ghbootstrap.subjects import Scopes
 from ghbootstrap.target import Names, RepoRef
 
 NO_WORKFLOW = ("--no-workflow",)
@@ -39,14 +40,7 @@ def oidc_command(
         args += ["--issuer-url", setup.issuer]
     if github_api_url is not None:
         args += ["--github-api-url", github_api_url]
-    for branch in setup.scopes.branches:
-        args += ["--branch", branch]
-    for tag in setup.scopes.tags:
-        args += ["--tag", tag]
-    for environment in setup.scopes.environments:
-        args += ["--environment", environment]
-    if setup.scopes.pull_requests:
-        args.append("--pull-requests")
+    args += _scope_options(setup.scopes)
     for job_workflow in setup.job_workflows:
         args += ["--job-workflow", job_workflow]
     if setup.mutable_tags:
@@ -122,6 +116,52 @@ def _finish(args: list[str], force: bool, workflow: Sequence[str] = NO_WORKFLOW)
     return shlex.join(args)
 
 
+def migrate_command(
+    ref: RepoRef,
+    region: str,
+    names: Names,
+    scopes: Scopes | None = None,
+    *,
+    profile: str | None = None,
+    github_api_url: str | None = None,
+    workflow: Sequence[str] = ("--open-pr",),
+    force: bool = False,
+) -> str:
+    """Phase one of `migrate` for a key setup: the user's record supplies the ECR
+    repository, the policy and where the secrets live."""
+    args = _start("migrate", ref, region, profile) + _migrate_names(ref, names)
+    if github_api_url is not None:
+        args += ["--github-api-url", github_api_url]
+    args += _scope_options(scopes or Scopes())
+    return _finish(args, force, workflow)
+
+
+def _migrate_names(ref: RepoRef, names: Names) -> list[str]:
+    """The names `migrate` takes, those that are not the default."""
+    defaults = Names.resolve(ref)
+    args = _names(
+        (names.user, defaults.user, "--user-name"),
+        (names.role, defaults.role, "--role-name"),
+        (names.policy, defaults.policy, "--policy-name"),
+    )
+    if names.ecr_named or names.ecr_repository != defaults.ecr_repository:
+        args += ["--ecr-repo", names.ecr_repository]
+    return args
+
+
+def _scope_options(scopes: Scopes) -> list[str]:
+    args: list[str] = []
+    for branch in scopes.branches:
+        args += ["--branch", branch]
+    for tag in scopes.tags:
+        args += ["--tag", tag]
+    for environment in scopes.environments:
+        args += ["--environment", environment]
+    if scopes.pull_requests:
+        args.append("--pull-requests")
+    return args
+
+
 def migrate_finish_command(
     ref: RepoRef,
     region: str,
@@ -132,15 +172,7 @@ def migrate_finish_command(
     github_api_url: str | None = None,
 ) -> str:
     """Phase two of `migrate`, with the names phase one was given."""
-    defaults = Names.resolve(ref)
-    args = _start("migrate", ref, region, profile, "--finish")
-    args += _names(
-        (names.user, defaults.user, "--user-name"),
-        (names.role, defaults.role, "--role-name"),
-        (names.policy, defaults.policy, "--policy-name"),
-    )
-    if names.ecr_named or names.ecr_repository != defaults.ecr_repository:
-        args += ["--ecr-repo", names.ecr_repository]
+    args = _start("migrate", ref, region, profile, "--finish") + _migrate_names(ref, names)
     if workflow_path is not None and workflow_path != WORKFLOW_PATH:
         args += ["--workflow-path", workflow_path]
     if github_api_url is not None:

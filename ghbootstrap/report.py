@@ -8,6 +8,14 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
+from ghbootstrap.inventory import (
+    KEYS,
+    KEYS_OTHER,
+    VERDICTS,
+    AccessKeyFacts,
+    FoundSecret,
+    Migration,
+)
 from ghbootstrap.plan import Action, Change
 
 
@@ -63,6 +71,12 @@ class Report:
             for c in self.checks
             if c.state is not State.OK
         ]
+
+    @property
+    def repairable(self) -> bool:
+        """Every problem has a repair. One without (a trust changed by hand: the setup
+        command would undo that change, or refuse) leaves the setup to its owner."""
+        return all(c.fix for c in self.checks if c.state is not State.OK)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -172,4 +186,73 @@ class FleetReport:
             "dry_run": self.dry_run,
             "shared": [c.to_json() for c in self.shared],
             "repositories": [o.to_json() for o in self.outcomes],
+        }
+
+
+@dataclass(frozen=True)
+class ScanRow:
+    """One repository `scan` read: its verdict, the AWS key secrets and the workflow files
+    reading them, the IAM keys its ghbootstrap record matches, and why."""
+
+    name: str
+    verdict: str
+    secrets: tuple[FoundSecret, ...] = ()
+    workflows: tuple[str, ...] = ()
+    keys: tuple[AccessKeyFacts, ...] = ()
+    reason: str = ""
+    failed: bool = False  # not read for another reason than a permission
+    migration: Migration | None = None
+    other_secrets: tuple[FoundSecret, ...] = ()  # beside ghbootstrap's: not written by it
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "verdict": self.verdict,
+            "secrets": [s.to_json() for s in self.secrets],
+            "workflows": list(self.workflows),
+            "keys": [k.to_json() for k in self.keys],
+            "reason": self.reason,
+        }
+
+
+@dataclass
+class ScanReport:
+    """`scan OWNER`: a row per repository, and the IAM keys no row holds."""
+
+    owner: str
+    account: str
+    rows: list[ScanRow] = field(default_factory=list)
+    unmatched: list[AccessKeyFacts] = field(default_factory=list)
+    written: str = ""  # the file --write wrote
+    notes: list[str] = field(default_factory=list)
+
+    def count(self, *verdicts: str) -> int:
+        return sum(r.verdict in verdicts for r in self.rows)
+
+    @property
+    def failed(self) -> list[ScanRow]:
+        return [r for r in self.rows if r.failed]
+
+    @property
+    def problems(self) -> list[str]:
+        """Repositories holding long-lived AWS keys: the findings that make the exit 3."""
+        return [f"{r.name}: {r.reason}" for r in self.rows if r.verdict in (KEYS, KEYS_OTHER)]
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "repositories": len(self.rows),
+            "long_lived": self.count(KEYS, KEYS_OTHER),
+            **{verdict.replace("-", "_"): self.count(verdict) for verdict in VERDICTS},
+            "failed": len(self.failed),
+            "account": self.account,
+            "unmatched_keys": [
+                {**k.to_json(), **({"repository": k.repository} if k.repository else {})}
+                for k in self.unmatched
+            ],
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "repositories": [r.to_json() for r in self.rows],
+            "summary": self.summary(),
         }

@@ -396,14 +396,11 @@ def _tagged(subjects: Subjects) -> Iterable[tuple[str, bool]]:
 # -- both forms while GitHub switches ------------------------------------------------------
 
 
-def trust_prefixes(
-    repo: GitHubRepo, template: SubjectTemplate, *, both_forms: bool
-) -> tuple[str, ...]:
-    """The subject prefixes a trust admits: the repository's own now, and, with
+def trust_prefixes(repo: GitHubRepo, prefix: str, *, both_forms: bool) -> tuple[str, ...]:
+    """The subject prefixes a trust admits: the repository's own now (`prefix`), and, with
     `both_forms` (a trust pinned to the repository's id, where the name form can no longer
     be taken over), the immutable form beside the name form until the repository has
     switched, so GitHub's switch never refuses a job. A custom template: its prefix alone."""
-    prefix = subject_prefix(repo, template)
     if both_forms and form_of(prefix) is Form.NAME:
         return (prefix, _repo_claim(repo, immutable=True))
     return (prefix,)

@@ -46,12 +46,7 @@ def parse_repo(text: str) -> RepoRef:
     parts = text.split("/")
     if len(parts) != 2 or not all(parts):
         raise UsageError(f"'{shown(text)}' is not OWNER/REPO", hint)
-    owner, name = parts
-    if not _OWNER.fullmatch(owner):
-        raise UsageError(
-            f"'{shown(owner)}' is not a GitHub owner name",
-            "owners are 1-39 letters, digits or hyphens, starting with a letter or digit",
-        )
+    owner, name = parse_owner(parts[0]), parts[1]
     if not _REPO.fullmatch(name) or name in (".", ".."):
         raise UsageError(
             f"'{shown(name)}' is not a GitHub repository name",
@@ -60,6 +55,16 @@ def parse_repo(text: str) -> RepoRef:
     if name.lower().endswith(".git"):
         raise UsageError(f"'{shown(text)}' ends in .git", hint)
     return RepoRef(owner, name)
+
+
+def parse_owner(text: str) -> str:
+    """A GitHub organisation or user name, by GitHub's character rules."""
+    if not _OWNER.fullmatch(text):
+        raise UsageError(
+            f"'{shown(text)}' is not a GitHub owner name",
+            "owners are 1-39 letters, digits or hyphens, starting with a letter or digit",
+        )
+    return text
 
 
 def _shorten(name: str, limit: int, seed: str) -> str:

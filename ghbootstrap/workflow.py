@@ -184,6 +184,13 @@ def _environment_line(environment: str | None) -> str:
     return f"\n    environment: {_literal(environment)}" if environment else ""
 
 
+def triggers_of(scopes: Scopes, default_branch: str) -> str:
+    """All of the build workflow that depends on the scopes: its events, and the job's
+    environment. Two scopes with the same text run the same jobs."""
+    environment = scopes.environments[0] if scopes.environments else None
+    return triggers(scopes, default_branch) + _environment_line(environment)
+
+
 def build_workflow(template_name: str, repository: str, scopes: Scopes, default_branch: str) -> str:
     """The build-and-push workflow. A job in an environment gets that environment's `sub`."""
     environment = scopes.environments[0] if scopes.environments else None

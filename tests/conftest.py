@@ -43,6 +43,28 @@ class AwsCalls:
         return [n for n in names if not n.split(".")[1].startswith(READ_PREFIXES)]
 
 
+@pytest.fixture(autouse=True, scope="session")
+def one_botocore_loader() -> Iterator[None]:
+    """botocore reads and parses its service models afresh for every new session, and the
+    tests make thousands of sessions (every `connect`, every fault world): a quarter of the
+    suite's time. One loader for each data path for the whole run reads each model once.
+    The models are botocore's own files, the same for every session; moto is unaffected
+    (it answers through botocore's event hooks, which stay per session)."""
+    import botocore.loaders
+    import botocore.session
+
+    loaders: dict[str | None, botocore.loaders.Loader] = {}
+
+    def shared(search_path_string: str | None = None) -> botocore.loaders.Loader:
+        if search_path_string not in loaders:
+            loaders[search_path_string] = botocore.loaders.create_loader(search_path_string)
+        return loaders[search_path_string]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(botocore.session, "create_loader", shared)
+        yield
+
+
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
     """No real credentials, config or endpoints leak in from the machine running tests."""
@@ -109,6 +131,22 @@ def fake_github(monkeypatch: pytest.MonkeyPatch, contract: Contract) -> Iterator
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         install(fake, rsps)
         yield fake
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """In a pytest-xdist worker: hand this worker's counts to the controller, which prints."""
+    output = getattr(session.config, "workeroutput", None)
+    if output is not None:
+        output["contract"] = dict(CONTRACT_TOTALS)
+        output["faults"] = dict(FAULTS_SURVIVED)
+
+
+@pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook: the controller, as a worker ends
+def pytest_testnodedown(node: Any, error: object) -> None:
+    output = getattr(node, "workeroutput", {})
+    for totals, name in ((CONTRACT_TOTALS, "contract"), (FAULTS_SURVIVED, "faults")):
+        for key, count in output.get(name, {}).items():
+            totals[key] += count
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

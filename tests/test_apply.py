@@ -162,12 +162,12 @@ BAD_FILES = [
     ),
     (
         "[[repository]]\nname = 'acme/api'\nmethod = 'key'\n",
-        'repository[1] acme/api: method \'key\' is not known: use "oidc" or "keys"',
+        'repository[1] acme/api: method \'key\' is not known: use "oidc", "keys" or "migrate"',
     ),
     (
         "[[repository]]\nname = 'acme/api'\nmethod = 'keys'\nbranches = ['main']\n",
         "repository[1] acme/api: 'branches' does not apply to method \"keys\": remove it, or "
-        'set the method that takes it ("oidc")',
+        'set the method that takes it ("oidc" or "migrate")',
     ),
     (
         "[[repository]]\nname = 'acme/api'\nmethod = 'keys'\nenvironments = ['a', 'b']\n",

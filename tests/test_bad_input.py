@@ -641,7 +641,7 @@ def _value_parameters() -> list[tuple[str, str, bool]]:
 
 
 VALUE_PARAMETERS = _value_parameters()
-ARGUMENTS = {"repository": "OWNER/REPO", "file": "FILE"}  # positional, by metavar
+ARGUMENTS = {"repository": "OWNER/REPO", "file": "FILE", "owner": "OWNER"}  # positional
 
 
 def test_every_command_has_value_options() -> None:

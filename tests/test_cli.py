@@ -7,8 +7,10 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+import typer
 
 from tests.checkouts import git_checkout
 from tests.conftest import ACCOUNT, CliResult
@@ -33,6 +35,36 @@ def test_help_does_not_import_the_sdks() -> None:
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert "Usage: ghbootstrap" in done.stdout
     assert done.stderr.strip() == "loaded: []"
+
+
+def test_help_builds_only_the_command_it_shows(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Building a command's options reads its whole signature: `ghbootstrap --help` lists
+    the commands without building any, `ghbootstrap oidc --help` builds oidc alone."""
+    from ghbootstrap.cli import main
+
+    built: list[str] = []
+    original = typer.main.get_command_from_info
+
+    def counted(command_info: Any, **settings: Any) -> Any:
+        built.append(command_info.callback.__name__)
+        return original(command_info, **settings)
+
+    monkeypatch.setattr(typer.main, "get_command_from_info", counted)
+    for args, expected in ((["--help"], []), (["oidc", "--help"], ["oidc"])):
+        built.clear()
+        with pytest.raises(SystemExit):
+            main(args)
+        assert built == expected
+
+
+def test_help_lists_the_commands_as_the_whole_tree_does(capsys: pytest.CaptureFixture[str]) -> None:
+    from ghbootstrap.cli import app, main
+
+    tree = typer.main.get_command(app)
+    expected = tree.get_help(typer.Context(tree, info_name="ghbootstrap", **tree.context_settings))
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert capsys.readouterr().out == expected + "\n"
 
 
 def test_python_dash_m_works() -> None:

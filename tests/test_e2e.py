@@ -24,6 +24,8 @@ from tests.contract import Contract
 from tests.e2e import SCRIPT, Stack, stack
 from tests.fakes.github import FakeGitHub
 
+pytestmark = pytest.mark.slow  # the installed script as a subprocess, against served emulators
+
 ACCOUNT = "123456789012"
 ROLE = "ghbootstrap-octo-org-hello-world"
 POLICY_ARN = f"arn:aws:iam::{ACCOUNT}:policy/ghbootstrap-ecr-push-octo-org-hello-world"

@@ -76,7 +76,8 @@ def _immutable_subjects(fake: FakeGitHub) -> None:
 
 
 def _hand_written_colon(fake: FakeGitHub) -> None:
-    """An older or hand-made trust names environment `a:b` without GitHub's %3A."""
+    """A hand-made trust names environment `a:b` without GitHub's %3A (no release wrote
+    that: 0.1.0 encoded ':' too)."""
     iam = boto3.client("iam", region_name=REGION)
     trust = json.loads(json.dumps(iam.get_role(RoleName=ROLE)["Role"]["AssumeRolePolicyDocument"]))
     condition = trust["Statement"][0]["Condition"]["StringEquals"]
@@ -248,18 +249,6 @@ CASES = [
         before=(("--job-workflow", PLATFORM),),
     ),
     Case(
-        "colon-in-environment-encoding",
-        ("--environment", "a:b"),
-        ("--environment", "a:b"),
-        3,
-        f"{SUB}:environment:a%3Ab",
-        "GitHub writes ':' in environment names as %3A, so the job's sub ends in "
-        "environment:a%3Ab, and the trust names environment:a:b",
-        _fix("--environment", "a:b"),
-        arrange=_hand_written_colon,
-        before=(),
-    ),
-    Case(
         "claims-admitted",
         (),
         ("--claims", "-"),
@@ -362,9 +351,12 @@ def test_explain_says_why_and_its_fix_admits_the_job_and_keeps_the_rest(
     assert fake_github.repo(REPO) is repo
 
 
+@pytest.mark.parametrize("detached", [False, True], ids=["attached", "policy-detached"])
 def test_the_fix_keeps_region_names_and_settings_of_a_non_default_setup(
-    cli: Cli, moto: None, fake_github: FakeGitHub
+    detached: bool, cli: Cli, moto: None, fake_github: FakeGitHub
 ) -> None:
+    """The role's record says how it was set up, even with its push policy detached (no
+    policy to read the region and names from): the fix restores that setup."""
     setup = (
         "--region", "eu-west-1", "--role-name", "ci-role", "--policy-name", "ci-push",
         "--ecr-repo", "team/app", "--mutable-tags", "--tag", "v*", "--environment", "prod",
@@ -373,6 +365,9 @@ def test_the_fix_keeps_region_names_and_settings_of_a_non_default_setup(
     iam = boto3.client("iam", region_name=REGION)
     policies_before = iam.list_policies(Scope="Local")["Policies"]
     variables_before = fake_github.variables(REPO)
+    policy_arn = "arn:aws:iam::123456789012:policy/ci-push"
+    if detached:
+        iam.detach_role_policy(RoleName="ci-role", PolicyArn=policy_arn)
 
     # No --region: the role and its push policy say where the setup was.
     result = cli("explain", REPO, "--role-name", "ci-role", "--branch", "main", "--json")
@@ -392,8 +387,13 @@ def test_the_fix_keeps_region_names_and_settings_of_a_non_default_setup(
     found = ecr.describe_repositories(repositoryNames=["team/app"])["repositories"][0]
     assert found["imageTagMutability"] == "MUTABLE"
     assert iam.list_policies(Scope="Local")["Policies"] == policies_before
+    attached = iam.list_attached_role_policies(RoleName="ci-role")["AttachedPolicies"]
+    assert [p["PolicyArn"] for p in attached] == [policy_arn]
+    assert boto3.client("ecr", region_name=REGION).describe_repositories()["repositories"] == []
     assert fake_github.variables(REPO) == variables_before
     assert variables_before["AWS_REGION"] == "eu-west-1"
+    status = cli("status", REPO, "--region", "eu-west-1", "--role-name", "ci-role")
+    assert status.code == 0, status.out
 
 
 def test_a_missing_role_is_a_failure_that_says_what_to_do(
@@ -533,16 +533,24 @@ def _drop_audience(fake: FakeGitHub) -> None:
         (
             lambda fake: _edit_trust(_add_pattern),
             ("--branch", "dev"),
-            "; the trust admits subjects `ghbootstrap oidc` cannot write (edited by hand?), "
-            "so no command keeps them: change the trust by hand",
+            "; the trust was changed by hand, and `ghbootstrap oidc` would drop that change: "
+            f"add the subject {SUB}:ref:refs/heads/dev to it by hand",
+            None,
+        ),
+        (
+            _hand_written_colon,
+            ("--environment", "a:b"),
+            "GitHub writes ':' in environment names as %3A, so the job's sub ends in "
+            "environment:a%3Ab, and the trust names environment:a:b; the trust was changed "
+            "by hand, and `ghbootstrap oidc` would drop that change: add the subject "
+            f"{SUB}:environment:a%3Ab to it by hand",
             None,
         ),
         (
             lambda fake: _edit_trust(_add_other_repository),
             ("--branch", "dev"),
-            f"; the trust also admits {OTHER_REPOSITORY_SUB}; the trust admits subjects "
-            "`ghbootstrap oidc` cannot write (edited by hand?), so no command keeps them: "
-            "change the trust by hand",
+            "; the trust was changed by hand, and `ghbootstrap oidc` would drop that change: "
+            f"add the subject {SUB}:ref:refs/heads/dev to it by hand",
             None,
         ),
         (
@@ -567,6 +575,7 @@ def _drop_audience(fake: FakeGitHub) -> None:
     ],
     ids=[
         "hand-written-pattern",
+        "colon-in-environment-encoding",
         "another-repository",
         "explicit-deny",
         "not-made-by-ghbootstrap",

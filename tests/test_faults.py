@@ -3,6 +3,11 @@ GitHub call, for every N the flow makes, through the real entry point. The faile
 exit non-zero and leave no orphan key, GitHub holding a matching pair of an active key,
 never more than two keys, and nothing secret printed. A re-run without faults must then
 produce exactly the state a clean run produces.
+
+Each fault (flow, side, N) is its own test item, so that they run in parallel. Collecting
+them runs nothing: CALLS records how many calls a clean run of each flow makes, and
+test_a_clean_run_makes_the_recorded_calls fails, naming the new numbers, as soon as a flow
+makes more or fewer (a case past the end fails too: its fault never fires).
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ from tests.contract import Contract
 from tests.fakes.github import FakeGitHub
 from tests.fakes.serve import install
 from tests.faults import AwsFaults, fail_github
+
+pytestmark = pytest.mark.slow  # a fresh world, a failing run and a re-run for every fault
 
 REPO = "Octo-Org/Hello-World"
 TYPED = "octo-org/hello-world"
@@ -55,24 +62,28 @@ class World:
         return int(done.value.code or 0), out + err
 
 
+Worlds = Callable[..., Iterator[World]]
+
+
 @pytest.fixture
 def worlds(
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     contract: Contract,
-) -> Callable[[], Iterator[World]]:
-    """Each call makes a new, isolated world; the CLI is pointed at it."""
+) -> Worlds:
+    """Each call makes a new, isolated world; the CLI is pointed at it. Its GitHub requests
+    are checked by the test's contract, or by the one given."""
     counter = [0]
 
-    def make() -> Iterator[World]:
+    def make(checker: Contract = contract) -> Iterator[World]:
         counter[0] += 1
         work = tmp_path / f"world-{counter[0]}"
         monkeypatch.chdir(git_checkout(work, REPO))
         with mock_aws(), responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
             fake = FakeGitHub()
             fake.add_repo(REPO)
-            fake.observers.append(contract.observe)
+            fake.observers.append(checker.observe)
             install(fake, rsps)
             monkeypatch.setenv("GITHUB_TOKEN", fake.token)
             aws = connect(None, REGION)
@@ -243,43 +254,90 @@ def calls(world: World, args: list[str]) -> tuple[int, int]:
     return world.faults.seen - aws_before, len(world.github.requests) - github_before
 
 
-@pytest.mark.parametrize("flow", sorted(FLOWS))
-def test_every_fault_leaves_a_state_a_rerun_repairs(
-    flow: str, worlds: Callable[[], Iterator[World]]
-) -> None:
-    command, before = FLOWS[flow]
+# The AWS and GitHub calls a clean run of each flow makes: one fault case for each call.
+CALLS: dict[str, tuple[int, int]] = {
+    "keys": (19, 12),
+    "keys-open-pr": (19, 20),
+    "migrate-finish": (14, 11),
+    "migrate-open-pr": (15, 18),
+    "oidc": (13, 16),
+    "rotate": (10, 8),
+}
 
-    clean = worlds()
+# The state a clean run of each flow leaves, made once a process (a pytest-xdist worker).
+REFERENCES: dict[str, dict[str, Any]] = {}
+
+
+def clean_run(flow: str, make: Worlds, *checker: Contract) -> tuple[int, int]:
+    """Run the flow in a fresh world, keep the state it leaves, return its calls."""
+    command, before = FLOWS[flow]
+    clean = make(*checker)
     world = next(clean)
     prepare(world, before)
-    aws_calls, github_calls = calls(world, command)
-    reference = snapshot(world)
+    counted = calls(world, command)
+    REFERENCES[flow] = snapshot(world)
     clean.close()
+    return counted
+
+
+@pytest.mark.parametrize("flow", sorted(FLOWS))
+def test_a_clean_run_makes_the_recorded_calls(flow: str, worlds: Worlds) -> None:
+    aws_calls, github_calls = clean_run(flow, worlds)
     assert aws_calls > 5
     assert github_calls > 3
+    assert (aws_calls, github_calls) == CALLS[flow], (
+        f"{flow} now makes {aws_calls} AWS and {github_calls} GitHub calls: "
+        f'set CALLS["{flow}"] = ({aws_calls}, {github_calls}) so that each call has its case'
+    )
 
-    for side, count in (("aws", aws_calls), ("github", github_calls)):
-        for n in range(1, count + 1):
-            made = worlds()
-            world = next(made)
-            prepare(world, before)
-            if side == "aws":
-                start = world.faults.seen
-                world.faults.fail(lambda name, seen, at=start + n: seen == at)
-            else:
-                base = len(world.github.requests)
-                handled = world.github.requests
-                fail_github(world.github, lambda r, at=base + n - 1, seen=handled: len(seen) == at)
-            code, printed = world.run(*command)
-            where = f"{flow}: {side} call {n} of {count}"
-            assert code != 0, f"{where}: the run did not fail"
-            assert printed.startswith("error: "), f"{where}: {printed}"
-            assert_safe_after_failure(world, printed)
 
-            world.faults.clear()
-            world.github.faults.clear()
-            code, printed = world.run(*command)
-            assert code == 0, f"{where}: the re-run failed: {printed}"
-            assert snapshot(world) == reference, f"{where}: the re-run did not converge"
-            FAULTS_SURVIVED[side] += 1
-            made.close()
+def reference(flow: str, worlds: Worlds) -> dict[str, Any]:
+    """What a clean run of `flow` leaves: the test above's run when this process made it,
+    else a run of its own, its GitHub requests checked against the contract but not
+    counted (the test above counts them once)."""
+    if flow not in REFERENCES:
+        checker = Contract()
+        assert clean_run(flow, worlds, checker) == CALLS[flow]
+        assert checker.violations == [], "requests or answers GitHub's API description rejects"
+    return REFERENCES[flow]
+
+
+CASES = [
+    pytest.param(flow, side, n, id=f"{flow}-{side}-{n}")
+    for flow in sorted(FLOWS)
+    for side, count in zip(("aws", "github"), CALLS[flow], strict=True)
+    for n in range(1, count + 1)
+]
+
+
+@pytest.mark.parametrize(("flow", "side", "n"), CASES)
+def test_every_fault_leaves_a_state_a_rerun_repairs(
+    flow: str, side: str, n: int, worlds: Worlds
+) -> None:
+    command, before = FLOWS[flow]
+    expected = reference(flow, worlds)
+    count = CALLS[flow][("aws", "github").index(side)]
+
+    made = worlds()
+    world = next(made)
+    prepare(world, before)
+    if side == "aws":
+        start = world.faults.seen
+        world.faults.fail(lambda name, seen, at=start + n: seen == at)
+    else:
+        base = len(world.github.requests)
+        handled = world.github.requests
+        fail_github(world.github, lambda r, at=base + n - 1, seen=handled: len(seen) == at)
+    code, printed = world.run(*command)
+    where = f"{flow}: {side} call {n} of {count}"
+    assert code != 0, f"{where}: the run did not fail"
+    assert printed.startswith("error: "), f"{where}: {printed}"
+    assert_safe_after_failure(world, printed)
+
+    world.faults.clear()
+    world.github.faults.clear()
+    code, printed = world.run(*command)
+    assert code == 0, f"{where}: the re-run failed: {printed}"
+    assert snapshot(world) == expected, f"{where}: the re-run did not converge"
+    FAULTS_SURVIVED[side] += 1
+    made.close()

@@ -324,17 +324,17 @@ def test_load_says_where_the_toml_is_wrong(tmp_path: Path) -> None:
         ),
         (
             {"method": "saml"},
-            'repository[1] acme/api: method \'saml\' is not known: use "oidc" or "keys"',
+            'repository[1] acme/api: method \'saml\' is not known: use "oidc", "keys" or "migrate"',
         ),
         (
             {"user_name": "ci"},
             "repository[1] acme/api: 'user_name' does not apply to method \"oidc\": remove "
-            'it, or set the method that takes it ("keys")',
+            'it, or set the method that takes it ("keys" or "migrate")',
         ),
         (
             {"method": "keys", "pull_requests": True},
             "repository[1] acme/api: 'pull_requests' does not apply to method \"keys\": "
-            'remove it, or set the method that takes it ("oidc")',
+            'remove it, or set the method that takes it ("oidc" or "migrate")',
         ),
         (
             {"branches": ["a..b"]},

@@ -17,6 +17,7 @@ from typing import Any
 import boto3
 import pytest
 
+from ghbootstrap.trusteval import may_assume
 from tests.conftest import ACCOUNT, CliResult
 from tests.fakes.github import FakeGitHub
 
@@ -50,7 +51,8 @@ SETUP = [
     "--mutable-tags",
     "--no-workflow",
 ]
-PROVIDER = f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"
+HOST = "token.actions.githubusercontent.com"
+PROVIDER = f"arn:aws:iam::{ACCOUNT}:oidc-provider/{HOST}"
 # Pinned by hand: the trust those options must give, whatever the code computes.
 GOLDEN_TRUST = {
     "Version": "2012-10-17",
@@ -101,7 +103,9 @@ GOLDEN_TRUST = {
 }
 
 
-def state(fake: FakeGitHub) -> dict[str, Any]:
+def state(
+    fake: FakeGitHub, environments: tuple[str | None, ...] = (None, "prod (eu)", "staging")
+) -> dict[str, Any]:
     """Everything the setup consists of, as AWS and GitHub hold it."""
     iam = boto3.client("iam", region_name=REGION)
     ecr = boto3.client("ecr", region_name=REGION)
@@ -120,16 +124,19 @@ def state(fake: FakeGitHub) -> dict[str, Any]:
             PolicyArn=policy_arn, VersionId=policy["DefaultVersionId"]
         )["PolicyVersion"]["Document"],
         "ecr": (repository["imageTagMutability"], repository["imageScanningConfiguration"]),
+        "providers": [
+            p["Arn"] for p in iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]
+        ],
         "lifecycle": ecr.get_lifecycle_policy(repositoryName=ECR)["lifecyclePolicyText"],
-        "variables": {env: fake.variables(REPO, env) for env in (None, "prod (eu)", "staging")},
+        "variables": {env: fake.variables(REPO, env) for env in environments},
     }
 
 
-def break_trust(fake: FakeGitHub) -> None:
+def break_provider(fake: FakeGitHub) -> None:
+    """A trust changed by hand has no repair (tests/test_trust_ownership.py); one whose
+    provider is gone has."""
     iam = boto3.client("iam", region_name=REGION)
-    narrow = json.loads(json.dumps(GOLDEN_TRUST))
-    del narrow["Statement"][1]
-    iam.update_assume_role_policy(RoleName=ROLE, PolicyDocument=json.dumps(narrow))
+    iam.delete_open_id_connect_provider(OpenIDConnectProviderArn=PROVIDER)
 
 
 def break_variables(fake: FakeGitHub) -> None:
@@ -144,7 +151,7 @@ def break_aws(fake: FakeGitHub) -> None:
 
 
 @pytest.mark.parametrize(
-    "break_it", [break_trust, break_variables, break_aws], ids=["trust", "variables", "aws"]
+    "break_it", [break_provider, break_variables, break_aws], ids=["provider", "variables", "aws"]
 )
 def test_each_printed_repair_restores_the_setup_exactly(
     cli: Callable[..., CliResult],
@@ -176,11 +183,7 @@ def test_each_printed_repair_restores_the_setup_exactly(
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)  # hints run from any folder and write no workflow there
-    for fix in fixes:
-        argv = shlex.split(fix)
-        assert argv[0] == "ghbootstrap"
-        ran = cli(*argv[1:])
-        assert ran.code == 0, (fix, ran.err)
+    run_each(cli, fixes)
     assert list(elsewhere.iterdir()) == []
     assert state(fake_github) == before
     again = cli("status", "octo-org/hello-world", "--region", REGION, "--role-name", ROLE)
@@ -191,13 +194,13 @@ def test_the_hint_is_the_setup_command(
     cli: Callable[..., CliResult], moto: None, fake_github: FakeGitHub
 ) -> None:
     assert cli(*SETUP).code == 0
-    break_trust(fake_github)
+    break_provider(fake_github)
     status = cli(
         "status", "octo-org/hello-world", "--region", REGION, "--role-name", ROLE, "--json"
     )
     [problem] = json.loads(status.out)["problems"]
     assert problem == (
-        f"IAM role {ROLE}: its trust policy was changed outside ghbootstrap: run "
+        f"OIDC provider {PROVIDER}: the role trusts a provider that is gone: run "
         "`ghbootstrap oidc octo-org/hello-world --region eu-west-1 --role-name CI-Role.x "
         "--policy-name Push+Policy --ecr-repo team/img --branch main --branch 'release/*' "
         "--tag 'v*' --environment 'prod (eu)' --environment staging --pull-requests "
@@ -258,3 +261,132 @@ def test_a_role_made_before_the_record_gets_its_scopes_from_its_trust(
 
 def role_tag_keys(iam: Any) -> list[str]:
     return [t["Key"] for t in iam.list_role_tags(RoleName=ROLE)["Tags"]]
+
+
+# -- status sees what breaks CI ---------------------------------------------------------------
+
+NAMES = ["--region", REGION, "--role-name", ROLE, "--policy-name", POLICY, "--ecr-repo", ECR]
+WORKFLOW = ".github/workflows/ecr-build-push.yml"
+MAIN = "repo:Octo-Org/Hello-World:ref:refs/heads/main"
+
+
+def rename_default_branch(fake: FakeGitHub, new: str) -> None:
+    """As GitHub does: the branch moves, its commits and files with it."""
+    repo = fake.repo(REPO)
+    repo.branches[new] = repo.branches.pop(repo.default_branch)
+    repo.default_branch = new
+
+
+def repairs(cli: Callable[..., CliResult]) -> list[str]:
+    status = cli("status", "octo-org/hello-world", *NAMES, "--json")
+    assert status.code == 3, status.out
+    return list(dict.fromkeys(c["fix"] for c in json.loads(status.out)["checks"] if c["fix"]))
+
+
+def run_each(cli: Callable[..., CliResult], fixes: list[str]) -> None:
+    """Each printed command, as printed, through the real entry point."""
+    for fix in fixes:
+        argv = shlex.split(fix)
+        assert argv[0] == "ghbootstrap"
+        ran = cli(*argv[1:])
+        assert ran.code == 0, (fix, ran.err)
+
+
+def admits(sub: str) -> bool:
+    iam = boto3.client("iam", region_name=REGION)
+    trust = iam.get_role(RoleName=ROLE)["Role"]["AssumeRolePolicyDocument"]
+    return may_assume(trust, PROVIDER, HOST, {"sub": sub, "aud": "sts.amazonaws.com"})
+
+
+def but_trust(found: dict[str, Any]) -> dict[str, Any]:
+    """The state apart from the trust and its fingerprint."""
+    tags = {k: v for k, v in found["role tags"].items() if k != "ghbootstrap:trust"}
+    return {**found, "trust": None, "role tags": tags}
+
+
+def test_a_renamed_default_branch_is_drift_for_a_setup_that_follows_it(
+    cli: Callable[..., CliResult],
+    moto: None,
+    fake_github: FakeGitHub,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    rename_default_branch(fake_github, "trunk")
+    assert cli("oidc", "octo-org/hello-world", *NAMES, "--mutable-tags", "--open-pr").code == 0
+    fake_github.merge(REPO, 1)
+    before = state(fake_github, (None,))
+    assert admits("repo:Octo-Org/Hello-World:ref:refs/heads/trunk")
+
+    rename_default_branch(fake_github, "main")
+    status = cli("status", "octo-org/hello-world", *NAMES)
+    assert status.code == 3
+    problems = [line for line in status.out.splitlines() if line.startswith("problem: ")]
+    command = (
+        "ghbootstrap oidc octo-org/hello-world --region eu-west-1 --role-name CI-Role.x "
+        "--policy-name Push+Policy --ecr-repo team/img --mutable-tags"
+    )
+    assert problems == [
+        f"problem: IAM role {ROLE}: the default branch is main now, and the trust admits "
+        "repo:Octo-Org/Hello-World:ref:refs/heads/trunk: a setup made without a scope follows "
+        f"the default branch: run `{command} --no-workflow`",
+        f"problem: workflow {WORKFLOW} (main): it runs for branch trunk, and the role admits "
+        f"branch main: upgrade it: run `{command} --open-pr`",
+    ]
+    run_each(cli, repairs(cli))
+    fake_github.merge(REPO, 2)
+
+    assert admits(MAIN)
+    assert not admits("repo:Octo-Org/Hello-World:ref:refs/heads/trunk")
+    assert but_trust(state(fake_github, (None,))) == but_trust(before)
+    assert b'branches: ["main"]' in fake_github.repo(REPO).files[WORKFLOW]
+    again = cli("status", "octo-org/hello-world", *NAMES)
+    assert again.code == 0, again.out
+
+
+def test_a_branch_named_explicitly_is_no_drift_when_the_default_branch_moves(
+    cli: Callable[..., CliResult], moto: None, fake_github: FakeGitHub
+) -> None:
+    rename_default_branch(fake_github, "trunk")
+    assert (
+        cli("oidc", "octo-org/hello-world", *NAMES, "--branch", "trunk", "--no-workflow").code == 0
+    )
+    rename_default_branch(fake_github, "main")
+    status = cli("status", "octo-org/hello-world", *NAMES)
+    assert status.code == 0, status.out
+
+
+def test_a_workflow_whose_triggers_the_role_outgrew_is_drift(
+    cli: Callable[..., CliResult],
+    moto: None,
+    fake_github: FakeGitHub,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A scope added by `explain`'s fix (--no-workflow): the role admits dev, and the
+    workflow on the default branch still runs only for main."""
+    monkeypatch.chdir(tmp_path)
+    setup = ["oidc", "octo-org/hello-world", *NAMES, "--branch", "main", "--mutable-tags"]
+    assert cli(*setup, "--open-pr").code == 0
+    fake_github.merge(REPO, 1)
+    explained = cli("explain", "octo-org/hello-world", *NAMES[2:4], "--branch", "dev", "--json")
+    assert explained.code == 3
+    run_each(cli, [json.loads(explained.out)["fix"]])
+    before = state(fake_github, (None,))
+
+    status = cli("status", "octo-org/hello-world", *NAMES)
+    assert status.code == 3, status.out
+    [problem] = [line for line in status.out.splitlines() if line.startswith("problem: ")]
+    assert problem == (
+        f"problem: workflow {WORKFLOW} (main): it runs for branch main, and the role admits "
+        "branch dev, branch main: upgrade it: run `ghbootstrap oidc octo-org/hello-world "
+        "--region eu-west-1 --role-name CI-Role.x --policy-name Push+Policy --ecr-repo "
+        "team/img --branch dev --branch main --mutable-tags --open-pr`"
+    )
+    run_each(cli, repairs(cli))
+    fake_github.merge(REPO, 2)
+
+    assert state(fake_github, (None,)) == before
+    assert b'branches: ["dev", "main"]' in fake_github.repo(REPO).files[WORKFLOW]
+    again = cli("status", "octo-org/hello-world", *NAMES)
+    assert again.code == 0, again.out

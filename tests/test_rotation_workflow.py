@@ -27,6 +27,8 @@ from tests.runner import Contexts, StepRun, run_job
 from tests.test_e2e import e2e, served  # noqa: F401 - the same emulators, fresh per test
 from tests.workflow_checks import schema_check, severe, zizmor_findings
 
+pytestmark = pytest.mark.slow  # the written workflow run step by step, the installed script in it
+
 REPO = "Octo-Org/Hello-World"
 USER = "ghbootstrap-octo-org-hello-world"
 ENVIRONMENTS = [None, "prod #1", "prod: eu", "it's ${{ github.token }} & $(id)"]

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from ghbootstrap.aws.session import Aws
+from ghbootstrap.errors import TrustChangedByHand
 from ghbootstrap.flows import keys, oidc, status
 from ghbootstrap.github.api import GitHub
 from ghbootstrap.report import Report, State
@@ -67,7 +68,7 @@ def test_status_reads_only(aws: Aws, gh: GitHub, fake_github: FakeGitHub, aws_ca
     assert fake_github.writes()[gh_before:] == []
 
 
-def test_a_hand_edited_trust_is_drift_and_oidc_repairs_it(
+def test_a_hand_edited_trust_is_reported_kept_and_replaced_only_with_force(
     aws: Aws, gh: GitHub, fake_github: FakeGitHub
 ) -> None:
     setup_oidc(aws, gh)
@@ -79,14 +80,61 @@ def test_a_hand_edited_trust_is_drift_and_oidc_repairs_it(
     iam.update_assume_role_policy(RoleName=NAMES.role, PolicyDocument=json.dumps(document))
 
     report = check(aws, gh)
+    detail = (
+        "its trust policy was changed by hand: subjects of other repositories "
+        "(repo:Octo-Org/Other:ref:refs/heads/main); ghbootstrap keeps it (`oidc` replaces "
+        "it only with --force)"
+    )
+    assert not_ok(report) == [("IAM role", "drift", detail)]
+    assert report.problems == [f"IAM role {NAMES.role}: {detail}"]  # no repair undoes it
+    with pytest.raises(TrustChangedByHand):
+        setup_oidc(aws, gh)
+    setup_oidc(aws, gh, force=True)
+    assert not_ok(check(aws, gh)) == []
+
+
+def as_0_2_0_wrote_it(aws: Aws) -> None:
+    """The role's trust as 0.2.0 wrote it and recorded it as its own: the name form alone,
+    no repository_id pin."""
+    from ghbootstrap.documents import fingerprint
+
+    iam = aws.iam.raw
+    document = iam.get_role(RoleName=NAMES.role)["Role"]["AssumeRolePolicyDocument"]
+    condition = document["Statement"][0]["Condition"]["StringEquals"]
+    del condition["token.actions.githubusercontent.com:repository_id"]
+    key = "token.actions.githubusercontent.com:sub"
+    condition[key] = [sub for sub in condition[key] if "@" not in sub]
+    iam.update_assume_role_policy(RoleName=NAMES.role, PolicyDocument=json.dumps(document))
+    iam.tag_role(
+        RoleName=NAMES.role, Tags=[{"Key": "ghbootstrap:trust", "Value": fingerprint(document)}]
+    )
+
+
+def test_subjects_the_setup_gives_that_its_trust_refuses_are_drift(
+    aws: Aws, gh: GitHub, fake_github: FakeGitHub
+) -> None:
+    """A setup made before both forms, and the repository moved to immutable subjects:
+    every job is refused until `oidc`, as the role records it, writes the subjects GitHub
+    issues now. (A setup made now admits both forms: the switch is no drift.)"""
+    setup_oidc(aws, gh)
+    fake_github.repo(REPO).oidc = {"use_default": True, "use_immutable_subject": True}
+    assert not_ok(check(aws, gh)) == []
+    as_0_2_0_wrote_it(aws)
+    immutable = "repo:Octo-Org@1001/Hello-World@1000"
+    report = check(aws, gh)
     assert not_ok(report) == [
-        ("IAM role", "drift", "its trust policy was changed outside ghbootstrap")
+        (
+            "IAM role",
+            "drift",
+            f"its trust does not admit {immutable}:ref:refs/heads/main, "
+            f"{immutable}:environment:prod, the subjects GitHub sends for its setup now: the "
+            "repository has switched to immutable subjects",
+        )
     ]
-    assert report.problems == [
-        f"IAM role {NAMES.role}: its trust policy was changed outside ghbootstrap: "
+    assert report.problems[0].endswith(
         "run `ghbootstrap oidc octo-org/hello-world --region us-east-1 --branch main "
         "--environment prod --no-workflow`"
-    ]
+    )
     setup_oidc(aws, gh)
     assert not_ok(check(aws, gh)) == []
 

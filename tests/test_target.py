@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from ghbootstrap.errors import UsageError
@@ -142,3 +145,44 @@ def test_aws_region_is_honoured_after_region_and_before_the_profile(
         "or pass --region"
     )
     assert connect(None, "ap-south-1").region == "ap-south-1"
+
+
+def test_known_regions_are_read_once_a_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`apply` connects once a repository: the endpoint data is not read again each time."""
+    import boto3
+
+    from ghbootstrap.aws.session import connect
+
+    connect(None, "us-east-1")
+    reads = []
+    original = boto3.session.Session.get_available_partitions
+
+    def counted(self: boto3.session.Session) -> list[str]:
+        reads.append(1)
+        return original(self)
+
+    monkeypatch.setattr(boto3.session.Session, "get_available_partitions", counted)
+    assert connect(None, "eu-west-1").region == "eu-west-1"
+    assert reads == []
+
+
+def test_a_data_path_of_its_own_gets_its_own_regions(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Endpoint data from AWS_DATA_PATH (here: one more region) is read, not a cached
+    answer from botocore's own data."""
+    import botocore
+
+    from ghbootstrap.aws.session import connect
+
+    data = json.loads((Path(botocore.__file__).parent / "data" / "endpoints.json").read_text())
+    aws = next(p for p in data["partitions"] if p["partition"] == "aws")
+    aws["regions"]["xx-test-1"] = {"description": "a region only this data path knows"}
+    aws["services"]["api.ecr"]["endpoints"]["xx-test-1"] = {}  # ECR's endpoint prefix
+    (tmp_path / "endpoints.json").write_text(json.dumps(data))
+
+    with pytest.raises(UsageError, match="'xx-test-1' is not an AWS region"):
+        connect(None, "xx-test-1")
+    monkeypatch.setenv("AWS_DATA_PATH", str(tmp_path))
+    assert connect(None, "xx-test-1").region == "xx-test-1"
+    assert connect(None, "us-east-1").region == "us-east-1"

@@ -29,6 +29,8 @@ from tests.releases import RELEASES
 from tests.test_e2e import e2e, served  # noqa: F401 - the same emulators, fresh per test
 from tests.test_rotation_workflow import run_rotation_workflow
 
+pytestmark = pytest.mark.slow  # earlier releases installed and run against served emulators
+
 SDISTS = sorted(RELEASES.glob("ghbootstrap-*.tar.gz"))
 REPO = "Octo-Org/Hello-World"
 TYPED = "octo-org/hello-world"
@@ -42,6 +44,14 @@ TOKEN = "GHBOOTSTRAP_GITHUB_TOKEN"
 
 def version(sdist: Path) -> str:
     return sdist.name.removesuffix(".tar.gz").split("-")[1]
+
+
+# Under pytest-xdist (`--dist loadgroup`) a release's tests share a worker, which installs
+# that release once.
+RELEASES_RUN = [
+    pytest.param(s, id=version(s), marks=pytest.mark.xdist_group(f"release-{version(s)}"))
+    for s in SDISTS
+]
 
 
 def test_every_release_tag_has_its_sdist() -> None:
@@ -114,7 +124,7 @@ def nothing_left(running: Stack, environments: list[str]) -> None:
 
 
 @pytest.mark.parametrize("environment", [None, "prod (eu)"], ids=["repository", "environment"])
-@pytest.mark.parametrize("sdist", SDISTS, ids=version)
+@pytest.mark.parametrize("sdist", RELEASES_RUN)
 def test_a_key_setup_made_by_an_earlier_release_is_carried_through_and_removed(
     running: Stack,
     installed: Callable[[Path], Path],
@@ -167,7 +177,7 @@ def test_a_key_setup_made_by_an_earlier_release_is_carried_through_and_removed(
     nothing_left(running, [environment] if environment else [])
 
 
-@pytest.mark.parametrize("sdist", SDISTS, ids=version)
+@pytest.mark.parametrize("sdist", RELEASES_RUN)
 def test_an_oidc_setup_made_by_an_earlier_release_is_upgraded_and_removed(
     running: Stack, installed: Callable[[Path], Path], tmp_path: Path, sdist: Path
 ) -> None:

@@ -115,11 +115,21 @@ def _log_call(event_name: str, **_: Any) -> None:
     log.debug("aws %s", event_name.removeprefix("before-call."))
 
 
+# The regions ECR has, for each data path botocore reads its endpoint data from.
+_REGIONS: dict[str | None, frozenset[str]] = {}
+
+
 def known_regions(session: Any) -> frozenset[str]:
-    regions: set[str] = set()
-    for partition in session.get_available_partitions():
-        regions.update(session.get_available_regions("ecr", partition_name=partition))
-    return frozenset(regions)
+    """The regions botocore's endpoint data lists for ECR. Reading that data is the slow
+    part of `connect`, and it only changes with the data path (`AWS_DATA_PATH`, or a
+    profile's `data_path`): once a process for each, not once a repository for `apply`."""
+    data_path = session._session.get_config_variable("data_path")
+    if data_path not in _REGIONS:
+        regions: set[str] = set()
+        for partition in session.get_available_partitions():
+            regions.update(session.get_available_regions("ecr", partition_name=partition))
+        _REGIONS[data_path] = frozenset(regions)
+    return _REGIONS[data_path]
 
 
 def _region_from_environment(env: Mapping[str, str]) -> str | None:

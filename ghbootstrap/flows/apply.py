@@ -1,9 +1,10 @@
-"""`ghbootstrap apply FILE` (and `status --file`, `destroy --file`): many repositories,
-each by its single-repository flow, in a bounded pool of workers.
+"""`ghbootstrap apply FILE` (and `apply --finish FILE`, `status --file`, `destroy --file`):
+many repositories, each by its single-repository flow, in a bounded pool of workers.
 
 Order: the file is validated whole (fleet.py) before this module runs; the account's OIDC
 provider is settled once, by one call, before any role is planned; then each repository
-runs its own flow (`oidc.run`, `keys.run`, `status.run`, `destroy.run`), which keeps that
+runs its own flow (`oidc.run`, `keys.run`, `migrate.run`, `migrate.finish`, `status.run`,
+`destroy.run`), which keeps that
 command's order and guarantees. GitHub's rate limits are shared through one gate
 (github/pacing.py). A failure stops its own repository only; every repository comes back
 as one Outcome, with its one-line error and the command that repairs it.
@@ -18,9 +19,10 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 
 from ghbootstrap.aws.identity import whoami
 from ghbootstrap.aws.session import Aws
-from ghbootstrap.errors import GhbError, UsageError, VariableTaken
-from ghbootstrap.fleet import OIDC, Entry
-from ghbootstrap.flows import destroy, keys, oidc, status
+from ghbootstrap.defaults import GITHUB_ISSUER
+from ghbootstrap.errors import GhbError, TrustChangedByHand, UsageError, VariableTaken
+from ghbootstrap.fleet import MIGRATE, OIDC, Entry
+from ghbootstrap.flows import destroy, keys, migrate, oidc, status
 from ghbootstrap.github.api import GitHub
 from ghbootstrap.plan import Action, Change, Plan
 from ghbootstrap.report import FleetReport, Outcome, Report
@@ -50,12 +52,16 @@ class Clients:
         return gh
 
 
-def request_for(entry: Entry, issuer: str) -> oidc.OidcRequest | keys.KeysRequest:
+def request_for(
+    entry: Entry, issuer: str, github_api_url: str | None = None
+) -> oidc.OidcRequest | keys.KeysRequest | migrate.MigrateRequest:
     """The request the entry's single command would run: `apply` builds it once while
     checking the file (before any call), and again for each worker."""
     try:
         if entry.method == OIDC:
             return oidc.OidcRequest.from_entry(entry, issuer)
+        if entry.method == MIGRATE:
+            return migrate.MigrateRequest.from_entry(entry, github_api_url)
         return keys.KeysRequest.from_entry(entry)
     except UsageError as exc:
         raise UsageError(f"{entry.label}: {exc.what}", exc.fix) from None
@@ -72,7 +78,8 @@ def settle_providers(
     changes: list[Change] = []
     settled: dict[str | None, Settled] = {}
     for entry in entries:
-        if entry.method != OIDC or entry.profile in settled:
+        takes = entry.method == OIDC or (entry.method == MIGRATE and issuer == GITHUB_ISSUER)
+        if not takes or entry.profile in settled:
             continue
         aws = clients.aws(entry)
         plan = Plan()
@@ -104,18 +111,21 @@ def run_pool(
 
     def attempt(entry: Entry) -> Outcome:
         outcome = Outcome(entry.index, entry.ref.full_name)
+        kept_by_hand = False  # the setup command would undo someone's change: none printed
         force = False  # a variable someone changed: its repair needs --force
         try:
             outcome.report = work(entry)
+            kept_by_hand = not outcome.report.repairable
             force = outcome.report.force_needed
         except GhbError as exc:
             outcome.error = str(exc)
+            kept_by_hand = isinstance(exc, TrustChangedByHand)
             force = isinstance(exc, VariableTaken)
         except Exception as exc:  # a bug: this repository fails, the others go on
             log.debug("%s failed", entry.label, exc_info=True)
             outcome.error = f"unexpected {type(exc).__name__}: run again with -v and report it"
         if outcome.error is not None or (outcome.report and outcome.report.problems):
-            outcome.repair = repair(entry, force)
+            outcome.repair = None if kept_by_hand else repair(entry, force)
         return outcome
 
     outcomes: list[Outcome] = []
@@ -148,12 +158,14 @@ def apply(
 
     def work(entry: Entry) -> Report:
         aws, gh = clients.aws(entry), clients.github()
-        request = request_for(entry, issuer)
+        request = request_for(entry, issuer, github_api_url)
         if isinstance(request, keys.KeysRequest):
             return keys.run(aws, gh, request, dry_run=dry_run)
-        provider = providers[entry.profile]
+        provider = providers.get(entry.profile)  # none: a migrate entry plans its own
         if isinstance(provider, GhbError):
             raise GhbError(f"the account's OIDC provider: {provider.what}", provider.fix)
+        if isinstance(request, migrate.MigrateRequest):
+            return migrate.run(aws, gh, request, dry_run=dry_run, provider=provider)
         return oidc.run(aws, gh, request, dry_run=dry_run, provider=provider)
 
     def repair(entry: Entry, force: bool) -> str:
@@ -164,6 +176,46 @@ def apply(
 
     outcomes = run_pool(entries, work, repair, jobs=jobs, on_done=on_done)
     return FleetReport("apply", source, dry_run, outcomes, shared)
+
+
+def finish(
+    entries: Sequence[Entry],
+    clients: Clients,
+    *,
+    jobs: int,
+    dry_run: bool,
+    confirm: migrate.Confirm,
+    source: str,
+    github_api_url: str | None = None,
+    on_done: Callable[[Outcome], None] = lambda _: None,
+) -> FleetReport:
+    """`apply --finish`: `migrate --finish` for each migrate entry, with all its checks.
+    Every entry is planned first (reads only; an entry whose default branch does not use
+    the role yet fails there), one question covers what the others would remove, then
+    only those that planned cleanly are finished."""
+
+    def run(entry: Entry, dry: bool) -> Report:
+        request = migrate.FinishRequest(ref=entry.ref, names=entry.names)
+        aws, gh = clients.aws(entry), clients.github()
+        return migrate.finish(aws, gh, request, dry_run=dry, confirm=lambda _: True)
+
+    def repair(entry: Entry, force: bool) -> str:  # noqa: ARG001 - --finish forces nothing
+        return entry.finish_command(clients.aws(entry).region, github_api_url=github_api_url)
+
+    planned = run_pool(entries, lambda e: run(e, True), repair, jobs=jobs)
+    stopped = [o for o in planned if o.error is not None]
+    ready = [e for e, o in zip(entries, planned, strict=True) if o.error is None]
+    if not dry_run:
+        doomed = [c for o in planned if o.report for c in o.report.changes]
+        if any(c.action is Action.DELETE for c in doomed) and not confirm(doomed):
+            raise GhbError("nothing was removed", "run again and answer y, or pass --yes")
+        planned = stopped + run_pool(
+            ready, lambda e: run(e, False), repair, jobs=jobs, on_done=on_done
+        )
+    for outcome in stopped if not dry_run else planned:
+        on_done(outcome)
+    outcomes = sorted(planned, key=lambda o: o.index)
+    return FleetReport("apply --finish", source, dry_run, outcomes)
 
 
 def check(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 
 from ghbootstrap.aws import ecr, oidc_provider, policy, role
 from ghbootstrap.aws.identity import whoami
@@ -25,11 +26,18 @@ from ghbootstrap.explain import (
     context_claims,
     oidc_fix_command,
 )
-from ghbootstrap.footprint import TAG_REPOSITORY
+from ghbootstrap.explain import admits as matches
+from ghbootstrap.footprint import TAG_REPOSITORY, OidcGiven
 from ghbootstrap.github.api import GitHub
 from ghbootstrap.identity import JOB_WORKFLOW_REF, REPOSITORY_ID
 from ghbootstrap.subjects import Scopes, read_subjects, subject_prefix, union_of
 from ghbootstrap.target import Names, RepoRef, parse_repo
+from ghbootstrap.trust_ownership import (
+    CHANGED_BY_HAND,
+    Where,
+    recorded_setup,
+    written_by_ghbootstrap,
+)
 from ghbootstrap.trusteval import admitted_subjects, claim_values, github_hosts, github_subjects
 from ghbootstrap.verdict import Provider, Verdict, judge
 
@@ -64,28 +72,42 @@ def _push_target(aws: Aws, role_name: str) -> tuple[str, str, str] | None:
     return None
 
 
-def _setting(
-    aws: Aws,
-    request: ExplainRequest,
-    repository: str,
-    role_issuer: str | None,
-    job_workflows: tuple[str, ...],
-) -> Setting:
+def _setting(aws: Aws, request: ExplainRequest, repository: str, found: role.Role) -> Setting:
     """How the role was set up, as options to `oidc` (only those that differ from the
-    defaults for the repository the role was made for)."""
+    defaults for the repository the role was made for): its record of the setup; for a
+    role made before records, the push policy attached to it and its ECR repository."""
     defaults = Names.resolve(parse_repo(repository))
-    name = request.names.role
-    target = _push_target(aws, name)
-    policy_name, ecr_name, region = target or (defaults.policy, defaults.ecr_repository, aws.region)
-    in_region = aws if region == aws.region else Aws(aws.session, region)
-    found = ecr.get_repository(in_region.ecr, ecr_name)
+    name = found.name
+    record = OidcGiven.from_tags(found.tags, name)
+    if record is not None:
+        policy_name, ecr_name, region = record.policy, record.ecr_repository, record.region
+        mutable_tags, ecr_named = record.mutable_tags, record.ecr_named
+        job_workflows = record.job_workflows
+    else:
+        target = _push_target(aws, name)
+        policy_name, ecr_name, region = target or (
+            defaults.policy,
+            defaults.ecr_repository,
+            aws.region,
+        )
+        in_region = aws if region == aws.region else Aws(aws.session, region)
+        repository_found = ecr.get_repository(in_region.ecr, ecr_name)
+        mutable_tags = repository_found is not None and not repository_found.immutable
+        ecr_named = False
+        job_workflows = tuple(
+            v
+            for host in github_hosts(found.trust)
+            for v in claim_values(found.trust, host, JOB_WORKFLOW_REF)
+        )
+    role_issuer = _role_issuer(found.trust)
     return Setting(
         repository=repository,
         region=region,
         role=None if name == defaults.role else name,
         policy=None if policy_name == defaults.policy else policy_name,
         ecr_repository=None if ecr_name == defaults.ecr_repository else ecr_name,
-        mutable_tags=found is not None and not found.immutable,
+        ecr_named=ecr_named,
+        mutable_tags=mutable_tags,
         issuer=None if role_issuer in (None, GITHUB_ISSUER) else role_issuer,
         profile=request.profile,
         github_api_url=request.github_api_url,
@@ -93,13 +115,27 @@ def _setting(
     )
 
 
+def _written_by_ghbootstrap(found: role.Role, where: Callable[[], Where]) -> bool:
+    """Its recorded fingerprint, or (none recorded) the rendering of its recorded setup:
+    only then does GitHub need asking."""
+    setup = recorded_setup(found.trust, found.tags, found.name)
+    return written_by_ghbootstrap(found.trust, found.tags, lambda: where().renderings(setup))
+
+
+def _by_hand(sub: str, verdict: Verdict, admits: list[str]) -> str:
+    """Why a trust changed by hand gets no fix, and what to add to it by hand."""
+    what = (
+        f"add the subject {sub} to it by hand"
+        if verdict.scope is not None and not any(matches(a, sub) for a in admits)
+        else "change it by hand"
+    )
+    return (
+        f"; the trust was {CHANGED_BY_HAND}, and `ghbootstrap oidc` would drop that change: {what}"
+    )
+
+
 def _fix(
-    aws: Aws,
-    request: ExplainRequest,
-    found: role.Role,
-    verdict: Verdict,
-    role_issuer: str | None,
-    job_workflows: list[str],
+    aws: Aws, request: ExplainRequest, found: role.Role, verdict: Verdict
 ) -> tuple[str, str | None]:
     """The `oidc` command that rewrites the role to admit the job, keeping every scope
     the trust admits for its repository; or why there is none (more for the reason)."""
@@ -117,7 +153,7 @@ def _fix(
             "(edited by hand?), so no command keeps them: change the trust by hand",
             None,
         )
-    setting = _setting(aws, request, repository, role_issuer, tuple(job_workflows))
+    setting = _setting(aws, request, repository, found)
     return "", oidc_fix_command(setting, union_of(kept, verdict.scope or Scopes()))
 
 
@@ -145,16 +181,21 @@ def run(aws: Aws, github: Callable[[], GitHub], request: ExplainRequest) -> Expl
             f"ghbootstrap oidc {request.ref.full_name} --no-workflow",
         )
     role_issuer = _role_issuer(found.trust)
+
+    @cache
+    def where() -> Where:
+        gh = github()
+        repo = gh.repository(request.ref)
+        prefix = subject_prefix(repo, gh.subject_template(repo))
+        return Where(repo, prefix, caller.partition, caller.account)
+
     if request.claims is not None:
         candidates = request.claims.per_audience()
         issuer = candidates[0].get("iss") or request.issuer or role_issuer or GITHUB_ISSUER
     else:
         issuer = request.issuer or role_issuer or GITHUB_ISSUER
-        gh = github()
-        repo = gh.repository(request.ref)
-        prefix = subject_prefix(repo, gh.subject_template(repo))
         job = request.job or JobContext()
-        candidates = [context_claims(repo, prefix, job, issuer)]
+        candidates = [context_claims(where().repo, where().prefix, job, issuer)]
     issuer = issuer.rstrip("/")
 
     arn = oidc_provider_arn(caller.partition, caller.account, issuer)
@@ -168,8 +209,11 @@ def run(aws: Aws, github: Callable[[], GitHub], request: ExplainRequest) -> Expl
     workflows = [v for host in hosts for v in claim_values(found.trust, host, JOB_WORKFLOW_REF)]
     reason, fix = verdict.reason, None
     if not verdict.admitted and verdict.rewrite:
-        more, fix = _fix(aws, request, found, verdict, role_issuer, workflows)
-        reason += more
+        if found.tags.get(TAG_REPOSITORY) and not _written_by_ghbootstrap(found, where):
+            reason += _by_hand(claims.get("sub", ""), verdict, admits)
+        else:
+            more, fix = _fix(aws, request, found, verdict)
+            reason += more
     return Explanation(
         repository=request.ref.full_name,
         role=name,

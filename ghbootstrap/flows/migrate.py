@@ -31,6 +31,7 @@ from ghbootstrap.checkout import path_in_checkout
 from ghbootstrap.defaults import WORKFLOW_PATH
 from ghbootstrap.delivery import Proposal, deliver
 from ghbootstrap.errors import GhbError, UsageError
+from ghbootstrap.fleet import Entry
 from ghbootstrap.flows import destroy, oidc
 from ghbootstrap.flows.replacement import Replacement, prove
 from ghbootstrap.flows.shared_steps import Start, start
@@ -47,6 +48,7 @@ from ghbootstrap.workflow import (
     ROTATE_FILENAME,
     WorkflowFile,
     build_file,
+    check_triggers,
     rotation_file,
 )
 
@@ -68,6 +70,26 @@ class MigrateRequest:
     github_api_url: str | None = None
     # the naming options given (--ecr-repo, --policy-name): the others come from the record
     given: frozenset[str] = frozenset()
+
+    @classmethod
+    def from_entry(cls, entry: Entry, github_api_url: str | None = None) -> MigrateRequest:
+        """What `migrate` is asked for by an apply file's `method = "migrate"` entry,
+        checked as `migrate` checks its options: a workflow needs an exact trigger for
+        every scope."""
+        if entry.workflow_path is not None:
+            check_triggers(entry.scopes)
+        given = {"--ecr-repo"} if entry.names.ecr_named else set()
+        if entry.names.policy != Names.resolve(entry.ref).policy:
+            given.add("--policy-name")
+        return cls(
+            ref=entry.ref,
+            names=entry.names,
+            scopes=entry.scopes,
+            profile=entry.profile,
+            github_api_url=github_api_url,
+            given=frozenset(given),
+            **entry.delivery(),
+        )
 
 
 @dataclass(frozen=True)
@@ -164,7 +186,15 @@ def refuse_other_environments(given: Scopes, key: KeySetup) -> None:
         )
 
 
-def run(aws: Aws, gh: GitHub, request: MigrateRequest, *, dry_run: bool) -> Report:
+def run(
+    aws: Aws,
+    gh: GitHub,
+    request: MigrateRequest,
+    *,
+    dry_run: bool,
+    provider: tuple[str, bool] | None = None,
+) -> Report:
+    """`provider`: the account's provider as `apply` settled it once (see oidc.plan_setup)."""
     setup = start(aws, gh, request.ref, request.names)
     key = find_key_setup(setup, request.scopes.environments)
     if key is None:
@@ -188,7 +218,7 @@ def run(aws: Aws, gh: GitHub, request: MigrateRequest, *, dry_run: bool) -> Repo
         force=request.force,
     )
     plan = Plan()
-    planned = oidc.plan_setup(plan, setup, oidc_request)
+    planned = oidc.plan_setup(plan, setup, oidc_request, provider)
     delivered = _plan_workflows(plan, setup, request, scopes, key, planned)
     changes = plan.execute(dry_run=dry_run).changes
     return Report(

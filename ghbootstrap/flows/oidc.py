@@ -23,6 +23,7 @@ from ghbootstrap.documents import (
     oidc_provider_arn,
     same_document,
 )
+from ghbootstrap.explain import admits
 from ghbootstrap.fleet import Entry
 from ghbootstrap.flows.shared_steps import (
     VAR_ECR_REPOSITORY,
@@ -49,7 +50,8 @@ from ghbootstrap.plan import Action, Change, Plan, Step, keep, reconcile
 from ghbootstrap.report import Report
 from ghbootstrap.subjects import Scopes
 from ghbootstrap.target import Names, RepoRef
-from ghbootstrap.trusteval import admitted_subjects
+from ghbootstrap.trust_ownership import Where, changed_by_hand, hand_edits
+from ghbootstrap.trusteval import admitted_subjects, github_issuer, github_providers
 from ghbootstrap.workflow import OIDC_TEMPLATE, build_file, check_triggers
 
 
@@ -127,18 +129,22 @@ def plan_role(
     environments: Sequence[str],
     *,
     new_provider: bool,
+    prefix: str,
     force: bool = False,
 ) -> str:
     """The role, its trust, and its tags: ownership, the fingerprint of the trust (so
     `status` sees hand edits), what this command was given (so a repair can repeat it),
     and every environment ever given variables (so none is forgotten). Records that do
-    not fit IAM's tag limits are refused here, before anything is written."""
+    not fit IAM's tag limits, and a trust changed by hand (without --force), are refused
+    here, before anything is written."""
     iam, name = setup.aws.iam, setup.names.role
     found = role.get_role(iam, name)
     if found is not None:
         refuse_foreign("IAM role", name, found.tags, setup, "--role-name")
         if not force:
             refuse_another_repository(found.trust, setup.repo, record.issuer, name)
+        if not force and not same_document(found.trust, trust):
+            _refuse_hand_edit(setup, found, trust, prefix)
     earlier = footprint.environments_record(found.tags) if found else []
     kept = {*environments, *_still_holding(setup, earlier, environments)}
     every = [e for e in dict.fromkeys(earlier) if e in kept]
@@ -177,6 +183,23 @@ def plan_role(
         )
     )
     return setup.caller.iam_arn("role", name)
+
+
+def _refuse_hand_edit(setup: Start, found: role.Role, trust: dict[str, Any], prefix: str) -> None:
+    """A trust ghbootstrap cannot show it wrote is kept: name what differs, and what this
+    run would add to it (the subjects it does not admit yet)."""
+    where = Where(setup.repo, prefix, setup.caller.partition, setup.caller.account)
+    parts = hand_edits(found.trust, found.tags, found.name, where)
+    if not parts:
+        return
+    to_add = [
+        sub
+        for arn in sorted(github_providers(trust))
+        for host in [github_issuer(arn) or ""]
+        for sub in admitted_subjects(trust, host)
+        if not any(admits(listed, sub) for listed in admitted_subjects(found.trust, host))
+    ]
+    raise changed_by_hand(found.name, parts, to_add)
 
 
 def _still_holding(setup: Start, earlier: Sequence[str], now: Sequence[str]) -> list[str]:
@@ -267,7 +290,14 @@ def plan_setup(
         job_workflows=request.job_workflows,
     )
     role_arn = plan_role(
-        plan, setup, trust, record, environments, new_provider=new_provider, force=request.force
+        plan,
+        setup,
+        trust,
+        record,
+        environments,
+        new_provider=new_provider,
+        prefix=written.prefixes[0],
+        force=request.force,
     )
     check_size(written, request.scopes, setup.repo.full_name)  # planned only: nothing written
     plan_attachment(plan, setup, policy_arn)

@@ -51,12 +51,14 @@ from ghbootstrap.report import Check, Report, State
 from ghbootstrap.subjects import (
     Form,
     GitHubRepo,
+    Scopes,
     build_subjects,
     form_of,
     read_subjects,
     subject_prefix,
 )
 from ghbootstrap.target import Names, RepoRef
+from ghbootstrap.trust_ownership import CHANGED_BY_HAND, Where, hand_edits
 from ghbootstrap.trusteval import (
     LOW,
     admitted_subjects,
@@ -67,7 +69,7 @@ from ghbootstrap.trusteval import (
     github_subjects,
     may_assume,
 )
-from ghbootstrap.workflow import Origin, origin_of
+from ghbootstrap.workflow import Origin, origin_of, scopes_in, triggers_of
 
 OK, DRIFT, MISSING = State.OK, State.DRIFT, State.MISSING
 
@@ -98,8 +100,10 @@ class _Status:
     fix_rotate: str = ""
     mutable_tags: bool = False
     keys_names: Names | None = None  # as the user's record has them, when it has one
+    record: OidcGiven | None = None  # the role's setup, as it records it
+    where: Where | None = None  # the repository's subjects now (None: not expressible)
+    trust_by_hand: list[str] = field(default_factory=list)  # what a hand changed in it
     forced: dict[str, str] = field(default_factory=dict)  # fix -> the same with --force
-    prefix: str | None = None  # of the repository's `sub` now (None: not expressible)
     stranger: str = ""  # the role is pinned to another repository id: why (no repair)
 
     def __post_init__(self) -> None:
@@ -158,21 +162,33 @@ def _check_policy(s: _Status, repository_arn: str) -> str:
     return arn
 
 
-def _check_role(s: _Status, found: role.Role, policy_arn: str, record: OidcGiven) -> None:
+def _check_role(s: _Status, found: role.Role, policy_arn: str) -> None:
     """Trust, provider and attachment."""
     fix = s.fix
     findings = audit_trust(found.trust)
     problems = [f.problem for f in findings if f.severity != LOW]
     unpinned = [f.problem for f in findings if f.severity == LOW]
-    refused = _refused_subjects(s, found, record)
+    refused = _refused_subjects(s, found)
+    subjects = ", ".join(_subjects(found.trust)) or "nothing"
     if s.stranger:
         s.add("IAM role", found.name, DRIFT, s.stranger)
-    elif found.tags.get(TAG_TRUST) != fingerprint(found.trust):
+    elif s.trust_by_hand:
+        unsafe = f"; it is unsafe: {problems[0]}" if problems else ""
         s.add(
-            "IAM role", found.name, DRIFT, "its trust policy was changed outside ghbootstrap", fix
+            "IAM role",
+            found.name,
+            DRIFT,
+            f"its trust policy was {CHANGED_BY_HAND}: {'; '.join(s.trust_by_hand)}{unsafe}; "
+            "ghbootstrap keeps it (`oidc` replaces it only with --force)",
         )
     elif problems:
         s.add("IAM role", found.name, DRIFT, f"its trust is unsafe: {problems[0]}", fix)
+    elif refused and s.record is not None and s.record.scopes.is_empty():
+        detail = (
+            f"the default branch is {s.repo.default_branch} now, and the trust admits "
+            f"{subjects}: a setup made without a scope follows the default branch"
+        )
+        s.add("IAM role", found.name, DRIFT, detail, fix)
     elif refused:
         detail = f"its trust does not admit {', '.join(refused)}, the subjects GitHub sends "
         detail += "for its setup now" + _switched(s)
@@ -180,9 +196,7 @@ def _check_role(s: _Status, found: role.Role, policy_arn: str, record: OidcGiven
     elif unpinned:
         s.add("IAM role", found.name, DRIFT, f"its trust is not pinned: {unpinned[0]}", fix)
     else:
-        subjects = ", ".join(_subjects(found.trust)) or "nothing"
-        detail = f"admits {subjects}{_identity(s, found, record)}"
-        s.add("IAM role", found.name, OK, detail)
+        s.add("IAM role", found.name, OK, f"admits {subjects}{_identity(s, found)}")
     for arn in sorted(github_providers(found.trust)):
         provider = oidc_provider.get_provider(s.aws.iam, arn)
         if provider is None:
@@ -219,18 +233,21 @@ def _another_repository(s: _Status, found: role.Role) -> str:
     )
 
 
-def _refused_subjects(s: _Status, found: role.Role, record: OidcGiven) -> list[str]:
-    """The subjects GitHub sends now for the scopes the role records that its trust
-    refuses (judged with the claims GitHub's token carries: the repository's id, and an
-    admitted job workflow): the repository switched to a form the trust does not admit."""
-    if s.prefix is None:
+def _refused_subjects(s: _Status, found: role.Role) -> list[str]:
+    """The subjects the role's recorded setup gives it now that its trust refuses, judged
+    with the claims GitHub's token carries (the repository's id, and an admitted job
+    workflow): the default branch renamed under a setup that follows it, or the
+    repository switched to a subject form the trust does not admit. CI breaks; `oidc` as
+    recorded repairs it."""
+    if s.where is None or s.record is None:
         return []
+    record = s.record
     host = issuer_host(record.issuer)
     arn = oidc_provider_arn(s.caller.partition, s.caller.account, record.issuer)
     claims = {"aud": STS_AUDIENCE, **repository_claims(s.repo)}
     if record.job_workflows:
         claims[JOB_WORKFLOW_REF] = record.job_workflows[0]
-    subjects = build_subjects(s.prefix, record.scopes, s.repo.default_branch)
+    subjects = build_subjects(s.where.prefix, record.scopes, s.repo.default_branch)
     return [
         sub
         for sub in subjects.all
@@ -239,29 +256,40 @@ def _refused_subjects(s: _Status, found: role.Role, record: OidcGiven) -> list[s
 
 
 def _switched(s: _Status) -> str:
-    if s.prefix is None or form_of(s.prefix) is not Form.IMMUTABLE:
+    if s.where is None or form_of(s.where.prefix) is not Form.IMMUTABLE:
         return ""
     return ": the repository has switched to immutable subjects"
 
 
-def _identity(s: _Status, found: role.Role, record: OidcGiven) -> str:
+def _identity(s: _Status, found: role.Role) -> str:
     """What the OK line says beside the subjects: the pin, the job workflows, and a
     switch the next `oidc` run completes."""
-    host = issuer_host(record.issuer)
-    parts = [
-        f"; pinned to repository id {v}" for v in claim_values(found.trust, host, REPOSITORY_ID)
-    ]
-    workflows = claim_values(found.trust, host, JOB_WORKFLOW_REF)
+    hosts = github_hosts(found.trust)
+    pinned = [v for host in hosts for v in claim_values(found.trust, host, REPOSITORY_ID)]
+    parts = [f"; pinned to repository id {v}" for v in pinned]
+    workflows = [v for host in hosts for v in claim_values(found.trust, host, JOB_WORKFLOW_REF)]
     if workflows:
         parts.append(f"; only jobs running {', '.join(workflows)}")
     name_form = f"repo:{s.repo.full_name}:"
-    if _switched(s) and any(
-        sub.startswith(name_form) for sub in claim_values(found.trust, host, "sub")
-    ):
+    if _switched(s) and any(sub.startswith(name_form) for sub in _subjects(found.trust)):
         parts.append(
             "; the repository sends immutable subjects now: the next `oidc` run drops the name form"
         )
     return "".join(parts)
+
+
+def _judge_trust(s: _Status, found: role.Role) -> None:
+    """Whether ghbootstrap wrote the role's trust (else what a hand changed), and the
+    repository's subjects as GitHub makes them now."""
+    try:
+        prefix = subject_prefix(s.repo, s.gh.subject_template(s.repo))
+    except ConflictError:  # a template that does not pin the repository: oidc says so
+        prefix = None
+    if prefix is not None:
+        s.where = Where(s.repo, prefix, s.caller.partition, s.caller.account)
+        s.trust_by_hand = hand_edits(found.trust, found.tags, found.name, s.where)
+    elif found.tags.get(TAG_TRUST) != fingerprint(found.trust):
+        s.trust_by_hand = ["it is not the trust ghbootstrap wrote last"]
 
 
 def _subjects(trust: dict[str, object]) -> list[str]:
@@ -366,10 +394,40 @@ def _check_workflow(s: _Status, fix: str) -> None:
         s.add("workflow", label, OK, "not on the default branch (none with --no-workflow)")
         return
     seen = origin_of(found.text, s.repo.full_name, branch)
-    if seen is Origin.EARLIER:
+    other = _other_triggers(s, found.text) if seen is not Origin.CHANGED else None
+    if other is not None:
+        s.add("workflow", label, DRIFT, f"{other}: upgrade it", _with_open_pr(fix))
+    elif seen is Origin.EARLIER:
         s.add("workflow", label, DRIFT, f"{seen.value}: upgrade it", _with_open_pr(fix))
     else:
         s.add("workflow", label, OK, seen.value)
+
+
+def _other_triggers(s: _Status, text: str) -> str | None:
+    """Our workflow, rendered for other scopes than the role records (a scope changed with
+    --no-workflow, or the default branch renamed under a setup that follows it): its
+    triggers and environment no longer match what the role admits. Says how."""
+    if s.record is None:
+        return None
+    own = scopes_in(text)
+    try:
+        rendered = triggers_of(s.record.scopes, s.repo.default_branch)
+    except UsageError:  # a '?' pattern: the setup has no workflow (--no-workflow)
+        return None
+    if own is None or triggers_of(own, s.repo.default_branch) == rendered:
+        return None
+    return (
+        f"it runs for {_scopes_text(own, s.repo.default_branch)}, and the role admits "
+        f"{_scopes_text(s.record.scopes, s.repo.default_branch)}"
+    )
+
+
+def _scopes_text(scopes: Scopes, default_branch: str) -> str:
+    """`branch main, tag v*, environment prod, pull requests`, as people read it."""
+    branches = scopes.branches or (() if scopes.tags else (default_branch,))
+    parts = [f"branch {b}" for b in branches] + [f"tag {t}" for t in scopes.tags]
+    parts += [f"environment {e}" for e in scopes.environments[:1]]
+    return ", ".join(parts + (["pull requests"] if scopes.pull_requests else []))
 
 
 def _with_open_pr(setup_command: str) -> str:
@@ -391,12 +449,10 @@ def run(aws: Aws, gh: GitHub, request: StatusRequest) -> Report:
     )
     record = _role_setup(s, found_role) if found_role else None
     footprint.same_region(record, aws.region)
+    s.record = record
     if found_role is not None:
         s.stranger = _another_repository(s, found_role)
-        try:
-            s.prefix = subject_prefix(s.repo, gh.subject_template(s.repo))
-        except ConflictError:  # a template that does not pin the repository: oidc says so
-            s.prefix = None
+        _judge_trust(s, found_role)
     keys_setup = KeysGiven.from_tags(found_user.tags, found_user.name) if found_user else None
     footprint.same_region(keys_setup, aws.region)
     if keys_setup is not None:  # the user knows the names `keys` was given
@@ -433,8 +489,8 @@ def run(aws: Aws, gh: GitHub, request: StatusRequest) -> Report:
         detail = f"no role {names.role} or user {names.user} made by ghbootstrap"
         s.add("setup", request.ref.full_name, MISSING, detail, s.fix)
     base = {VAR_REGION: aws.region, VAR_ECR_REPOSITORY: s.names.ecr_repository}
-    if found_role is not None and record is not None:
-        _check_role(s, found_role, policy_arn, record)
+    if found_role is not None:
+        _check_role(s, found_role, policy_arn)
         wanted = {VAR_ROLE_ARN: found_role.arn, **base}
         given = record.scopes.environments if record else ()
         current = _unique([None, *given, *request.environments])
@@ -502,7 +558,9 @@ def _set_fixes(
         )
         s.forced[s.fix] = s.fix_forced
         return
-    if s.stranger:  # any `oidc` run would either refuse or, forced, admit a stranger
+    if s.stranger or s.trust_by_hand:
+        # `oidc` refuses a trust pinned to another repository or changed by hand: no
+        # command of it repairs anything (forced, it would admit a stranger or undo the edit)
         s.fix = s.fix_forced = ""
         return
     setup = record or OidcGiven(

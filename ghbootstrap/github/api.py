@@ -12,12 +12,13 @@ import base64
 import logging
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import requests
 from github import GithubException
 
 from ghbootstrap.errors import GitHubError
+from ghbootstrap.github.etags import ETags
 from ghbootstrap.github.pacing import GATE
 from ghbootstrap.github.retry import RATE_LIMIT_BUDGET, rate_limit_wait
 from ghbootstrap.github.sealing import seal
@@ -91,7 +92,16 @@ class Commit:
     author: str  # the git author's name
 
 
+@dataclass(frozen=True)
+class ListedRepo:
+    """A repository as an owner's list shows it."""
+
+    repo: GitHubRepo
+    archived: bool
+
+
 WORKFLOWS_DIR = ".github/workflows/"
+PER_PAGE = 100  # the most GitHub's lists return at once
 
 
 def needed_permission(verb: str, path: str) -> str:
@@ -105,8 +115,14 @@ def needed_permission(verb: str, path: str) -> str:
     in_environment = "/environments/" in path
     if in_environment and ("/secrets" in path or "/variables" in path):
         return "Environments: read and write"
+    if path.startswith("/orgs/") and "/actions/secrets" in path:
+        return "the organization permission Secrets: read"
+    if "/actions/organization-secrets" in path:
+        return "Secrets: read"
     if "/actions/secrets" in path:
         return "Secrets: read and write"
+    if "/actions/workflows" in path or path.endswith("/environments"):
+        return "Actions: read"
     if "/actions/variables" in path:
         return "Variables: read and write"
     if in_environment and verb == "PUT":
@@ -155,6 +171,7 @@ class GitHub:
         self.api_url = api_url
         self._keys: dict[Holder, PublicKey] = {}
         self.classic_scopes: frozenset[str] | None = None
+        self.etags: ETags | None = None  # set: GETs ask with the ETag of the answer kept
 
     # -- plumbing ---------------------------------------------------------------------
 
@@ -171,6 +188,12 @@ class GitHub:
         headers: dict[str, str] | None = None,
     ) -> tuple[Any, Any]:
         log.debug("github %s %s", verb, path)
+        key, kept = "", None
+        if verb == "GET" and self.etags is not None:
+            key = self.api_url + path + ("?" + urlencode(sorted(params.items())) if params else "")
+            kept = self.etags.lookup(key)
+            if kept is not None:
+                headers = {**(headers or {}), "If-None-Match": kept[0]}
         try:
             with GATE.slot():
                 if not GATE.wait(budget=RATE_LIMIT_BUDGET):
@@ -191,7 +214,28 @@ class GitHub:
                 "check your network, or --github-api-url / GITHUB_API_URL",
             ) from None
         _spent(answer_headers)
+        if self.etags is not None and key:
+            if kept is not None and data is None:  # 304: nothing changed since
+                self.etags.reused()
+                return answer_headers, kept[1]
+            etag = {str(k).lower(): v for k, v in (answer_headers or {}).items()}.get("etag")
+            if etag:
+                self.etags.store(key, str(etag), data)
         return answer_headers, data
+
+    def _list(self, path: str, what: str, key: str | None = None) -> list[Any]:
+        """Every item of a list, page by page: an array, or the array under `key`."""
+        items: list[Any] = []
+        page = 1
+        while True:
+            params = {"per_page": str(PER_PAGE), **({"page": str(page)} if page > 1 else {})}
+            data = self._call("GET", path, what, params=params)
+            found = list((data or {}).get(key) or [] if key else data or [])
+            items += found
+            total = data.get("total_count") if key and isinstance(data, dict) else None
+            if len(found) < PER_PAGE or (isinstance(total, int) and len(items) >= total):
+                return items
+            page += 1
 
     def _read(self, path: str, what: str, **kw: Any) -> Any:
         """GET, with 404 as None."""
@@ -252,16 +296,29 @@ class GitHub:
             ) from None
         _check_classic_scopes(headers, ref)
         self.classic_scopes = _classic_scopes(headers)
-        permissions = data.get("permissions") or {}
-        return GitHubRepo(
-            owner=data["owner"]["login"],
-            name=data["name"],
-            owner_id=int(data["owner"]["id"]),
-            repo_id=int(data["id"]),
-            default_branch=data["default_branch"],
-            can_push=bool(permissions.get("push", True)),
-            is_admin=bool(permissions.get("admin", True)),
-        )
+        return _github_repo(data)
+
+    def owner_repositories(self, owner: str) -> tuple[bool, list[ListedRepo]]:
+        """Every repository of an organisation the token sees, or a user's public ones:
+        (whether OWNER is an organisation, the repositories)."""
+        try:
+            found = self._list(f"/orgs/{_q(owner)}/repos", f"list the repositories of {owner}")
+            is_org = True
+        except GitHubError as exc:
+            if exc.status != 404:
+                raise
+            try:
+                found = self._list(f"/users/{_q(owner)}/repos", f"list the repositories of {owner}")
+            except GitHubError as again:
+                if again.status != 404:
+                    raise
+                raise GitHubError(
+                    f"GitHub has no organization or user {owner}",
+                    "check OWNER, and that the token can see it",
+                    status=404,
+                ) from None
+            is_org = False
+        return is_org, [ListedRepo(_github_repo(d), bool(d.get("archived"))) for d in found]
 
     def subject_template(self, repo: GitHubRepo) -> SubjectTemplate:
         """The repository's OIDC subject settings. Where it reports neither the prefix its
@@ -304,6 +361,11 @@ class GitHub:
             self._environment_path(repo, name), f"read environment {name} of {repo.full_name}"
         )
         return None if data is None else str(data.get("name", name))
+
+    def environments(self, repo: GitHubRepo) -> list[str]:
+        path = f"{self._repo_path(repo)}/environments"
+        found = self._list(path, f"list the environments of {repo.full_name}", "environments")
+        return [str(e["name"]) for e in found]
 
     def create_environment(self, repo: GitHubRepo, name: str) -> None:
         self._call(
@@ -361,6 +423,24 @@ class GitHub:
         )
         return None if data is None else SecretInfo(name, str(data.get("updated_at", "")))
 
+    def secrets(self, scope: Holder) -> list[SecretInfo]:
+        """The names (never the values: GitHub returns none) of a scope's secrets."""
+        found = self._list(f"{scope.base}/secrets", f"list the secrets of {scope.label}", "secrets")
+        return [SecretInfo(str(s["name"]), str(s.get("updated_at", ""))) for s in found]
+
+    def organization_secrets(self, org: str) -> list[SecretInfo]:
+        """An organisation's own secrets (organisation permission Secrets: read)."""
+        path = f"/orgs/{_q(org)}/actions/secrets"
+        found = self._list(path, f"list the secrets of organization {org}", "secrets")
+        return [SecretInfo(str(s["name"]), str(s.get("updated_at", ""))) for s in found]
+
+    def shared_secrets(self, repo: GitHubRepo) -> list[SecretInfo]:
+        """The organisation secrets this repository may use (its Secrets: read)."""
+        path = f"{self._repo_path(repo)}/actions/organization-secrets"
+        what = f"list the organization secrets of {repo.full_name}"
+        found = self._list(path, what, "secrets")
+        return [SecretInfo(str(s["name"]), str(s.get("updated_at", ""))) for s in found]
+
     def put_secret(self, scope: Holder, name: str, value: Secret) -> None:
         key = self.public_key(scope)
         self._call(
@@ -414,6 +494,17 @@ class GitHub:
             f"{self._repo_path(repo)}/git/refs/{_q('heads/' + branch)}",
             f"move branch {branch} of {repo.full_name}",
             body={"sha": sha, "force": True},
+        )
+
+    def workflows(self, repo: GitHubRepo) -> list[str]:
+        """The paths of the repository's workflow files GitHub knows (not deleted ones,
+        nor dynamic ones such as code scanning's, which have no file)."""
+        path = f"{self._repo_path(repo)}/actions/workflows"
+        found = self._list(path, f"list the workflows of {repo.full_name}", "workflows")
+        return sorted(
+            str(w["path"])
+            for w in found
+            if str(w.get("path", "")).startswith(WORKFLOWS_DIR) and w.get("state") != "deleted"
         )
 
     def file(self, repo: GitHubRepo, path: str, branch: str) -> RepoFile | None:
@@ -534,3 +625,16 @@ class GitHub:
             body={"title": title, "head": branch, "base": repo.default_branch, "body": body},
         )
         return PullRequest(int(data["number"]), str(data["html_url"]))
+
+
+def _github_repo(data: dict[str, Any]) -> GitHubRepo:
+    permissions = data.get("permissions") or {}
+    return GitHubRepo(
+        owner=data["owner"]["login"],
+        name=data["name"],
+        owner_id=int(data["owner"]["id"]),
+        repo_id=int(data["id"]),
+        default_branch=str(data.get("default_branch") or "main"),
+        can_push=bool(permissions.get("push", True)),
+        is_admin=bool(permissions.get("admin", True)),
+    )

@@ -2,11 +2,14 @@
 
 It holds repositories, environments, Actions variables and secrets, one real NaCl key
 pair per scope (so it decrypts what it receives, and tests can check secret values),
-OIDC subject settings, tokens with permissions, and git: branches, commits (each a
-snapshot of every file, with its message, author and parent), file contents per branch
-and pull requests, which tests merge with `merge()` or `close()`; `push()` is someone
-else's commit. `handle()` is plain HTTP in, HTTP out; `tests/fakes/serve.py` puts it
-behind `responses` or a real server on 127.0.0.1.
+organisation secrets with their visibility, OIDC subject settings, tokens with
+permissions, and git: branches, commits (each a snapshot of every file, with its message,
+author and parent), file contents per branch and pull requests, which tests merge with
+`merge()` or `close()`; `push()` is someone else's commit. Lists (an owner's
+repositories, secrets, environments, workflows) come in pages. Every 200 answer to a GET
+carries an ETag, and a GET naming it in If-None-Match gets 304 with no body, as GitHub's
+conditional requests do. `handle()` is plain HTTP in, HTTP out; `tests/fakes/serve.py`
+puts it behind `responses` or a real server on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import base64
 import copy
 import hashlib
 import json
+import re
 import threading
 import time
 from collections import deque
@@ -42,9 +46,11 @@ ALL_PERMISSIONS = frozenset(
         "workflows",
         "pull_requests",
         "organization_administration",  # reads the organization's OIDC settings
+        "organization_secrets",  # an organisation permission: its secrets, read
     }
 )
 WORKFLOWS_DIR = ".github/workflows/"
+WORKFLOW_REGISTERED = "2026-01-01T00:00:00Z"  # when GitHub first saw each workflow file
 # Asked for in `Accept`, the contents API answers a folder as one object with `entries`
 # instead of an array.
 OBJECT_MEDIA_TYPE = "application/vnd.github.object"
@@ -141,6 +147,8 @@ class Repo:
     default_branch: str
     scope: Scope
     oidc: dict[str, Any] = field(default_factory=lambda: {"use_default": True})
+    visibility: str = "public"  # public, private or internal
+    archived: bool = False
     # Newer GitHub answers the OIDC template with the resulting `sub_claim_prefix`;
     # older servers (and GHES) do not. Tests switch it off to cover both.
     reports_prefix: bool = True
@@ -177,6 +185,25 @@ class Repo:
         self.log[sha] = Commit(message, author, self.branches.get(branch))
         self.branches[branch] = sha
         return sha
+
+
+@dataclass
+class OrgSecret:
+    """An organisation secret: which of the organisation's repositories may use it
+    (`all`, `private`: private and internal ones, or `selected`: those listed by id)."""
+
+    name: str
+    created_at: str
+    updated_at: str
+    visibility: str = "all"
+    selected: set[int] = field(default_factory=set)
+
+    def visible_to(self, repo: Repo) -> bool:
+        if self.visibility == "all":
+            return True
+        if self.visibility == "private":
+            return repo.visibility in ("private", "internal")
+        return repo.id in self.selected
 
 
 class Clock:
@@ -248,6 +275,8 @@ class FakeGitHub:
         # `use_immutable_subject` of its own follows its organization's. A user account
         # has none (GitHub answers 404).
         self.orgs: dict[str, dict[str, Any]] = {}
+        self.org_secrets: dict[str, dict[str, OrgSecret]] = {}  # lower-case org -> by name
+        self.users: set[str] = set()  # lower-case logins of user accounts; others are orgs
         self.requests: list[tuple[Request, Response]] = []
         self.faults: list[Fault] = []
         self.observers: list[Callable[[Request, Response], None]] = []
@@ -340,6 +369,27 @@ class FakeGitHub:
         scope.secrets[name] = {"name": name, "created_at": created, "updated_at": now}
         scope.plaintext[name] = value
 
+    def put_org_secret(
+        self, org: str, name: str, *, visibility: str = "all", repositories: tuple[str, ...] = ()
+    ) -> OrgSecret:
+        """An organisation secret someone set (the fake keeps no value: nothing reads it)."""
+        now = self.clock.tick()
+        secret = OrgSecret(name, now, now, visibility, {self.repo(r).id for r in repositories})
+        self.org_secrets.setdefault(org.lower(), {})[name] = secret
+        return secret
+
+    def environment(self, full_name: str, name: str) -> Environment:
+        """An environment someone made (tests arrange it; the tool creates its own by PUT)."""
+        repo = self.repo(full_name)
+        if name.lower() not in repo.environments:
+            repo.environments[name.lower()] = Environment(
+                id=next(self._ids),
+                name=name,
+                created_at=self.clock.tick(),
+                scope=Scope(key_id=str(next(self._ids))),
+            )
+        return repo.environments[name.lower()]
+
     def variables(self, full_name: str, environment: str | None = None) -> dict[str, str]:
         scope = self.scope(full_name, environment)
         return {name: v["value"] for name, v in scope.variables.items()}
@@ -404,7 +454,7 @@ class FakeGitHub:
         token = self._token(request)
         if token is None:
             return _error(401, "Bad credentials")
-        answer = self._answer(request, token)
+        answer = _conditional(request, self._answer(request, token))
         if token.scopes is not None:
             answer.headers.setdefault("X-OAuth-Scopes", token.scopes)
         return answer
@@ -415,6 +465,8 @@ class FakeGitHub:
             return Response(200, {"login": "octocat", "id": 1, "type": "User"})
         if segments[:1] == ["orgs"] and segments[2:] == ["actions", "oidc", "customization", "sub"]:
             return self._org_oidc(request, token, segments[1])
+        if request.method == "GET" and len(segments) >= 3 and segments[0] in ("orgs", "users"):
+            return self._owner(request, token, segments)
         if segments[:1] != ["repos"] or len(segments) < 3:
             return _error(404, "Not Found")
         repo = self.repos.get(f"{segments[1]}/{segments[2]}".lower())
@@ -449,6 +501,12 @@ class FakeGitHub:
             return self._need(token, "contents") or self._commits(request, repo)
         if rest == ["pulls"]:
             return self._need(token, "pull_requests", request) or self._pulls(request, repo)
+        if m == "GET" and rest == ["actions", "organization-secrets"]:
+            return self._need(token, "secrets") or self._repo_org_secrets(request, repo)
+        if m == "GET" and rest == ["actions", "workflows"]:
+            return self._need(token, "actions") or self._workflows(request, repo)
+        if m == "GET" and rest == ["environments"]:
+            return self._need(token, "actions") or self._environments(request, repo)
         if rest[0] == "pulls" and len(rest) == 2 and request.method == "PATCH":
             denied = self._need(token, "pull_requests", request)
             return denied or self._update_pull(request, repo, rest[1])
@@ -462,6 +520,106 @@ class FakeGitHub:
                 return _error(404, "Not Found")
             return self._scoped(request, token, env.scope, rest[2:], environment=True)
         return _error(404, "Not Found")
+
+    # -- an owner's lists, and the lists of a repository scan reads --------------------------
+
+    def _owner(self, request: Request, token: Token, segments: list[str]) -> Response:
+        """GET /orgs/ORG/repos, /orgs/ORG/actions/secrets, /users/USER/repos."""
+        kind, login, rest = segments[0], segments[1].lower(), segments[2:]
+        owned = [r for r in self.repos.values() if r.owner.lower() == login]
+        exists = bool(owned) or login in self.users or login in self.org_secrets
+        if not exists or (kind == "orgs" and login in self.users):
+            return _error(404, "Not Found")
+        if rest == ["repos"]:
+            visible = [r for r in owned if _can_see(token, r)]
+            if kind == "users":  # GitHub lists a user's public repositories only
+                visible = [r for r in visible if r.visibility == "public"]
+            denied = self._need(token, "metadata")
+            return denied or Response(
+                200, [self._minimal_repository(r, token) for r in _page(visible, request)]
+            )
+        if kind == "orgs" and rest == ["actions", "secrets"]:
+            denied = self._need(token, "organization_secrets")
+            secrets = list(self.org_secrets.get(login, {}).values())
+            url = f"https://api.github.com/orgs/{login}/actions/secrets"
+            items = [
+                {
+                    "name": s.name,
+                    "created_at": s.created_at,
+                    "updated_at": s.updated_at,
+                    "visibility": s.visibility,
+                    **(
+                        {"selected_repositories_url": f"{url}/{s.name}/repositories"}
+                        if s.visibility == "selected"
+                        else {}
+                    ),
+                }
+                for s in _page(secrets, request)
+            ]
+            return denied or Response(200, {"total_count": len(secrets), "secrets": items})
+        return _error(404, "Not Found")
+
+    def _minimal_repository(self, repo: Repo, token: Token) -> dict[str, Any]:
+        body = copy.deepcopy(_example("minimal-repository-items")[0])
+        body.update(
+            id=repo.id,
+            name=repo.name,
+            full_name=repo.full_name,
+            default_branch=repo.default_branch,
+            private=repo.visibility != "public",
+            visibility=repo.visibility,
+            archived=repo.archived,
+            url=f"https://api.github.com/repos/{repo.full_name}",
+            html_url=f"https://github.com/{repo.full_name}",
+        )
+        body["owner"].update(login=repo.owner, id=repo.owner_id)
+        body["permissions"] = self._repository(repo, token)["permissions"]
+        return body
+
+    def _repo_org_secrets(self, request: Request, repo: Repo) -> Response:
+        visible = [
+            {"name": s.name, "created_at": s.created_at, "updated_at": s.updated_at}
+            for s in self.org_secrets.get(repo.owner.lower(), {}).values()
+            if s.visible_to(repo)
+        ]
+        return Response(200, {"total_count": len(visible), "secrets": _page(visible, request)})
+
+    def _environments(self, request: Request, repo: Repo) -> Response:
+        found = list(repo.environments.values())
+        bodies = [self._environment_body(repo, env) for env in _page(found, request)]
+        return Response(200, {"total_count": len(found), "environments": bodies})
+
+    def _workflows(self, request: Request, repo: Repo) -> Response:
+        """What GitHub lists: a workflow for each file under .github/workflows/ on the
+        default branch (named by its `name:` line, else its path)."""
+        paths = sorted(
+            p
+            for p in repo.files
+            if p.startswith(WORKFLOWS_DIR)
+            and "/" not in p.removeprefix(WORKFLOWS_DIR)
+            and p.endswith((".yml", ".yaml"))
+        )
+        bodies = []
+        for path in _page(paths, request):
+            number = int(hashlib.sha1(f"{repo.id}{path}".encode()).hexdigest()[:7], 16)  # noqa: S324
+            named = re.search(r"^name:\s*(.+?)\s*$", repo.files[path].decode(), re.MULTILINE)
+            api = f"https://api.github.com/repos/{repo.full_name}/actions/workflows/{number}"
+            bodies.append(
+                {
+                    "id": number,
+                    "node_id": f"W_{number}",
+                    "name": named.group(1).strip("'\"") if named else path,
+                    "path": path,
+                    "state": "active",
+                    "created_at": WORKFLOW_REGISTERED,
+                    "updated_at": WORKFLOW_REGISTERED,
+                    "url": api,
+                    "html_url": f"https://github.com/{repo.full_name}/blob/"
+                    f"{repo.default_branch}/{path}",
+                    "badge_url": f"https://github.com/{repo.full_name}/workflows/{number}/badge.svg",
+                }
+            )
+        return Response(200, {"total_count": len(paths), "workflows": bodies})
 
     def _need(
         self, token: Token, permission: str, request: Request | None = None
@@ -794,14 +952,7 @@ class FakeGitHub:
             denied = self._need(token, "administration", request)
             if denied:
                 return denied
-            if env is None:
-                env = Environment(
-                    id=next(self._ids),
-                    name=name,
-                    created_at=self.clock.tick(),
-                    scope=Scope(key_id=str(next(self._ids))),
-                )
-                repo.environments[name.lower()] = env
+            env = self.environment(repo.full_name, name)
             return Response(200, self._environment_body(repo, env))
         return _error(404, "Not Found")
 
@@ -928,6 +1079,27 @@ def _sub_claim_prefix(repo: Repo, orgs: dict[str, dict[str, Any]]) -> str:
     }
     keys = [k for k in oidc["include_claim_keys"] if k != "context"]
     return ":".join(f"{k}:{values.get(k, '*')}" for k in keys)
+
+
+def _page(items: list[Any], request: Request) -> list[Any]:
+    """One page of a list, as `per_page` (default 30, at most 100) and `page` ask."""
+    query = {k: v[0] for k, v in parse_qs(request.query).items()}
+    size = min(int(query.get("per_page", "30")), 100)
+    start = (int(query.get("page", "1")) - 1) * size
+    return items[start : start + size]
+
+
+def _conditional(request: Request, answer: Response) -> Response:
+    """GitHub's conditional requests: a 200 to a GET carries its ETag; the same GET naming
+    that ETag in If-None-Match is answered 304, with no body."""
+    if request.method != "GET" or answer.status != 200:
+        return answer
+    etag = 'W/"' + hashlib.sha256(answer.encoded()).hexdigest() + '"'
+    answer.headers["ETag"] = etag
+    asked = {k.lower(): v for k, v in request.headers.items()}.get("if-none-match")
+    if asked == etag:
+        return Response(304, None, {"ETag": etag})
+    return answer
 
 
 def _can_see(token: Token, repo: Repo) -> bool:

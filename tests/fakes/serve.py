@@ -38,6 +38,9 @@ def serving(fake: FakeGitHub, port: int = 0) -> Iterator[str]:
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # The headers and the body go out in two writes: without TCP_NODELAY, Nagle's
+        # algorithm holds the body until the client's delayed ACK, ~40 ms an answer.
+        disable_nagle_algorithm = True
 
         def _answer(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)

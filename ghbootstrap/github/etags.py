@@ -1,0 +1,85 @@
+"""GitHub's answers kept with their ETags between runs, so a re-scan asks conditionally.
+
+A GET sent with `If-None-Match: ETAG` is answered 304, with no body, when nothing changed,
+and a 304 does not count against the rate limit. The body is then the one kept here.
+`scan` keeps one file per API host and owner under the user's cache folder
+(`$XDG_CACHE_HOME/ghbootstrap`, else `~/.cache/ghbootstrap`), readable by the user only.
+It holds what the lists returned (repository, secret, environment and workflow names,
+workflow files): never a secret's value, which GitHub never returns.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+Entry = tuple[str, Any]  # (ETag, body)
+
+
+def cache_file(api_url: str, owner: str, env: dict[str, str] | None = None) -> Path:
+    environ = os.environ if env is None else env
+    root = Path(environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ghbootstrap"
+    host = urlparse(api_url).netloc or "github"
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", f"{host}-{owner.lower()}")
+    return root / f"scan-{safe}.json"
+
+
+class ETags:
+    """Shared by the workers of one run: every method takes the lock."""
+
+    def __init__(self, path: Path | None = None, entries: dict[str, Entry] | None = None) -> None:
+        self.path = path
+        self._entries = dict(entries or {})
+        self._lock = threading.Lock()
+        self._changed = False
+        self.sent = 0  # conditional requests sent
+        self.unchanged = 0  # of which GitHub answered 304
+
+    @classmethod
+    def load(cls, path: Path) -> ETags:
+        """The kept answers; none when the file is missing or unreadable (a cache only)."""
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+            entries = {str(k): (str(v[0]), v[1]) for k, v in raw.items()}
+        except (OSError, ValueError, TypeError, IndexError, AttributeError):
+            entries = {}
+        return cls(path, entries)
+
+    def lookup(self, key: str) -> Entry | None:
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self.sent += 1
+            return found
+
+    def reused(self) -> None:
+        with self._lock:
+            self.unchanged += 1
+
+    def store(self, key: str, etag: str, body: Any) -> None:
+        with self._lock:
+            if self._entries.get(key) != (etag, body):
+                self._entries[key] = (etag, body)
+                self._changed = True
+
+    def save(self) -> None:
+        """Write the file (0600, in a 0700 folder) if anything changed; a failure to write
+        costs only the next run's savings."""
+        with self._lock:
+            if self.path is None or not self._changed:
+                return
+            try:
+                self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+                partial = self.path.with_suffix(".partial")
+                descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+                    json.dump({k: list(v) for k, v in self._entries.items()}, out)
+                partial.replace(self.path)
+            except OSError:
+                return
+            self._changed = False
