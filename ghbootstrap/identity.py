@@ -31,7 +31,7 @@ from ghbootstrap.documents import (
     trust_policy,
     trust_size,
 )
-from ghbootstrap.errors import ConflictError, UsageError
+from ghbootstrap.errors import ConflictError, UsageError, shown
 from ghbootstrap.subjects import (
     WILDCARDS,
     Form,
@@ -162,9 +162,8 @@ def check_job_workflow(value: str, option: str = "--job-workflow") -> str:
             problem = True
         problem = problem or "/" not in ref
     if problem:
-        shown = "".join(ch if 32 <= ord(ch) < 127 else "?" for ch in value)[:200]
         raise UsageError(
-            f"{option} '{shown}' is not a workflow as GitHub's job_workflow_ref names it",
+            f"{option} '{shown(value)}' is not a workflow as GitHub's job_workflow_ref names it",
             f"give {_JOB_WORKFLOW_FORM}, e.g. "
             "acme/platform/.github/workflows/build.yml@refs/heads/main (no wildcards)",
         )
