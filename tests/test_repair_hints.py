@@ -293,9 +293,11 @@ def run_each(cli: Callable[..., CliResult], fixes: list[str]) -> None:
 
 
 def admits(sub: str) -> bool:
+    """A job of the repository (the fake's id, 1000) with this sub."""
     iam = boto3.client("iam", region_name=REGION)
     trust = iam.get_role(RoleName=ROLE)["Role"]["AssumeRolePolicyDocument"]
-    return may_assume(trust, PROVIDER, HOST, {"sub": sub, "aud": "sts.amazonaws.com"})
+    claims = {"sub": sub, "aud": "sts.amazonaws.com", "repository_id": "1000"}
+    return may_assume(trust, PROVIDER, HOST, claims)
 
 
 def but_trust(found: dict[str, Any]) -> dict[str, Any]:
@@ -328,8 +330,9 @@ def test_a_renamed_default_branch_is_drift_for_a_setup_that_follows_it(
     )
     assert problems == [
         f"problem: IAM role {ROLE}: the default branch is main now, and the trust admits "
-        "repo:Octo-Org/Hello-World:ref:refs/heads/trunk: a setup made without a scope follows "
-        f"the default branch: run `{command} --no-workflow`",
+        "repo:Octo-Org/Hello-World:ref:refs/heads/trunk, "
+        "repo:Octo-Org@1001/Hello-World@1000:ref:refs/heads/trunk: a setup made without a "
+        f"scope follows the default branch: run `{command} --no-workflow`",
         f"problem: workflow {WORKFLOW} (main): it runs for branch trunk, and the role admits "
         f"branch main: upgrade it: run `{command} --open-pr`",
     ]
