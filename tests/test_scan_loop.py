@@ -17,6 +17,8 @@ from tests.e2e import Stack, stack
 from tests.fakes.github import FakeGitHub, Request, Response, _error
 from tests.other_workflows import keys_workflow, role_workflow
 
+pytestmark = pytest.mark.slow  # the installed script against served emulators, end to end
+
 SETUP = """
 [defaults]
 region = "us-east-1"
