@@ -149,7 +149,19 @@ def read_claims(text: str) -> Token:
     audiences = tuple(a for a in aud if isinstance(a, str)) if isinstance(aud, list) else ()
     if isinstance(aud, list) and not audiences:
         raise UsageError("--claims: the claims' aud is an array with no string in it", _CLAIMS_HINT)
-    return Token({str(k): v for k, v in found.items() if isinstance(v, str)}, audiences)
+    texts = {str(k): _claim_text(v) for k, v in found.items()}
+    return Token({k: v for k, v in texts.items() if v is not None}, audiences)
+
+
+def _claim_text(value: Any) -> str | None:
+    """A claim as a trust condition tests it. GitHub writes its ids as strings
+    (`"repository_id": "74"`); a hand-written number means the same id, so it is read as
+    its decimal text rather than dropped (which would look like a missing claim)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return None
 
 
 def _jwt_payload(text: str) -> Any:

@@ -166,7 +166,7 @@ def test_a_job_that_cannot_be(given: dict[str, Any], message: str) -> None:
 # -- claims read from the user --------------------------------------------------------------
 
 
-def test_json_claims_keep_the_strings() -> None:
+def test_json_claims_keep_the_strings_and_whole_numbers() -> None:
     text = json.dumps(
         {
             "sub": f"{PREFIX}:pull_request",
@@ -178,8 +178,19 @@ def test_json_claims_keep_the_strings() -> None:
         }
     )
     assert read_claims(f"\n  {text}\n") == Token(
-        {"sub": f"{PREFIX}:pull_request", "aud": "sts.amazonaws.com", "repository_id": "22"}
+        {
+            "sub": f"{PREFIX}:pull_request",
+            "aud": "sts.amazonaws.com",
+            "repository_id": "22",
+            "run_number": "7",
+            "exp": "1767225600",
+        }
     )
+
+
+def test_a_hand_written_numeric_id_is_the_same_id_and_a_flag_is_no_claim() -> None:
+    text = json.dumps({"sub": f"{PREFIX}:pull_request", "repository_id": 22, "x": True})
+    assert read_claims(text) == Token({"sub": f"{PREFIX}:pull_request", "repository_id": "22"})
 
 
 def test_an_audience_array_is_judged_one_audience_at_a_time() -> None:

@@ -259,6 +259,18 @@ CASES = [
         claims=claims_of(f"{SUB}:ref:refs/heads/main"),
     ),
     Case(
+        "claims-with-a-numeric-id",  # hand-written: GitHub writes the id as a string
+        (),
+        ("--claims", "-"),
+        0,
+        f"{SUB}:ref:refs/heads/main",
+        "statement GitHubActionsExactSubjects of the trust admits it",
+        None,
+        claims=json.dumps(
+            {**json.loads(claims_of(f"{SUB}:ref:refs/heads/main")), "repository_id": 1000}
+        ),
+    ),
+    Case(
         "claims-as-a-token",
         (),
         ("--claims", "-"),
