@@ -470,8 +470,8 @@ def run(aws: Aws, gh: GitHub, request: StatusRequest) -> Report:
         s.names = replace(names, ecr_repository=record.ecr_repository, policy=record.policy)
     # the build workflow is the role's when there is one (`oidc` and `migrate` record a
     # path that is not the default), else the one `keys` recorded
-    given = record if found_role is not None else keys_setup
-    s.workflow = (given.workflow if given else None) or WORKFLOW_PATH
+    recorded = record if found_role is not None else keys_setup
+    s.workflow = (recorded.workflow if recorded else None) or WORKFLOW_PATH
     found_ecr = _find_ecr(s)
     if keys_setup is not None:  # as `keys` was given, whatever the repository says now
         s.mutable_tags = keys_setup.mutable_tags
