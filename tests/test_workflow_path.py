@@ -223,3 +223,29 @@ def test_a_local_file_is_recorded_only_when_the_checkout_is_the_repositorys(
     assert unknown.code == 0
     assert role_change(unknown) == ("no change", "")
     assert "workflow=ci/build.yml" in role_record()[0]
+
+
+def test_an_apply_entry_with_a_workflow_path_records_it_and_status_reads_it_there(
+    cli: Callable[..., CliResult],
+    moto: None,
+    fake_github: FakeGitHub,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    checkout = git_checkout(tmp_path / "hello-world", REPO)
+    (checkout / "ci").mkdir()
+    local = checkout / "ci" / "build.yml"
+    file = tmp_path / "fleet.toml"
+    file.write_text(
+        f'[[repository]]\nname = "{TARGET}"\nregion = "{REGION}"\nworkflow = "{local}"\n'
+    )
+    monkeypatch.chdir(tmp_path)
+    done = cli("apply", str(file))
+    assert done.code == 0, done.out + done.err
+    assert "workflow=ci/build.yml" in role_record()[0]
+
+    # committed and pushed as the file is: status reads it at that path
+    fake_github.repo(REPO).files["ci/build.yml"] = local.read_bytes()
+    checked = cli("status", TARGET)
+    assert checked.code == 0, checked.out
+    assert "  ok       workflow           ci/build.yml (main)  (current)\n" in checked.out
