@@ -57,6 +57,13 @@ def printed_fix(problem: str) -> list[str]:
     return words[1:]
 
 
+def assert_current_at(cli: Callable[..., CliResult], path: str) -> None:
+    """status is clean, and read the build workflow at `path`."""
+    checked = cli("status", TARGET)
+    assert checked.code == 0, checked.out
+    assert f"  ok       workflow           {path} (main)  (current)\n" in checked.out
+
+
 def role_change(result: CliResult) -> tuple[str, str] | None:
     changes = json.loads(result.out)["resources"]
     found = [c for c in changes if c["resource"] == "IAM role"]
@@ -92,9 +99,7 @@ def test_an_older_rendering_at_the_custom_path_is_drift_and_its_repair_upgrades_
     fake_github.merge(REPO, 2)
     current = build_file(CUSTOM, OIDC_TEMPLATE, REPO, Scopes(), "main").content
     assert workflows(fake_github) == {CUSTOM: current.encode()}  # one, where it was
-    repaired = cli("status", TARGET)
-    assert repaired.code == 0, repaired.out
-    assert f"  ok       workflow           {CUSTOM} (main)  (current)\n" in repaired.out
+    assert_current_at(cli, CUSTOM)
 
 
 def test_triggers_the_role_outgrew_at_the_custom_path_are_drift_and_repaired_there(
@@ -170,9 +175,7 @@ def test_migrate_records_the_keys_workflow_path_in_the_role(
     assert f"workflow={CUSTOM}" in role_record()[0]
     assert list(workflows(fake_github)) == [CUSTOM]
 
-    checked = cli("status", TARGET)
-    assert checked.code == 0, checked.out
-    assert f"  ok       workflow           {CUSTOM} (main)  (current)\n" in checked.out
+    assert_current_at(cli, CUSTOM)
 
 
 def test_only_a_path_other_than_the_default_is_recorded_and_a_rerun_changes_nothing(
@@ -246,6 +249,4 @@ def test_an_apply_entry_with_a_workflow_path_records_it_and_status_reads_it_ther
 
     # committed and pushed as the file is: status reads it at that path
     fake_github.repo(REPO).files["ci/build.yml"] = local.read_bytes()
-    checked = cli("status", TARGET)
-    assert checked.code == 0, checked.out
-    assert "  ok       workflow           ci/build.yml (main)  (current)\n" in checked.out
+    assert_current_at(cli, "ci/build.yml")
