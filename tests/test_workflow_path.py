@@ -250,3 +250,33 @@ def test_an_apply_entry_with_a_workflow_path_records_it_and_status_reads_it_ther
     # committed and pushed as the file is: status reads it at that path
     fake_github.repo(REPO).files["ci/build.yml"] = local.read_bytes()
     assert_current_at(cli, "ci/build.yml")
+
+
+def test_a_workflow_repair_carries_force_when_a_variable_someone_changed_needs_it(
+    cli: Callable[..., CliResult],
+    moto: None,
+    fake_github: FakeGitHub,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every repair status prints is one command: when the variable's repair needs --force, the
+    workflow's does too, or run as printed it would stop at that variable."""
+    monkeypatch.chdir(tmp_path)
+    assert cli("oidc", TARGET, "--open-pr", "--workflow-path", CUSTOM).code == 0
+    fake_github.merge(REPO, 1)
+    fake_github.repo(REPO).files[CUSTOM] = (V010 / "oidc-default.yml").read_bytes()
+    fake_github.repo(REPO).scope.variables["AWS_REGION"]["value"] = "eu-west-1"  # someone's
+
+    drifted = cli("status", TARGET)
+    assert drifted.code == 3, drifted.out
+    setup = f"ghbootstrap oidc {TARGET} --region {REGION}"
+    assert problems(drifted) == [
+        f"problem: GitHub variable AWS_REGION ({REPO}): is 'eu-west-1', not '{REGION}': run "
+        f"`{setup} --no-workflow --force`",
+        f"problem: workflow {CUSTOM} (main): an earlier ghbootstrap rendering: upgrade it: "
+        f"run `{setup} --force --open-pr --workflow-path {CUSTOM}`",
+    ]
+    assert cli(*printed_fix(problems(drifted)[1])).code == 0
+    fake_github.merge(REPO, 2)
+    assert fake_github.repo(REPO).scope.variables["AWS_REGION"]["value"] == REGION
+    assert_current_at(cli, CUSTOM)

@@ -105,6 +105,7 @@ class _Status:
     where: Where | None = None  # the repository's subjects now (None: not expressible)
     trust_by_hand: list[str] = field(default_factory=list)  # what a hand changed in it
     forced: dict[str, str] = field(default_factory=dict)  # fix -> the same with --force
+    based_on: dict[str, str] = field(default_factory=dict)  # a fix made from another -> it
     stranger: str = ""  # the role is pinned to another repository id: why (no repair)
     workflow: str = WORKFLOW_PATH  # the build workflow's path, as the setup records it
 
@@ -398,12 +399,14 @@ def _check_workflow(s: _Status, fix: str) -> None:
         return
     seen = origin_of(found.text, s.repo.full_name, branch)
     other = _other_triggers(s, found.text) if seen is not Origin.CHANGED else None
-    if other is not None:
-        s.add("workflow", label, DRIFT, f"{other}: upgrade it", _with_open_pr(fix, path))
-    elif seen is Origin.EARLIER:
-        s.add("workflow", label, DRIFT, f"{seen.value}: upgrade it", _with_open_pr(fix, path))
-    else:
+    if other is None and seen is not Origin.EARLIER:
         s.add("workflow", label, OK, seen.value)
+        return
+    repair = _with_open_pr(fix, path) if fix else ""
+    if repair:  # it stops where the setup command does: --force with it
+        s.forced[repair] = _with_open_pr(s.forced.get(fix, fix), path)
+        s.based_on[repair] = fix
+    s.add("workflow", label, DRIFT, f"{other or seen.value}: upgrade it", repair)
 
 
 def _other_triggers(s: _Status, text: str) -> str | None:
@@ -515,7 +518,7 @@ def run(aws: Aws, gh: GitHub, request: StatusRequest) -> Report:
     if found_role is not None:  # the build workflow is the role's: upgraded by `oidc`
         _set_fixes(s, keys_path=False, env=None, record=record)
     _check_workflow(s, s.fix)
-    checks = _forced_where_needed(s.checks, s.forced)
+    checks = _forced_where_needed(s.checks, s.forced, s.based_on)
     forced = any(c.fix in s.forced.values() for c in checks if c.state is not State.OK)
     return Report("status", s.repo.full_name, dry_run=False, checks=checks, force_needed=forced)
 
@@ -580,10 +583,14 @@ def _set_fixes(
     s.forced[s.fix] = s.fix_forced
 
 
-def _forced_where_needed(checks: list[Check], forced: dict[str, str]) -> list[Check]:
+def _forced_where_needed(
+    checks: list[Check], forced: dict[str, str], based_on: dict[str, str]
+) -> list[Check]:
     """A variable that holds another value needs --force, and a command without it stops
-    at that variable: then every repair by that command carries --force."""
+    at that variable: then every repair by that command, or made from it (the workflow's,
+    with --open-pr), carries --force."""
     needed = {fix for fix, with_force in forced.items() if any(c.fix == with_force for c in checks)}
+    needed |= {fix for fix, base in based_on.items() if base in needed}
     return [replace(c, fix=forced[c.fix]) if c.fix in needed else c for c in checks]
 
 
