@@ -280,3 +280,30 @@ def test_a_workflow_repair_carries_force_when_a_variable_someone_changed_needs_i
     fake_github.merge(REPO, 2)
     assert fake_github.repo(REPO).scope.variables["AWS_REGION"]["value"] == REGION
     assert_current_at(cli, CUSTOM)
+
+
+def test_no_workflow_repair_where_no_setup_command_repairs(
+    cli: Callable[..., CliResult],
+    moto: None,
+    fake_github: FakeGitHub,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A trust changed by hand: `oidc` refuses it without --force, and --force would undo
+    the edit, so status prints no command, for the workflow either."""
+    monkeypatch.chdir(tmp_path)
+    assert cli("oidc", TARGET, "--open-pr", "--workflow-path", CUSTOM).code == 0
+    fake_github.merge(REPO, 1)
+    fake_github.repo(REPO).files[CUSTOM] = (V010 / "oidc-default.yml").read_bytes()
+    iam = boto3.client("iam", region_name=REGION)
+    trust = iam.get_role(RoleName=ROLE)["Role"]["AssumeRolePolicyDocument"]
+    trust["Statement"][0]["Condition"]["StringEquals"][
+        "token.actions.githubusercontent.com:actor"
+    ] = "octocat"
+    iam.update_assume_role_policy(RoleName=ROLE, PolicyDocument=json.dumps(trust))
+
+    drifted = cli("status", TARGET, "--json")
+    assert drifted.code == 3, drifted.out
+    workflow = next(c for c in json.loads(drifted.out)["checks"] if c["resource"] == "workflow")
+    assert (workflow["state"], workflow["fix"]) == ("drift", "")
+    assert "run `" not in cli("status", TARGET).out
