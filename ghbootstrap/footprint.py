@@ -6,7 +6,9 @@ flow's constants.
 - Tags. Every resource it makes carries `ghbootstrap:repository` = lower-case
   OWNER/REPO. The role also carries `ghbootstrap:trust` (fingerprint of the trust last
   applied), `ghbootstrap:scopes` (the region, names and scopes `oidc` was last given, so
-  any command can rebuild that exact command) and `ghbootstrap:environments` (every
+  any command can rebuild that exact command, and the path in the repository of the build
+  workflow it wrote when that is not the default, so `status` reads that file) and
+  `ghbootstrap:environments` (every
   environment ever given variables, so `status` checks and `destroy` cleans each). The
   user `keys` makes carries `ghbootstrap:setup` (the region, ECR repository, policy, tag
   mutability `keys` was last given, and the path in the repository of the build workflow
@@ -29,7 +31,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from ghbootstrap.defaults import GITHUB_ISSUER
+from ghbootstrap.defaults import GITHUB_ISSUER, WORKFLOW_PATH
 from ghbootstrap.errors import UsageError
 from ghbootstrap.keyrecord import KeyRecord, environment_of, scope_tag
 from ghbootstrap.subjects import Scopes
@@ -130,6 +132,9 @@ class OidcGiven:
     issuer: str = GITHUB_ISSUER
     ecr_named: bool = False
     job_workflows: tuple[str, ...] = ()  # --job-workflow: the only workflows admitted
+    # the build workflow's path in the repository, when known; recorded only when it is not
+    # the default, so a setup at the default path keeps the record it always had
+    workflow: str | None = None
 
     def items(self) -> list[str]:
         items = [
@@ -149,6 +154,8 @@ class OidcGiven:
         if self.issuer != GITHUB_ISSUER:
             items.append(f"issuer={self.issuer}")
         items += [f"job-workflow={w}" for w in self.job_workflows]
+        if self.workflow not in (None, WORKFLOW_PATH):
+            items.append(f"workflow={self.workflow}")
         return items
 
     def to_tags(self) -> Tags:
@@ -183,6 +190,7 @@ class OidcGiven:
             ecr_named="ecr-named" in values,
             issuer=one("issuer", GITHUB_ISSUER),
             job_workflows=tuple(values.get("job-workflow", ())),
+            workflow=one("workflow") or None,
         )
 
 
@@ -242,6 +250,12 @@ class KeysGiven:
             ecr_named="ecr-named" in values,
             workflow=values.get("workflow", [None])[0],
         )
+
+
+def kept_workflow(written: str | None, before: OidcGiven | KeysGiven | None) -> str | None:
+    """The build workflow's path in the repository to record: where this run wrote it,
+    when known; else (it wrote none, or cannot tell where it landed) the one recorded."""
+    return written if written is not None else (before.workflow if before else None)
 
 
 def user_record(tags: Mapping[str, str]) -> Tags:

@@ -109,6 +109,14 @@ def _names(*names: tuple[str, str, str]) -> list[str]:
     return [part for given, default, flag in names if given != default for part in (flag, given)]
 
 
+def open_pr(workflow_path: str = WORKFLOW_PATH) -> tuple[str, ...]:
+    """The workflow options that deliver the build workflow as a pull request to this path
+    in the repository (over the file there, never beside it)."""
+    if workflow_path == WORKFLOW_PATH:
+        return ("--open-pr",)
+    return ("--open-pr", "--workflow-path", workflow_path)
+
+
 def _finish(args: list[str], force: bool, workflow: Sequence[str] = NO_WORKFLOW) -> str:
     args += workflow
     if force:

@@ -68,6 +68,11 @@ def one_botocore_loader() -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
     """No real credentials, config or endpoints leak in from the machine running tests."""
+    isolate(monkeypatch, tmp_path)
+
+
+def isolate(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    """`clean_env`, for a fixture that outlives one test (its own MonkeyPatch)."""
     for name in (
         "AWS_PROFILE",
         "AWS_DEFAULT_PROFILE",

@@ -9,10 +9,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from moto import mock_aws
 
-from ghbootstrap.aws.session import Aws
+from ghbootstrap.aws.session import Aws, connect
 from ghbootstrap.flows import audit
-from tests.conftest import ACCOUNT, CliResult
+from tests.conftest import ACCOUNT, REGION, CliResult, isolate
 
 GH = "token.actions.githubusercontent.com"
 PROVIDERS = {
@@ -311,14 +312,19 @@ TABLE: list[tuple[str, dict[str, Any], list[tuple[str, str, str]]]] = [
 ]
 
 
-@pytest.fixture
-def audited(aws: Aws) -> dict[str, list[dict[str, str]]]:
-    for name, document, _ in TABLE:
-        aws.iam.raw.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(document))
-    report = audit.run(aws)
-    by_role: dict[str, list[dict[str, str]]] = {name: [] for name, _, _ in TABLE}
-    for finding in report.to_json()["findings"]:
-        by_role[finding["role"]].append(finding)
+@pytest.fixture(scope="module")
+def audited(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[dict[str, str]]]:
+    """The whole table as one account, audited once: each case is a role of its own. The
+    emulated account ends with the fixture (other tests here start from an empty one)."""
+    with pytest.MonkeyPatch.context() as patch, mock_aws():
+        isolate(patch, tmp_path_factory.mktemp("audit"))
+        aws = connect(None, REGION)
+        for name, document, _ in TABLE:
+            aws.iam.raw.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(document))
+        report = audit.run(aws)
+        by_role: dict[str, list[dict[str, str]]] = {name: [] for name, _, _ in TABLE}
+        for finding in report.to_json()["findings"]:
+            by_role[finding["role"]].append(finding)
     return by_role
 
 

@@ -16,7 +16,6 @@ from ghbootstrap import footprint
 from ghbootstrap.aws import user
 from ghbootstrap.aws.eventual_consistency import settle
 from ghbootstrap.aws.session import Aws
-from ghbootstrap.checkout import repository_path
 from ghbootstrap.delivery import Proposal, deliver
 from ghbootstrap.documents import self_rotation_policy
 from ghbootstrap.fleet import Entry
@@ -31,10 +30,10 @@ from ghbootstrap.flows.shared_steps import (
     plan_variables,
     refuse_foreign,
     start,
+    workflow_in_repository,
 )
 from ghbootstrap.footprint import KeysGiven
 from ghbootstrap.github.api import GitHub, Holder
-from ghbootstrap.github.connect import web_host
 from ghbootstrap.plan import Action, Change, Plan, Step, keep, reconcile
 from ghbootstrap.report import Report
 from ghbootstrap.subjects import Scopes
@@ -83,9 +82,9 @@ def plan_user(plan: Plan, setup: Start, record: KeysGiven) -> bool:
     user exists."""
     iam, name = setup.aws.iam, setup.names.user
     found = user.get_user(iam, name)
-    if found is not None and record.workflow is None:  # no workflow written: keep the last
+    if found is not None:
         before = KeysGiven.from_tags(found.tags, name)
-        record = replace(record, workflow=before.workflow if before else None)
+        record = replace(record, workflow=footprint.kept_workflow(record.workflow, before))
     wanted = record.to_tags()
     if found is None:
         plan.add(
@@ -263,11 +262,7 @@ def run(aws: Aws, gh: GitHub, request: KeysRequest, *, dry_run: bool) -> Report:
         user=request.names.user,
         mutable_tags=not request.immutable_tags,
         ecr_named=request.names.ecr_named,
-        workflow=None
-        if request.workflow_path is None
-        else repository_path(
-            request.workflow_path, request.ref, web_host(gh.api_url), open_pr=request.open_pr
-        ),
+        workflow=workflow_in_repository(setup, request.workflow_path, open_pr=request.open_pr),
     )
     user_exists = plan_user(plan, setup, record)
     plan_user_policies(plan, setup, policy_arn, self_rotation=bool(request.rotation_schedule))

@@ -216,6 +216,8 @@ def run(
         scopes=scopes,
         immutable_tags=found_ecr.immutable if found_ecr else True,  # as keys left it
         force=request.force,
+        workflow_path=request.workflow_path,  # recorded: `status` reads the file there
+        open_pr=request.open_pr,
     )
     plan = Plan()
     planned = oidc.plan_setup(plan, setup, oidc_request, provider)

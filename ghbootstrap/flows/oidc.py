@@ -4,7 +4,7 @@ repository's chosen contexts may assume, the variables naming it, and a workflow
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,7 @@ from ghbootstrap.flows.shared_steps import (
     plan_variables,
     refuse_foreign,
     start,
+    workflow_in_repository,
 )
 from ghbootstrap.github.api import GitHub, Holder
 from ghbootstrap.identity import (
@@ -133,14 +134,17 @@ def plan_role(
     force: bool = False,
 ) -> str:
     """The role, its trust, and its tags: ownership, the fingerprint of the trust (so
-    `status` sees hand edits), what this command was given (so a repair can repeat it),
-    and every environment ever given variables (so none is forgotten). Records that do
-    not fit IAM's tag limits, and a trust changed by hand (without --force), are refused
-    here, before anything is written."""
+    `status` sees hand edits), what this command was given (so a repair can repeat it;
+    where its build workflow is, kept when this run cannot tell), and every environment
+    ever given variables (so none is forgotten). Records that do not fit IAM's tag
+    limits, and a trust changed by hand (without --force), are refused here, before
+    anything is written."""
     iam, name = setup.aws.iam, setup.names.role
     found = role.get_role(iam, name)
     if found is not None:
         refuse_foreign("IAM role", name, found.tags, setup, "--role-name")
+        before = footprint.OidcGiven.from_tags(found.tags, name)
+        record = replace(record, workflow=footprint.kept_workflow(record.workflow, before))
         if not force:
             refuse_another_repository(found.trust, setup.repo, record.issuer, name)
         if not force and not same_document(found.trust, trust):
@@ -288,6 +292,7 @@ def plan_setup(
         issuer=request.issuer,
         ecr_named=request.names.ecr_named,
         job_workflows=request.job_workflows,
+        workflow=workflow_in_repository(setup, request.workflow_path, open_pr=request.open_pr),
     )
     role_arn = plan_role(
         plan,

@@ -6,15 +6,18 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 
 from ghbootstrap import footprint
 from ghbootstrap.aws import ecr, policy
 from ghbootstrap.aws.identity import Caller, whoami
 from ghbootstrap.aws.session import Aws
+from ghbootstrap.checkout import repository_path
 from ghbootstrap.documents import ecr_repository_arn, lifecycle_policy, push_policy
 from ghbootstrap.errors import ConflictError, GitHubError, VariableTaken
 from ghbootstrap.footprint import VAR_ECR_REPOSITORY, VAR_REGION, VAR_ROLE_ARN
 from ghbootstrap.github.api import GitHub, Holder
+from ghbootstrap.github.connect import web_host
 from ghbootstrap.plan import Action, Change, Plan, Step, keep, reconcile
 from ghbootstrap.subjects import GitHubRepo
 from ghbootstrap.target import Names, RepoRef
@@ -58,6 +61,15 @@ def start(aws: Aws, gh: GitHub, ref: RepoRef, names: Names) -> Start:
             status=403,
         )
     return Start(aws, gh, ref, names, caller, repo)
+
+
+def workflow_in_repository(setup: Start, path: Path | None, *, open_pr: bool) -> str | None:
+    """The path in the repository of the build workflow a run writes at `path` (None: it
+    writes none, or a local file no checkout of OWNER/REPO holds, so where it lands is not
+    known). The setup's record keeps it, so later commands find that file."""
+    if path is None:
+        return None
+    return repository_path(path, setup.ref, web_host(setup.gh.api_url), open_pr=open_pr)
 
 
 def refuse_foreign(

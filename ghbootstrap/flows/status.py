@@ -8,6 +8,7 @@ command that repairs it (ghbootstrap.repairs); any such check makes the exit cod
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -46,7 +47,7 @@ from ghbootstrap.identity import (
     repository_claims,
 )
 from ghbootstrap.keyrecord import KeyRecord
-from ghbootstrap.repairs import keys_command, oidc_command, rotate_command
+from ghbootstrap.repairs import keys_command, oidc_command, open_pr, rotate_command
 from ghbootstrap.report import Check, Report, State
 from ghbootstrap.subjects import (
     Form,
@@ -105,6 +106,7 @@ class _Status:
     trust_by_hand: list[str] = field(default_factory=list)  # what a hand changed in it
     forced: dict[str, str] = field(default_factory=dict)  # fix -> the same with --force
     stranger: str = ""  # the role is pinned to another repository id: why (no repair)
+    workflow: str = WORKFLOW_PATH  # the build workflow's path, as the setup records it
 
     def __post_init__(self) -> None:
         self.names = self.request.names
@@ -384,21 +386,22 @@ def _check_secrets(s: _Status, scope: Holder, found_user: user.User) -> None:
 
 
 def _check_workflow(s: _Status, fix: str) -> None:
-    """The build workflow on the default branch. Missing or changed by hand is reported
-    (a setup made with --no-workflow has none; hand edits are the owner's business);
-    only an older rendering of ours is drift, fixed by a pull request that upgrades it."""
-    branch = s.repo.default_branch
-    label = f"{WORKFLOW_PATH} ({branch})"
-    found = s.gh.file(s.repo, WORKFLOW_PATH, branch)
+    """The build workflow on the default branch, at the path the setup records (else the
+    default path). Missing or changed by hand is reported (a setup made with
+    --no-workflow has none; hand edits are the owner's business); only an older rendering
+    of ours is drift, fixed by a pull request that upgrades that file."""
+    branch, path = s.repo.default_branch, s.workflow
+    label = f"{path} ({branch})"
+    found = s.gh.file(s.repo, path, branch)
     if found is None:
         s.add("workflow", label, OK, "not on the default branch (none with --no-workflow)")
         return
     seen = origin_of(found.text, s.repo.full_name, branch)
     other = _other_triggers(s, found.text) if seen is not Origin.CHANGED else None
     if other is not None:
-        s.add("workflow", label, DRIFT, f"{other}: upgrade it", _with_open_pr(fix))
+        s.add("workflow", label, DRIFT, f"{other}: upgrade it", _with_open_pr(fix, path))
     elif seen is Origin.EARLIER:
-        s.add("workflow", label, DRIFT, f"{seen.value}: upgrade it", _with_open_pr(fix))
+        s.add("workflow", label, DRIFT, f"{seen.value}: upgrade it", _with_open_pr(fix, path))
     else:
         s.add("workflow", label, OK, seen.value)
 
@@ -430,10 +433,10 @@ def _scopes_text(scopes: Scopes, default_branch: str) -> str:
     return ", ".join(parts + (["pull requests"] if scopes.pull_requests else []))
 
 
-def _with_open_pr(setup_command: str) -> str:
+def _with_open_pr(setup_command: str, path: str) -> str:
     """The setup's repair command, delivering the workflow as a pull request: it runs from
     any folder, and upgrades the file where status read it."""
-    return setup_command.replace(" --no-workflow", "") + " --open-pr"
+    return f"{setup_command.replace(' --no-workflow', '')} {shlex.join(open_pr(path))}"
 
 
 def run(aws: Aws, gh: GitHub, request: StatusRequest) -> Report:
@@ -465,6 +468,10 @@ def run(aws: Aws, gh: GitHub, request: StatusRequest) -> Report:
         s.names = s.keys_names
     if record is not None:  # the role knows the names it was set up with
         s.names = replace(names, ecr_repository=record.ecr_repository, policy=record.policy)
+    # the build workflow is the role's when there is one (`oidc` and `migrate` record a
+    # path that is not the default), else the one `keys` recorded
+    recorded = record if found_role is not None else keys_setup
+    s.workflow = (recorded.workflow if recorded else None) or WORKFLOW_PATH
     found_ecr = _find_ecr(s)
     if keys_setup is not None:  # as `keys` was given, whatever the repository says now
         s.mutable_tags = keys_setup.mutable_tags
