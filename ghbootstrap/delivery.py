@@ -10,12 +10,14 @@ and write only what differs. So --dry-run and "a re-run makes no write" hold for
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
+from ghbootstrap import frozen_v0_2_0
 from ghbootstrap.errors import ConflictError, GhbError, GitHubError, UsageError, shown
 from ghbootstrap.github.api import Commit, GitHub, PullRequest, RepoFile
 from ghbootstrap.plan import Action, Change, Plan, Step, keep
@@ -24,6 +26,11 @@ from ghbootstrap.workflow import Origin, WorkflowFile, check_file_path, intact, 
 
 BRANCH = "ghbootstrap/ecr-build-push"
 NEW_TEXT = "a new title and description, for this setup"
+KEPT_TEXT = (
+    "title and description kept: changed by hand (they may not describe this run's scopes); "
+    "--force replaces them"
+)
+REPLACED_TEXT = "title and description changed by hand: replaced (--force)"
 _NONE = RepoFile("", "")
 TOKEN_SCOPES = frozenset({"repo", "workflow"})
 
@@ -116,13 +123,6 @@ def deliver_local(
 # reviewer's own.
 TRAILER = "Ghbootstrap-File"
 _TRAILER = re.compile(rf"^{TRAILER}: ([0-9a-f]{{40}}|deleted) (.+)$", re.MULTILINE)
-# 0.2.0 made its commits with one of these messages and no trailer.
-_MESSAGES_0_2_0 = frozenset(
-    {
-        "Add or update the workflows ghbootstrap writes",
-        "Build with the IAM role instead of an access key (ghbootstrap migrate)",
-    }
-)
 
 
 def blob_sha(text: str) -> str:
@@ -137,13 +137,51 @@ def commit_message(message: str, path: str, content: str | None) -> str:
     return f"{message}\n\n{TRAILER}: {blob} {path}\n"
 
 
+# The pull request's title and description are shared ground too: a reviewer may edit
+# them. Every body ghbootstrap writes ends with a hidden marker line holding a digest of
+# the title and the text above it; a re-run rewrites them only while the marker still
+# matches (or they are 0.2.0's, which wrote no marker), never a description edited by hand
+# unless --force.
+_MARKER = "<!-- ghbootstrap: {} -->"
+_SIGNED = re.compile(r"(.*)\n\n<!-- ghbootstrap: [0-9a-f]{16} -->", re.DOTALL)
+
+
+def signed(title: str, text: str) -> str:
+    """The body ghbootstrap writes: `text`, a blank line, then the marker line (sha256 of
+    the title and `text`, 16 hex digits), which GitHub does not show."""
+    data = json.dumps([title, text]).encode("utf-8")
+    return f"{text}\n\n" + _MARKER.format(hashlib.sha256(data).hexdigest()[:16])
+
+
+def unedited(title: str, body: str) -> bool:
+    """Did ghbootstrap write this title and body as they are (their marker matches)?"""
+    found = _SIGNED.fullmatch(body)
+    return found is not None and signed(title, found.group(1)) == body
+
+
 @dataclass(frozen=True)
 class Proposal:
     """What the pull request says: the setup, and what merging it does."""
 
     title: str
-    body: str
+    body: str  # the text; `signed_body` is what the pull request holds
     message: str = "Add or update the workflows ghbootstrap writes"
+
+    @property
+    def signed_body(self) -> str:
+        return signed(self.title, self.body)
+
+
+def retitle(found: PullRequest, proposal: Proposal, *, force: bool) -> tuple[bool, str]:
+    """Whether to rewrite the open pull request's title and body, and what the report says
+    ("": they already say what this run proposes). Rewritten when ghbootstrap wrote them
+    and nobody edited them since (the marker matches, or they are 0.2.0's rendering), or
+    with --force; else kept."""
+    if (found.title, found.body) == (proposal.title, proposal.signed_body):
+        return False, ""
+    if unedited(found.title, found.body) or frozen_v0_2_0.wrote(found.title, found.body):
+        return True, NEW_TEXT
+    return (True, REPLACED_TEXT) if force else (False, KEPT_TEXT)
 
 
 @dataclass
@@ -159,6 +197,7 @@ class PullRequestPlan:
     on_branch: dict[str, RepoFile | None] = field(default_factory=dict)
     outputs: dict[str, str] = field(default_factory=dict)
     remove: Sequence[WorkflowFile] = ()
+    rewrite: bool = False  # the open pull request's title and body: rewritten by `apply`
 
     # -- reading ------------------------------------------------------------------------
 
@@ -166,14 +205,6 @@ class PullRequestPlan:
         if path not in self.on_branch:
             self.on_branch[path] = self.gh.file(self.repo, path, BRANCH)
         return self.on_branch[path]
-
-    def described(self) -> bool:
-        """Does the open pull request say what this run proposes (title and body)?"""
-        proposal = self.proposal
-        return self.open is None or (self.open.title, self.open.body) == (
-            proposal.title,
-            proposal.body,
-        )
 
     def foreign_head(self) -> Commit | None:
         """The branch's head commit when it is someone else's work this run would write
@@ -198,7 +229,7 @@ class PullRequestPlan:
             blob, path = named[-1]
             now = self.branch_file(path)
             return now is None if blob == "deleted" else now is not None and now.sha == blob
-        if commit.message.strip() in _MESSAGES_0_2_0:  # 0.2.0's, with its files unchanged
+        if commit.message.strip() in frozen_v0_2_0.MESSAGES:  # 0.2.0's, with its files unchanged
             return all(
                 (now := self.branch_file(f.path)) is None
                 or intact(now.text)
@@ -229,11 +260,11 @@ class PullRequestPlan:
             raise
         try:
             pull = self.open or gh.create_pull_request(
-                repo, BRANCH, self.proposal.title, self.proposal.body
+                repo, BRANCH, self.proposal.title, self.proposal.signed_body
             )
         except GitHubError as exc:
             raise _undone(exc, undo) or _branch_holds(exc) from exc
-        if not self.described():
+        if self.rewrite:
             self.describe()
         self.outputs["pull_request"] = pull.url
 
@@ -264,7 +295,7 @@ class PullRequestPlan:
         """The open pull request's title and body, as this run proposes them."""
         assert self.open is not None
         self.gh.update_pull_request(
-            self.repo, self.open.number, self.proposal.title, self.proposal.body
+            self.repo, self.open.number, self.proposal.title, self.proposal.signed_body
         )
 
 
@@ -386,17 +417,17 @@ def deliver_pull_request(
         pr.outputs["pull_request"] = pr.open.url
         stale = [f.path for f in files if (pr.branch_file(f.path) or _NONE).text != f.content]
         stale += [f"deletes {f.path}" for f in remove if pr.branch_file(f.path) is not None]
-        told = pr.described()
+        pr.rewrite, told = retitle(pr.open, proposal, force=force)
         if not stale:
             name = f"#{pr.open.number}"
-            if told:
-                plan.add(keep("pull request", name, f"open: {pr.open.url}"))
+            if not pr.rewrite:
+                plan.add(keep("pull request", name, told or f"open: {pr.open.url}"))
             else:
-                text = f"# title\n{proposal.title}\n# body\n{proposal.body}\n"
-                change = Change("pull request", name, Action.UPDATE, NEW_TEXT, text)
+                text = f"# title\n{proposal.title}\n# body\n{proposal.signed_body}\n"
+                change = Change("pull request", name, Action.UPDATE, told, text)
                 plan.add(Step(change, pr.describe))
             return pr.outputs
-        detail = "commits " + ", ".join(stale) + ("" if told else f"; {NEW_TEXT}")
+        detail = "commits " + ", ".join(stale) + (f"; {told}" if told else "")
     over = pr.foreign_head()
     if over is not None:
         if not force:

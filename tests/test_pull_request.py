@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import base64
+import json
+import re
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from ghbootstrap import frozen_v0_2_0
+from ghbootstrap.delivery import signed, unedited
 from ghbootstrap.report import Report
 from tests.conftest import CliResult
-from tests.fakes.github import TOKEN_USER, FakeGitHub, Token, _git_sha
+from tests.fakes.github import TOKEN_USER, FakeGitHub, Pull, Token, _git_sha
 from tests.faults import fail_github
 
 Cli = Callable[..., CliResult]
@@ -21,6 +25,7 @@ BUILD = ".github/workflows/ecr-build-push.yml"
 ROTATE = ".github/workflows/rotate-aws-keys.yml"
 V010 = Path(__file__).parent / "data" / "v0.1.0"
 PR_URL = f"https://github.com/{REPO}/pull/1"
+MARKER = re.compile(r"\n\n<!-- ghbootstrap: [0-9a-f]{16} -->\Z")
 
 
 def writes(fake: FakeGitHub, since: int = 0) -> list[str]:
@@ -106,29 +111,15 @@ def test_other_content_on_the_branch_is_updated_in_the_open_pull_request(
     assert "update     pull request" in result.out
     assert "`repo:Octo-Org/Hello-World:ref:refs/tags/v*`" in pull.body
     assert "refs/heads/main" not in pull.body
+    assert (
+        "  update     pull request          #1  (ghbootstrap/ecr-build-push -> main: commits "
+        f"{BUILD}; a new title and description, for this setup)\n"
+    ) in result.out
+    assert MARKER.search(pull.body)
+    assert unedited(pull.title, pull.body)
     again = len(fake_github.writes())
     assert cli("oidc", "octo-org/hello-world", "--open-pr", "--tag", "v*").code == 0
     assert fake_github.writes()[again:] == []
-
-
-def test_a_description_changed_alone_is_updated_without_a_commit(
-    cli: Cli, moto: None, fake_github: FakeGitHub, here: Path
-) -> None:
-    """The same files, another proposal (here: the title someone edited): only the
-    pull request's title and body are written."""
-    assert cli("oidc", "octo-org/hello-world", "--open-pr").code == 0
-    [pull] = fake_github.repo(REPO).pulls
-    title, body = pull.title, pull.body
-    pull.title, pull.body = "WIP", "edited"
-    before = len(fake_github.writes())
-    dry = cli("oidc", "octo-org/hello-world", "--open-pr", "--dry-run")
-    assert dry.code == 0, dry.err
-    assert "update     pull request          #1  (a new title and description" in dry.out
-    assert f"# title\n{title}\n# body\n{body}\n" in dry.out
-    result = cli("oidc", "octo-org/hello-world", "--open-pr")
-    assert result.code == 0, result.err
-    assert writes(fake_github, before) == ["PATCH /repos/Octo-Org/Hello-World/pulls/1"]
-    assert (pull.title, pull.body) == (title, body)
 
 
 def test_a_file_ghbootstrap_did_not_write_stops_the_run(
@@ -459,3 +450,230 @@ def test_a_refusal_after_moving_a_stale_branch_moves_it_back(
         f"{BRANCH} is moved back: run the command again\n",
     )
     assert head(fake_github) == left
+
+
+# -- the title and description are shared ground: a reviewer may edit them ------------------
+
+TITLE = "Build and push images to Amazon ECR (ghbootstrap)"
+KEPT = (
+    "title and description kept: changed by hand (they may not describe this run's scopes); "
+    "--force replaces them"
+)
+HAND_TITLE = "WIP: build images (please hold)"
+HAND_BODY = "Rita: we deploy from tags only; do not merge before the release.\r\n"
+# What 0.2.0 wrote (its own code run for these setups): no marker.
+OIDC_0_2_0 = (
+    "ghbootstrap connected Octo-Org/Hello-World to Amazon ECR repository "
+    "`octo-org/hello-world` in us-east-1. The workflow signs in with GitHub's OIDC token as "
+    "the IAM role `arn:aws:iam::123456789012:role/ghbootstrap-octo-org-hello-world`, which "
+    "only this repository's chosen branches, tags or environments may assume: no AWS key is "
+    "stored anywhere. The Actions variables AWS_ROLE_ARN, AWS_REGION and ECR_REPOSITORY name "
+    "them.\n\nMerging this pull request adds (or upgrades) "
+    "`.github/workflows/ecr-build-push.yml`. From then on each run builds the image from the "
+    "repository's Dockerfile and pushes it to ECR, tagged with the commit SHA. ghbootstrap "
+    "upgrades the file on later runs as long as it is left unchanged."
+)
+KEYS_0_2_0 = (
+    "ghbootstrap connected Octo-Org/Hello-World to Amazon ECR repository "
+    "`octo-org/hello-world` in us-east-1 with the IAM user `ghbootstrap-octo-org-hello-world`, "
+    "whose access key is sealed into the Actions secrets AWS_ACCESS_KEY_ID and "
+    "AWS_SECRET_ACCESS_KEY of the repository.\n\nMerging this pull request adds (or upgrades) "
+    "`.github/workflows/ecr-build-push.yml`: each run builds the image from the repository's "
+    "Dockerfile and pushes it to ECR, tagged with the commit SHA. It also adds "
+    "`.github/workflows/rotate-aws-keys.yml`, which runs `ghbootstrap rotate` on the schedule "
+    "`17 4 * * 1` (UTC) to replace the key; it needs a secret GHBOOTSTRAP_GITHUB_TOKEN that "
+    "may write this repository's Actions secrets. ghbootstrap upgrades these files on later "
+    "runs as long as they are left unchanged."
+)
+MIGRATE_0_2_0 = (
+    "ghbootstrap moves Octo-Org/Hello-World from the access key of IAM user "
+    "`ghbootstrap-octo-org-hello-world` to the IAM role "
+    "`arn:aws:iam::123456789012:role/ghbootstrap-octo-org-hello-world`, which GitHub's OIDC "
+    "token assumes: no AWS key is stored anywhere.\n\nMerging this pull request replaces "
+    "`.github/workflows/ecr-build-push.yml` with the OIDC workflow and deletes the key "
+    "rotation workflow `.github/workflows/rotate-aws-keys.yml`. The key and its secrets keep "
+    "working until `ghbootstrap migrate Octo-Org/Hello-World --finish` removes them, after "
+    "this change has run."
+)
+MIGRATE_TITLE = "Build with the IAM role, no AWS key (ghbootstrap migrate)"
+
+
+def opened(cli: Cli, fake: FakeGitHub, *command: str) -> Pull:
+    """The pull request a first run opens (`oidc R --open-pr` unless `command` is given)."""
+    assert cli(*(command or ("oidc", R, "--open-pr"))).code == 0
+    [pull] = fake.repo(REPO).pulls
+    return pull
+
+
+def rewritten_for_tags(fake: FakeGitHub, before: int, pull: Pull) -> None:
+    """The run committed the workflow for `--tag v*` and rewrote the title and description
+    as ghbootstrap's own, marker and all."""
+    assert writes(fake, before) == [
+        "PUT /repos/Octo-Org/Hello-World/contents/.github%2Fworkflows%2Fecr-build-push.yml",
+        "PATCH /repos/Octo-Org/Hello-World/pulls/1",
+    ]
+    assert pull.title == TITLE
+    assert "`repo:Octo-Org/Hello-World:ref:refs/tags/v*`" in pull.body
+    assert unedited(pull.title, pull.body)
+
+
+def pull_request(out: str) -> dict[str, object]:
+    """The pull request's entry in a --json report."""
+    [found] = [r for r in json.loads(out)["resources"] if r["resource"] == "pull request"]
+    return dict(found)
+
+
+def test_the_description_ends_with_a_marker_that_only_its_own_title_and_text_match() -> None:
+    body = signed(TITLE, "text")
+    assert MARKER.search(body)
+    assert body.startswith("text\n\n<!-- ghbootstrap: ")
+    assert unedited(TITLE, body)
+    assert not unedited(TITLE + "!", body)
+    assert not unedited(TITLE, body.replace("text", "test"))
+    assert not unedited(TITLE, body + "\n")
+    assert not unedited(TITLE, body.replace("\n\n", "\r\n\r\n"))
+    assert not unedited(TITLE, "text")
+
+
+@pytest.mark.parametrize(
+    ("title", "body"),
+    [(TITLE, OIDC_0_2_0), (TITLE, KEYS_0_2_0), (MIGRATE_TITLE, MIGRATE_0_2_0)],
+    ids=["oidc", "keys", "migrate"],
+)
+def test_a_description_0_2_0_wrote_is_recognised_only_unchanged(title: str, body: str) -> None:
+    assert frozen_v0_2_0.wrote(title, body)
+    assert not frozen_v0_2_0.wrote(title, body + "\n\nRita: hold until Monday.")
+    assert not frozen_v0_2_0.wrote(title, body.replace("\n\n", "\n\nRita: hold.\n\n"))
+    assert not frozen_v0_2_0.wrote(title, body.replace("ghbootstrap ", "the tool ", 1))
+    assert not frozen_v0_2_0.wrote("WIP: " + title, body)
+
+
+def test_a_description_edited_by_hand_is_kept_when_the_scopes_change(
+    cli: Cli, moto: None, fake_github: FakeGitHub, here: Path
+) -> None:
+    """A reviewer edited the title and description: a re-run with other scopes commits
+    the new workflow and keeps both (exit 0), saying so in the pull request's line; a dry
+    run says the same and writes nothing."""
+    pull = opened(cli, fake_github)
+    pull.title, pull.body = HAND_TITLE, HAND_BODY
+    before = len(fake_github.writes())
+    line = f"  update     pull request          #1  ({BRANCH} -> main: commits {BUILD}; {KEPT})\n"
+    dry = cli("oidc", R, "--open-pr", "--tag", "v*", "--dry-run")
+    assert dry.code == 0, dry.err
+    assert line in dry.out
+    assert fake_github.writes()[before:] == []
+
+    result = cli("oidc", R, "--open-pr", "--tag", "v*")
+    assert result.code == 0, result.err
+    assert line in result.out
+    assert writes(fake_github, before) == [
+        "PUT /repos/Octo-Org/Hello-World/contents/.github%2Fworkflows%2Fecr-build-push.yml"
+    ]
+    assert 'tags: ["v**"]' in text(fake_github, BRANCH, BUILD)
+    assert (pull.title, pull.body) == (HAND_TITLE, HAND_BODY)
+
+    again = len(fake_github.writes())
+    same = cli("oidc", R, "--open-pr", "--tag", "v*", "--json")
+    assert same.code == 0, same.err
+    assert pull_request(same.out) == {
+        "resource": "pull request",
+        "name": "#1",
+        "action": "no change",
+        "detail": KEPT,
+    }
+    assert fake_github.writes()[again:] == []
+    assert (pull.title, pull.body) == (HAND_TITLE, HAND_BODY)
+
+
+def test_a_description_edited_by_hand_alone_is_kept_and_a_dry_run_says_so(
+    cli: Cli, moto: None, fake_github: FakeGitHub, here: Path
+) -> None:
+    pull = opened(cli, fake_github)
+    pull.body = pull.body.replace("ghbootstrap connected", "We connected")
+    edited = pull.body
+    before = len(fake_github.writes())
+    for dry_run in (("--dry-run",), ()):
+        result = cli("oidc", R, "--open-pr", *dry_run)
+        assert result.code == 0, result.err
+        assert f"  no change  pull request          #1  ({KEPT})\n" in result.out
+        assert "# title" not in result.out
+    assert fake_github.writes()[before:] == []
+    assert (pull.title, pull.body) == (TITLE, edited)
+
+
+def test_force_replaces_a_description_edited_by_hand(
+    cli: Cli, moto: None, fake_github: FakeGitHub, here: Path
+) -> None:
+    pull = opened(cli, fake_github)
+    title, body = pull.title, pull.body
+    pull.title, pull.body = HAND_TITLE, HAND_BODY
+    before = len(fake_github.writes())
+    replaced = "title and description changed by hand: replaced (--force)"
+    dry = cli("oidc", R, "--open-pr", "--force", "--dry-run")
+    assert dry.code == 0, dry.err
+    assert f"  update     pull request          #1  ({replaced})\n" in dry.out
+    assert f"\nupdate pull request #1:\n# title\n{title}\n# body\n{body}\n" in dry.out
+    assert fake_github.writes()[before:] == []
+
+    result = cli("oidc", R, "--open-pr", "--force", "--tag", "v*")
+    assert result.code == 0, result.err
+    assert f"commits {BUILD}; {replaced})\n" in result.out
+    rewritten_for_tags(fake_github, before, pull)
+    again = len(fake_github.writes())
+    assert cli("oidc", R, "--open-pr", "--tag", "v*").code == 0  # ours again: nothing to do
+    assert fake_github.writes()[again:] == []
+
+
+def test_an_unedited_description_is_rewritten_alone_when_only_it_differs(
+    cli: Cli, moto: None, fake_github: FakeGitHub, here: Path
+) -> None:
+    """Ours, unedited, but saying something else than this run would (another release's
+    wording, here another region): only the title and body are written."""
+    pull = opened(cli, fake_github)
+    text_ = pull.body.split("\n\n<!--")[0].replace("us-east-1", "eu-west-1")
+    pull.body = signed(pull.title, text_)
+    before = len(fake_github.writes())
+    result = cli("oidc", R, "--open-pr", "--json")
+    assert result.code == 0, result.err
+    assert pull_request(result.out)["detail"] == "a new title and description, for this setup"
+    assert writes(fake_github, before) == ["PATCH /repos/Octo-Org/Hello-World/pulls/1"]
+    assert "in us-east-1." in pull.body
+    assert unedited(pull.title, pull.body)
+
+
+def test_a_description_0_2_0_wrote_is_updated_when_the_scopes_change(
+    cli: Cli, moto: None, fake_github: FakeGitHub, here: Path
+) -> None:
+    """0.2.0 opened the pull request (its commit message, its description, no marker)."""
+    pull = opened(cli, fake_github)
+    repo = fake_github.repo(REPO)
+    repo.log[head(fake_github)] = replace(
+        repo.log[head(fake_github)], message="Add or update the workflows ghbootstrap writes"
+    )
+    pull.title, pull.body = TITLE, OIDC_0_2_0
+    before = len(fake_github.writes())
+    result = cli("oidc", R, "--open-pr", "--tag", "v*")
+    assert result.code == 0, result.err
+    assert f"commits {BUILD}; a new title and description, for this setup)\n" in result.out
+    rewritten_for_tags(fake_github, before, pull)
+
+
+def test_a_keys_description_0_2_0_wrote_is_updated_and_an_edited_one_kept(
+    cli: Cli, moto: None, fake_github: FakeGitHub, here: Path
+) -> None:
+    pull = opened(cli, fake_github, "keys", R, "--rotation-schedule", "17 4 * * 1", "--open-pr")
+    pull.body = KEYS_0_2_0
+    result = cli("keys", R, "--rotation-schedule", "0 3 * * 1", "--open-pr")
+    assert result.code == 0, result.err
+    assert "a new title and description, for this setup" in result.out
+    assert "`0 3 * * 1` (UTC)" in pull.body
+    assert unedited(pull.title, pull.body)
+
+    edited = KEYS_0_2_0 + "\n\nRita: the token is in the org secrets."  # 0.2.0's, edited
+    pull.body = edited
+    before = len(fake_github.writes())
+    kept = cli("keys", R, "--rotation-schedule", "0 3 * * 2", "--open-pr")
+    assert kept.code == 0, kept.err
+    assert f"; {KEPT})\n" in kept.out
+    assert [w for w in writes(fake_github, before) if "/pulls" in w] == []
+    assert pull.body == edited

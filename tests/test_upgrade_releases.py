@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from ghbootstrap.delivery import unedited
 from ghbootstrap.keyrecord import KeyRecord
 from ghbootstrap.workflow import intact
 from tests.checkouts import git_checkout
@@ -27,6 +28,8 @@ from tests.e2e import Stack
 from tests.fakes.github import Clock
 from tests.releases import RELEASES
 from tests.test_e2e import e2e, served  # noqa: F401 - the same emulators, fresh per test
+from tests.test_pull_request import OIDC_0_2_0
+from tests.test_pull_request import TITLE as PR_TITLE
 from tests.test_rotation_workflow import run_rotation_workflow
 
 pytestmark = pytest.mark.slow  # earlier releases installed and run against served emulators
@@ -201,3 +204,29 @@ def test_an_oidc_setup_made_by_an_earlier_release_is_upgraded_and_removed(
 
     ok(running.run("destroy", TYPED, "--yes"))
     nothing_left(running, [])
+
+
+V020 = [p for p in RELEASES_RUN if p.id == "0.2.0"]
+
+
+@pytest.mark.parametrize("sdist", V020)
+def test_a_pull_request_0_2_0_opened_is_carried_on_and_an_edited_one_kept(
+    running: Stack, installed: Callable[[Path], Path], tmp_path: Path, sdist: Path
+) -> None:
+    """0.2.0 opens the pull request itself: its description is the golden text the fast
+    tests use, and the current code rewrites it (with the marker) when the scopes change;
+    once someone edits it, a later run keeps it."""
+    ok(replace(running, script=installed(sdist)).run("oidc", TYPED, "--open-pr", cwd=tmp_path))
+    [pull] = running.github.repo(REPO).pulls
+    assert (pull.title, pull.body) == (PR_TITLE, OIDC_0_2_0)
+
+    ok(running.run("oidc", TYPED, "--open-pr", "--tag", "v*", cwd=tmp_path))
+    assert "`repo:Octo-Org/Hello-World:ref:refs/tags/v*`" in pull.body
+    assert unedited(pull.title, pull.body)
+
+    pull.body += "\n\nRita: merge after the release."
+    edited = pull.body
+    out = ok(running.run("oidc", TYPED, "--open-pr", "--branch", "main", cwd=tmp_path))
+    assert "title and description kept: changed by hand" in out
+    assert pull.body == edited
+    ok(running.run("destroy", TYPED, "--yes"))
