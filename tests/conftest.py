@@ -65,6 +65,28 @@ def one_botocore_loader() -> Iterator[None]:
         yield
 
 
+@pytest.fixture(autouse=True, scope="session")
+def moto_one_request_at_a_time() -> Iterator[None]:
+    """AWS serves concurrent requests; in-process moto does not: its backends are plain
+    dicts, so `apply --jobs` workers deleting roles while another lists them failed now
+    and then with "dictionary changed size during iteration". Each request is answered
+    whole, one at a time, as a service's consistent reads are."""
+    import threading
+
+    from moto.core.botocore_stubber import BotocoreStubber
+
+    lock = threading.RLock()
+    answer = BotocoreStubber.process_request
+
+    def one_at_a_time(self: BotocoreStubber, request: Any) -> Any:
+        with lock:
+            return answer(self, request)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(BotocoreStubber, "process_request", one_at_a_time)
+        yield
+
+
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
     """No real credentials, config or endpoints leak in from the machine running tests."""
