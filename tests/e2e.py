@@ -7,6 +7,7 @@ import logging
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,7 +16,13 @@ from typing import Any
 
 import boto3
 import requests
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
 from moto.server import ThreadedMotoServer
+from werkzeug.serving import make_server
 
 from tests.fakes.github import FakeGitHub
 from tests.fakes.serve import serving
@@ -73,10 +80,30 @@ class Stack:
         )
 
 
+class _OneRequestAtATime(ThreadedMotoServer):
+    """moto's server, answering one request at a time: its backends are plain dicts, and
+    `apply --jobs` workers reading while others delete can break moto's iteration over
+    them. AWS answers concurrent requests consistently; this is the closest moto comes."""
+
+    def _server_entry(self) -> None:
+        app = DomainDispatcherApplication(create_backend_app)
+        lock = threading.Lock()
+
+        def one_at_a_time(environ: Any, start_response: Any) -> list[bytes]:
+            with lock:
+                return list(app(environ, start_response))
+
+        self._server = make_server(
+            self._ip_address, self._port, one_at_a_time, True, request_handler=MotoRequestHandler
+        )
+        self._server_ready_event.set()
+        self._server.serve_forever()
+
+
 @contextmanager
 def stack(github: FakeGitHub) -> Iterator[Stack]:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server logs every request
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server = _OneRequestAtATime(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     try:
         host, port = server.get_host_and_port()
