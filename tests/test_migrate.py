@@ -340,3 +340,30 @@ def test_a_dry_run_writes_nothing_and_says_what_comes_next(
     assert fake_github.writes()[github_mark:] == []
     assert "note: next: merge the pull request this opens into main\n" in dry.out
     assert f"note: then remove the key, its secrets and the user: {FINISH}\n" in dry.out
+
+
+def test_the_job_workflows_the_role_admits_are_kept(
+    cli: Cli, aws: Aws, fake_github: FakeGitHub, here: Path
+) -> None:
+    """A role someone limited to jobs running one workflow (`oidc --job-workflow`) before
+    migrating keeps that limit: migrate has no such option, and dropping it would admit
+    every workflow of the repository."""
+    own = f"{REPO}/{BUILD}@refs/heads/main"  # the build workflow migrate writes, on main
+    assert cli("keys", TYPED, "--open-pr").code == 0
+    fake_github.merge(REPO, 1)
+    assert cli("oidc", TYPED, "--job-workflow", own, "--no-workflow").code == 0
+
+    first = cli("migrate", TYPED, "--open-pr", "--json")
+    assert first.code == 0, first.err
+    assert json.loads(first.out)["outputs"]["job_workflows"] == [own]
+    trust = aws.iam.raw.get_role(RoleName=ROLE)["Role"]["AssumeRolePolicyDocument"]
+    condition = trust["Statement"][0]["Condition"]["StringEquals"]
+    assert condition["token.actions.githubusercontent.com:job_workflow_ref"] == [own]
+
+    fake_github.merge(REPO, 2)
+    done = cli("migrate", TYPED, "--finish", "--yes")  # its job runs the admitted workflow
+    assert done.code == 0, done.err
+    assert aws.iam.raw.list_users()["Users"] == []
+    status = cli("status", TYPED)
+    assert status.code == 0, status.out
+    assert f"only jobs running {own}" in status.out

@@ -216,6 +216,7 @@ def run(
         scopes=scopes,
         immutable_tags=found_ecr.immutable if found_ecr else True,  # as keys left it
         force=request.force,
+        job_workflows=_kept_job_workflows(setup),
         workflow_path=request.workflow_path,  # recorded: `status` reads the file there
         open_pr=request.open_pr,
     )
@@ -231,6 +232,17 @@ def run(
         outputs={**planned.outputs, **delivered},
         notes=_next_steps(setup, request, delivered, changes, in_repository, key),
     )
+
+
+def _kept_job_workflows(setup: Start) -> tuple[str, ...]:
+    """The workflows an existing role of this setup admits jobs of (`oidc --job-workflow`):
+    migrate has no such option, and writing the trust without them would admit every
+    workflow of the repository."""
+    found = role.get_role(setup.aws.iam, setup.names.role)
+    if found is None or not footprint.owned_by(found.tags, setup.ref.tag_value):
+        return ()
+    record = footprint.OidcGiven.from_tags(found.tags, found.name)
+    return record.job_workflows if record else ()
 
 
 def _build_workflow(
