@@ -97,7 +97,7 @@ class _OneRequestAtATime(ThreadedMotoServer):
             self._ip_address, self._port, one_at_a_time, True, request_handler=MotoRequestHandler
         )
         self._server_ready_event.set()
-        self._server.serve_forever()
+        self._server.serve_forever(poll_interval=0.02)  # stop() waits one interval
 
 
 @contextmanager
