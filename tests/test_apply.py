@@ -625,3 +625,32 @@ def test_fleet_repairs_for_a_variable_someone_changed_carry_force_and_run_as_pri
     again = cli("status", "--file", str(path), "--json")
     assert again.code == 0, again.out
     assert [r["state"] for r in json.loads(again.out)["repositories"]] == ["ok"] * 4
+
+
+def test_a_fleet_repair_keeps_the_issuer_the_role_trusts(
+    cli: Any, fleet: FakeGitHub, boto: Any, tmp_path: Path
+) -> None:
+    """The file does not name the issuer (`apply --issuer-url` does): `status --file`'s
+    repair, run as printed, kept GitHub's and moved an Enterprise Server setup's trust to
+    github.com (another provider, and a pin to an id that is not this repository's there)."""
+    issuer = "https://github.example.com/_services/token"
+    path = write(tmp_path, '[defaults]\nworkflow = "none"\n\n[[repository]]\nname = "acme/api"\n')
+    assert cli("apply", str(path), "--issuer-url", issuer).code == 0
+    iam = boto("iam")
+    before = iam.get_role(RoleName="ghbootstrap-acme-api")["Role"]["AssumeRolePolicyDocument"]
+    fleet.scope("acme/api").variables.pop("AWS_REGION")
+
+    drifted = cli("status", "--file", str(path))
+    assert drifted.code == 3
+    repair = _repair_of(drifted.out, "acme/api")
+    assert repair == shlex.split(
+        f"oidc acme/api --region {REGION} --issuer-url {issuer} --no-workflow"
+    )
+    assert cli(*repair).code == 0
+    after = iam.get_role(RoleName="ghbootstrap-acme-api")["Role"]["AssumeRolePolicyDocument"]
+    assert after == before
+    providers = iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]
+    assert [p["Arn"] for p in providers] == [
+        f"arn:aws:iam::{ACCOUNT}:oidc-provider/github.example.com/_services/token"
+    ]
+    assert cli("status", "--file", str(path)).code == 0

@@ -227,9 +227,13 @@ def check(
     github_api_url: str | None = None,
     on_done: Callable[[Outcome], None] = lambda _: None,
 ) -> FleetReport:
-    """`status --file`: each repository checked as `status OWNER/REPO` would."""
+    """`status --file`: each repository checked as `status OWNER/REPO` would. The file
+    does not name the issuer (`apply --issuer-url` does): a repair keeps the one the
+    role records."""
+    issuers: dict[int, str] = {}
 
     def work(entry: Entry) -> Report:
+        aws = clients.aws(entry)
         request = status.StatusRequest(
             ref=entry.ref,
             names=entry.names,
@@ -237,11 +241,16 @@ def check(
             profile=entry.profile,
             github_api_url=github_api_url,
         )
-        return status.run(clients.aws(entry), clients.github(), request)
+        if entry.method == OIDC:  # first: a repair is printed for a failed check too
+            issuers[entry.index] = status.setup_issuer(aws, request)
+        return status.run(aws, clients.github(), request)
 
     def repair(entry: Entry, force: bool) -> str:
         region = clients.aws(entry).region
-        return entry.setup_command(region, github_api_url=github_api_url, force=force)
+        issuer = issuers.get(entry.index, GITHUB_ISSUER)
+        return entry.setup_command(
+            region, issuer=issuer, github_api_url=github_api_url, force=force
+        )
 
     outcomes = run_pool(entries, work, repair, jobs=jobs, on_done=on_done)
     return FleetReport("status", source, False, outcomes)

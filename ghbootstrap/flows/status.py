@@ -524,6 +524,10 @@ def run(aws: Aws, gh: GitHub, request: StatusRequest) -> Report:
 
 
 def _role_setup(s: _Status, found: role.Role) -> OidcGiven:
+    return role_setup(s.aws, s.request.names, found)
+
+
+def role_setup(aws: Aws, names: Names, found: role.Role) -> OidcGiven:
     """What `oidc` was last given, from the role's record; a role made before the record
     existed gets its scopes read back from its trust (exactly those applied while the
     fingerprint matches; a subject no scope writes is not one)."""
@@ -531,10 +535,9 @@ def _role_setup(s: _Status, found: role.Role) -> OidcGiven:
     if recorded is not None:
         return recorded
     hosts = github_hosts(found.trust)
-    names = s.request.names
-    repository = ecr.get_repository(s.aws.ecr, names.ecr_repository)
+    repository = ecr.get_repository(aws.ecr, names.ecr_repository)
     return OidcGiven(
-        region=s.aws.region,
+        region=aws.region,
         ecr_repository=names.ecr_repository,
         policy=names.policy,
         role=found.name,
@@ -543,6 +546,16 @@ def _role_setup(s: _Status, found: role.Role) -> OidcGiven:
         issuer=f"https://{hosts[0]}" if hosts and hosts[0] else GITHUB_ISSUER,
         ecr_named=names.ecr_named,
     )
+
+
+def setup_issuer(aws: Aws, request: StatusRequest) -> str:
+    """The issuer the repository's role trusts, as its setup recorded it (GitHub's when
+    there is no such role): a repair made from elsewhere (an apply file, which does not
+    name it) must keep it, or it would move the trust to another issuer."""
+    found = role.get_role(aws.iam, request.names.role)
+    if found is None or not footprint.owned_by(found.tags, request.ref.tag_value):
+        return GITHUB_ISSUER
+    return role_setup(aws, request.names, found).issuer
 
 
 def _set_fixes(
