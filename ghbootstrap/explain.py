@@ -64,6 +64,14 @@ class JobContext:
         if self.job_workflow is not None:
             check_job_workflow(self.job_workflow)
 
+    def scope(self) -> Scopes:
+        """The scope `oidc` admits this job by (none: the default branch's push)."""
+        if self.environment is not None:
+            return Scopes.parse(environments=[self.environment])
+        if self.pull_request:
+            return Scopes(pull_requests=True)
+        return Scopes.parse([self.branch] if self.branch else [], [self.tag] if self.tag else [])
+
     def ref(self, default_branch: str) -> str | None:
         """The `ref` claim: the branch or tag pushed (an environment's job runs on one, the
         default branch unless --branch or --tag says); None for a pull request, whose ref

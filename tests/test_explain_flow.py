@@ -417,8 +417,28 @@ def test_a_missing_role_is_a_failure_that_says_what_to_do(
     assert result.err == (
         f"error: IAM role {ROLE} does not exist in account 123456789012: pass the "
         "--role-name the setup used, or create it: ghbootstrap oidc octo-org/hello-world "
-        "--no-workflow\n"
+        f"--region {REGION} --no-workflow\n"
     )
+
+
+def test_the_command_creating_a_missing_role_makes_the_role_asked_about(
+    cli: Cli, moto: None, fake_github: FakeGitHub
+) -> None:
+    """Run as printed, it made the default role in the default region for the default
+    branch: explain, asked again, still found no role, and a role stood where none was
+    meant to be."""
+    asked = ("explain", REPO, "--region", "eu-west-1", "--role-name", "ci-role", "--tag", "v1")
+    result = cli(*asked)
+    assert result.code == 1
+    command = result.err.split("or create it: ")[1].strip()
+    assert command == (
+        "ghbootstrap oidc octo-org/hello-world --region eu-west-1 --role-name ci-role "
+        "--tag v1 --no-workflow"
+    )
+    assert cli(*shlex.split(command)[1:]).code == 0
+    assert cli(*asked).code == 0
+    roles = boto3.client("iam", region_name=REGION).list_roles()["Roles"]
+    assert [r["RoleName"] for r in roles] == ["ci-role"]
 
 
 def test_text_output_names_the_verdict_and_the_fix(

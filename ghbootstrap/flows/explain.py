@@ -157,6 +157,24 @@ def _fix(
     return "", oidc_fix_command(setting, union_of(kept, verdict.scope or Scopes()))
 
 
+def _create(aws: Aws, request: ExplainRequest) -> str:
+    """The `oidc` command making the role asked about (its name, in this account and
+    region, for the issuer given or the token's) that admits the job described."""
+    issuer = request.issuer
+    if issuer is None and request.claims is not None:
+        iss = request.claims.claims.get("iss", "").rstrip("/")
+        issuer = iss if iss.startswith("https://") else None
+    setting = Setting(
+        repository=request.ref.full_name,
+        region=aws.region,
+        role=request.names.role,
+        issuer=issuer,
+        profile=request.profile,
+        github_api_url=request.github_api_url,
+    )
+    return oidc_fix_command(setting, request.job.scope() if request.job else Scopes())
+
+
 def _deciding(judged: list[tuple[dict[str, str], Verdict]]) -> tuple[dict[str, str], Verdict]:
     """A token with several audiences is admitted when one of them is; refused, the
     verdict for the audience STS expects (else the first) says why."""
@@ -177,8 +195,7 @@ def run(aws: Aws, github: Callable[[], GitHub], request: ExplainRequest) -> Expl
     if found is None:
         raise GhbError(
             f"IAM role {name} does not exist in account {caller.account}",
-            f"pass the --role-name the setup used, or create it: "
-            f"ghbootstrap oidc {request.ref.full_name} --no-workflow",
+            f"pass the --role-name the setup used, or create it: {_create(aws, request)}",
         )
     role_issuer = _role_issuer(found.trust)
 
