@@ -232,8 +232,8 @@ def test_an_entry_without_a_key_setup_fails_alone_with_its_migrate_command(
     assert (
         "  failed     acme/web    no access-key setup ghbootstrap made for acme/web was found "
         "(IAM user ghbootstrap-acme-web with its tag and key record): nothing to migrate: set "
-        "up OIDC directly with `ghbootstrap oidc acme/web`, or pass the --user-name the setup "
-        "used\n"
+        "up OIDC directly with `ghbootstrap oidc acme/web --region us-east-1 --role-name "
+        "web-ci --open-pr`, or pass the --user-name the setup used\n"
         "                         repair: ghbootstrap migrate acme/web --region us-east-1 "
         "--role-name web-ci --open-pr\n"
     ) in summary

@@ -165,10 +165,36 @@ def test_without_a_key_setup_nothing_is_written(
     assert result.err == (
         f"error: no access-key setup ghbootstrap made for {TYPED} was found (IAM user {USER} "
         "with its tag and key record): nothing to migrate: set up OIDC directly with "
-        f"`ghbootstrap oidc {TYPED}`, or pass the --user-name the setup used\n"
+        f"`ghbootstrap oidc {TYPED} --region {REGION} --open-pr`, or pass the --user-name "
+        "the setup used\n"
     )
     assert aws_calls.writes == []
     assert fake_github.writes() == []
+
+
+def test_without_a_key_setup_the_oidc_command_printed_makes_the_setup_asked_for(
+    cli: Cli, moto: None, fake_github: FakeGitHub, here: Path
+) -> None:
+    """It printed `ghbootstrap oidc OWNER/REPO` whatever migrate was given: run as
+    printed, outside the checkout it stopped (no workflow choice), and in it, it made the
+    default role in the default region for the default branch."""
+    asked = ["--region", "eu-west-1", "--role-name", "ci-role", "--branch", "dev"]
+    result = cli("migrate", TYPED, *asked, "--no-workflow")
+    assert result.code == 1
+    command = result.err.split("directly with `")[1].split("`")[0]
+    assert command == (
+        f"ghbootstrap oidc {TYPED} --region eu-west-1 --role-name ci-role --branch dev "
+        "--no-workflow"
+    )
+    assert cli(*shlex.split(command)[1:]).code == 0
+    role = boto3.client("iam").get_role(RoleName="ci-role")["Role"]
+    assert role["AssumeRolePolicyDocument"]["Statement"][0]["Condition"]["StringEquals"][
+        "token.actions.githubusercontent.com:sub"
+    ] == [
+        "repo:Octo-Org/Hello-World:ref:refs/heads/dev",
+        "repo:Octo-Org@1001/Hello-World@1000:ref:refs/heads/dev",
+    ]
+    assert cli("status", TYPED, "--region", "eu-west-1", "--role-name", "ci-role").code == 0
 
 
 def test_local_files_in_an_environment(

@@ -201,7 +201,7 @@ def run(
         raise GhbError(
             f"no access-key setup ghbootstrap made for {request.ref.tag_value} was found (IAM user "
             f"{request.names.user} with its tag and key record): nothing to migrate",
-            f"set up OIDC directly with `ghbootstrap oidc {request.ref.full_name}`, or pass "
+            f"set up OIDC directly with `{_oidc_instead(request, aws.region)}`, or pass "
             "the --user-name the setup used",
         )
     refuse_other_environments(request.scopes, key)
@@ -231,6 +231,31 @@ def run(
         changes,
         outputs={**planned.outputs, **delivered},
         notes=_next_steps(setup, request, delivered, changes, in_repository, key),
+    )
+
+
+def _oidc_instead(request: MigrateRequest, region: str) -> str:
+    """`oidc` with what this migrate was given (account, region, names, scopes, how the
+    workflow is delivered): the setup migrate would have made."""
+    names = request.names
+    setup = footprint.OidcGiven(
+        region, names.ecr_repository, names.policy, names.role, request.scopes,
+        ecr_named=names.ecr_named,
+    )  # fmt: skip
+    path = request.workflow_path
+    workflow: tuple[str, ...] = ()  # the default path in the checkout it runs in
+    if path is None:
+        workflow = repairs.NO_WORKFLOW
+    elif request.open_pr:
+        workflow = repairs.open_pr(path.as_posix())
+    elif request.workflow_given:
+        workflow = ("--workflow-path", str(path))
+    return repairs.oidc_command(
+        request.ref,
+        setup,
+        profile=request.profile,
+        github_api_url=request.github_api_url,
+        workflow=workflow,
     )
 
 
