@@ -29,6 +29,19 @@ def cache_file(api_url: str, owner: str, env: dict[str, str] | None = None) -> P
     return root / f"scan-{safe}.json"
 
 
+def _as_saved(entry: Any) -> bool:
+    """An entry as `save` writes it: [ETag, body], the body an object or an array as
+    GitHub's JSON answers are. Any other (another tool's file, a hand edit) is dropped and
+    asked again: a 304 would have made it the answer."""
+    return (
+        isinstance(entry, list)
+        and len(entry) == 2
+        and isinstance(entry[0], str)
+        and bool(entry[0])
+        and isinstance(entry[1], dict | list)
+    )
+
+
 class ETags:
     """Shared by the workers of one run: every method takes the lock."""
 
@@ -45,10 +58,11 @@ class ETags:
         """The kept answers; none when the file is missing or unreadable (a cache only)."""
         try:
             raw = json.loads(path.read_text(encoding="utf-8"))
-            entries = {str(k): (str(v[0]), v[1]) for k, v in raw.items()}
-        except (OSError, ValueError, TypeError, IndexError, AttributeError):
-            entries = {}
-        return cls(path, entries)
+        except (OSError, ValueError, RecursionError):
+            raw = None
+        if not isinstance(raw, dict):
+            return cls(path)
+        return cls(path, {k: (v[0], v[1]) for k, v in raw.items() if _as_saved(v)})
 
     def lookup(self, key: str) -> Entry | None:
         with self._lock:
