@@ -212,6 +212,10 @@ def load(path: Path) -> list[Entry]:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"{path} is not valid TOML: {exc}", "fix the file and run again") from None
+    except RecursionError:  # tomllib recurses once per level of nesting
+        raise UsageError(
+            f"{path} nests arrays or tables too deeply to read", "fix the file and run again"
+        ) from None
     return parse(document, str(path))
 
 
