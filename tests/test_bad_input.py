@@ -417,10 +417,30 @@ CASES = [
         "apply-file-value-with-line-break",
         ("apply", "fleet.toml"),
         2,
-        "error: repository[1] octo-org/hello-world: --branch 'a\\nb' is not a valid git ref "
-        "name: use a name such as main",
+        f"error: repository[1] octo-org/hello-world: branches 'a\\nb' {CONTROL}\n",
         _text(
             "fleet.toml", '[[repository]]\nname = "octo-org/hello-world"\nbranches = ["a\\nb"]\n'
+        ),
+    ),
+    Case(
+        # was taken: apply wrote a file named so and recorded it on the role
+        "apply-file-workflow-path-with-control-characters",
+        ("apply", "fleet.toml"),
+        2,
+        f"error: repository[1] octo-org/hello-world: workflow 'a\\tb\\n.yml' {CONTROL}\n",
+        _text(
+            "fleet.toml",
+            '[[repository]]\nname = "octo-org/hello-world"\nworkflow = "a\\tb\\n.yml"\n',
+        ),
+    ),
+    Case(
+        "apply-file-default-with-control-character",
+        ("apply", "fleet.toml"),
+        2,
+        f"error: [defaults]: profile 'ci\\x1b[0m' {CONTROL}\n",
+        _text(
+            "fleet.toml",
+            '[defaults]\nprofile = "ci\\u001b[0m"\n[[repository]]\nname = "octo-org/hello-world"\n',
         ),
     ),
     Case(
