@@ -447,8 +447,7 @@ CASES = [
         "apply-file-nested-too-deep",  # was 'unexpected RecursionError: report it', exit 1
         ("apply", "fleet.toml"),
         2,
-        "error: fleet.toml nests arrays or tables too deeply to read: fix the file and run "
-        "again\n",
+        "error: fleet.toml nests arrays or tables too deeply to read: fix the file and run again\n",
         _text("fleet.toml", "x = " + "[" * 100_000),
     ),
     Case(
