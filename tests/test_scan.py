@@ -17,7 +17,7 @@ import pytest
 
 from ghbootstrap import fleet
 from tests.conftest import ACCOUNT, REGION, AwsCalls, CliResult
-from tests.fakes.github import FakeGitHub, Request, Response, _error
+from tests.fakes.github import FakeGitHub, Request, Response, _error, raw_token
 from tests.other_workflows import keys_workflow, role_workflow
 from tests.test_apply import recorded  # noqa: F401 - a fixture
 
@@ -213,6 +213,31 @@ def test_the_cache_is_the_user_s_alone_and_holds_no_secret_value(
     for value in ("AKIAOTHER", "hidden", org.secret("acme/api", "AWS_SECRET_ACCESS_KEY")):
         assert value is not None
         assert value not in text
+
+
+def test_the_cache_keeps_no_signed_download_url(
+    cli: Cli, moto: None, fake_github: FakeGitHub, here: Path, cache: Path
+) -> None:
+    """A private repository's file comes with a `download_url` GitHub signs with a token
+    (read access to the file, for anyone holding the URL): the cache never writes it, and
+    drops those an earlier release wrote."""
+    fake_github.add_repo("acme/api").visibility = "private"
+    fake_github.repo("acme/api").commit("main", {".github/workflows/ci.yml": role_workflow()})
+    token = raw_token("acme/api", ".github/workflows/ci.yml")
+    assert cli("scan", "acme").code == 0
+    [kept] = list((cache / "ghbootstrap").iterdir())
+    assert token not in kept.read_text()
+    assert "download_url" not in kept.read_text()
+
+    signed = f"https://raw.githubusercontent.com/acme/api/HEAD/ci.yml?token={token}"
+    earlier = json.loads(kept.read_text())
+    for _, body in earlier.values():
+        if isinstance(body, dict) and body.get("type") == "file":
+            body["download_url"] = signed
+    kept.write_text(json.dumps(earlier))
+    done = cli("scan", "acme")
+    assert (done.code, done.err) == (0, "")
+    assert token not in kept.read_text()
 
 
 def _foreign(kept: dict[str, list[object]]) -> object:

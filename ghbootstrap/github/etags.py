@@ -5,7 +5,9 @@ and a 304 does not count against the rate limit. The body is then the one kept h
 `scan` keeps one file per API host and owner under the user's cache folder
 (`$XDG_CACHE_HOME/ghbootstrap`, else `~/.cache/ghbootstrap`), readable by the user only.
 It holds what the lists returned (repository, secret, environment and workflow names,
-workflow files): never a secret's value, which GitHub never returns.
+workflow files): never a secret's value, which GitHub never returns, nor a file's
+`download_url`, which GitHub signs with a token of its own for a private repository
+(`https://raw.githubusercontent.com/...?token=...`, read access to the file).
 """
 
 from __future__ import annotations
@@ -42,6 +44,16 @@ def _as_saved(entry: Any) -> bool:
     )
 
 
+def _unsigned(body: Any) -> Any:
+    """The body without any `download_url` (nothing reads it; a private repository's is
+    signed with a token)."""
+    if isinstance(body, dict):
+        return {k: _unsigned(v) for k, v in body.items() if k != "download_url"}
+    if isinstance(body, list):
+        return [_unsigned(v) for v in body]
+    return body
+
+
 class ETags:
     """Shared by the workers of one run: every method takes the lock."""
 
@@ -62,7 +74,11 @@ class ETags:
             raw = None
         if not isinstance(raw, dict):
             return cls(path)
-        return cls(path, {k: (v[0], v[1]) for k, v in raw.items() if _as_saved(v)})
+        saved = {k: (v[0], v[1]) for k, v in raw.items() if _as_saved(v)}
+        kept = {k: (etag, _unsigned(body)) for k, (etag, body) in saved.items()}
+        etags = cls(path, kept)
+        etags._changed = kept != saved  # an earlier release's file held signed URLs
+        return etags
 
     def lookup(self, key: str) -> Entry | None:
         with self._lock:
@@ -76,6 +92,7 @@ class ETags:
             self.unchanged += 1
 
     def store(self, key: str, etag: str, body: Any) -> None:
+        body = _unsigned(body)
         with self._lock:
             if self._entries.get(key) != (etag, body):
                 self._entries[key] = (etag, body)
