@@ -490,6 +490,25 @@ CASES = [
     ),
     # credentials and tokens
     Case(
+        "github-api-url-with-credentials",  # never echoed, never put in a printed command
+        (
+            "keys",
+            R,
+            "--github-api-url",
+            "https://x-access-token:ghp_not_a_real_token_123@h.example",
+        ),
+        2,
+        "error: 'https://***@h.example' holds credentials: give the URL without them, and the "
+        "token in GITHUB_TOKEN or GH_TOKEN\n",
+    ),
+    Case(
+        "github-api-url-env-with-credentials",
+        ("scan", "octo-org"),
+        2,
+        "error: 'https://***@h.example/api/v3' holds credentials",
+        _env(GITHUB_API_URL="https://ghp_not_a_real_token_123@h.example/api/v3"),
+    ),
+    Case(
         "aws-profile",
         ("oidc", R, "--profile", "nope"),
         2,
