@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import copy
 import inspect
-import re
 import shlex
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -29,9 +28,11 @@ from ghbootstrap.defaults import GITHUB_ISSUER, WORKFLOW_PATH
 from ghbootstrap.errors import (
     EXIT_DRIFT,
     EXIT_FAILURE,
+    ON_ONE_LINE,
     GhbError,
     Interrupted,
     UsageError,
+    holds_control,
     one_line,
     shown,
 )
@@ -311,9 +312,6 @@ def _root(
 
 
 # C0 and C1 controls (newline, tab, escape, DEL) and Unicode's line and paragraph separators.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-
-
 class _BadText(typer.BadParameter):
     def format_message(self) -> str:
         return self.message
@@ -347,11 +345,10 @@ def _plain_text(param: Any, process: Callable[[Any, Any], Any]) -> Callable[[Any
             name, leave = max(param.opts, key=len), ", or leave the option out"
         if any(not v.strip() for v in texts):
             raise _BadText(f"{name} is empty: give a value{leave}", ctx=ctx, param=param)
-        bad = next((v for v in texts if _CONTROL.search(v)), None)
+        bad = next((v for v in texts if holds_control(v)), None)
         if bad is not None:
             raise _BadText(
-                f"{name} '{shown(bad)}' holds a line break or control character: give the "
-                "value on one line, without tabs or other control characters",
+                f"{name} '{shown(bad)}' holds a line break or control character: {ON_ONE_LINE}",
                 ctx=ctx,
                 param=param,
             )

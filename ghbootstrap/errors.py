@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
@@ -27,6 +29,16 @@ def shown(value: str, limit: int = SHOWN_MAX) -> str:
         kept.append(piece)
         room -= len(piece)
     return "".join(kept) + "..."
+
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+ON_ONE_LINE = "give the value on one line, without tabs or other control characters"
+
+
+def holds_control(value: str) -> bool:
+    """A line break or other control character: no name, path, pattern or schedule this
+    tool takes holds one, whether typed as an option or written in a file."""
+    return _CONTROL.search(value) is not None
 
 
 def one_line(message: str) -> str:

@@ -31,6 +31,8 @@ from ghbootstrap.target import Names, parse_repo
 from ghbootstrap.trusteval import like_regex
 
 _CLAIMS_HINT = "give a JSON object of the token's claims, or the token itself (header.payload.sig)"
+# Python's JSON reader recurses once per level: a token's claims are a flat object.
+_TOO_DEEP = "--claims: the input nests arrays or objects too deeply to be a token's claims"
 
 
 # -- the context, and the claims GitHub would put in its token ---------------------------------
@@ -147,6 +149,8 @@ def read_claims(text: str) -> Token:
             found = json.loads(text)
         except ValueError:
             raise UsageError("--claims: the input is not valid JSON", _CLAIMS_HINT) from None
+        except RecursionError:
+            raise UsageError(_TOO_DEEP, _CLAIMS_HINT) from None
     else:
         found = _jwt_payload(text)
     if not isinstance(found, dict):
@@ -183,6 +187,8 @@ def _jwt_payload(text: str) -> Any:
         return json.loads(raw)
     except (binascii.Error, ValueError):
         raise UsageError("--claims: the token's payload is not JSON", _CLAIMS_HINT) from None
+    except RecursionError:
+        raise UsageError(_TOO_DEEP, _CLAIMS_HINT) from None
 
 
 # -- patterns -----------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from ghbootstrap.defaults import GITHUB_ISSUER, WORKFLOW_PATH
-from ghbootstrap.errors import UsageError
+from ghbootstrap.errors import ON_ONE_LINE, UsageError, holds_control, shown
 from ghbootstrap.footprint import OidcGiven
 from ghbootstrap.identity import check_job_workflows
 from ghbootstrap.repairs import keys_command, migrate_command, migrate_finish_command, oidc_command
@@ -212,6 +212,10 @@ def load(path: Path) -> list[Entry]:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"{path} is not valid TOML: {exc}", "fix the file and run again") from None
+    except RecursionError:  # tomllib recurses once per level of nesting
+        raise UsageError(
+            f"{path} nests arrays or tables too deeply to read", "fix the file and run again"
+        ) from None
     return parse(document, str(path))
 
 
@@ -267,6 +271,12 @@ def _check_type(label: str, key: str, value: Any) -> None:
     if empty or (isinstance(value, list) and any(not v.strip() for v in value)):
         raise UsageError(
             f"{label}: '{key}' is empty", "give a value, or leave the key out for the default"
+        )
+    texts = [v for v in (value if isinstance(value, list) else [value]) if isinstance(v, str)]
+    bad = next((v for v in texts if holds_control(v)), None)
+    if bad is not None:  # as in every option's value (cli._check_typed_text)
+        raise UsageError(
+            f"{label}: {key} '{shown(bad)}' holds a line break or control character", ON_ONE_LINE
         )
 
 

@@ -417,11 +417,38 @@ CASES = [
         "apply-file-value-with-line-break",
         ("apply", "fleet.toml"),
         2,
-        "error: repository[1] octo-org/hello-world: --branch 'a\\nb' is not a valid git ref "
-        "name: use a name such as main",
+        f"error: repository[1] octo-org/hello-world: branches 'a\\nb' {CONTROL}\n",
         _text(
             "fleet.toml", '[[repository]]\nname = "octo-org/hello-world"\nbranches = ["a\\nb"]\n'
         ),
+    ),
+    Case(
+        # was taken: apply wrote a file named so and recorded it on the role
+        "apply-file-workflow-path-with-control-characters",
+        ("apply", "fleet.toml"),
+        2,
+        f"error: repository[1] octo-org/hello-world: workflow 'a\\tb\\n.yml' {CONTROL}\n",
+        _text(
+            "fleet.toml",
+            '[[repository]]\nname = "octo-org/hello-world"\nworkflow = "a\\tb\\n.yml"\n',
+        ),
+    ),
+    Case(
+        "apply-file-default-with-control-character",
+        ("apply", "fleet.toml"),
+        2,
+        f"error: [defaults]: profile 'ci\\x1b[0m' {CONTROL}\n",
+        _text(
+            "fleet.toml",
+            '[defaults]\nprofile = "ci\\u001b[0m"\n[[repository]]\nname = "octo-org/hello-world"\n',
+        ),
+    ),
+    Case(
+        "apply-file-nested-too-deep",  # was 'unexpected RecursionError: report it', exit 1
+        ("apply", "fleet.toml"),
+        2,
+        "error: fleet.toml nests arrays or tables too deeply to read: fix the file and run again\n",
+        _text("fleet.toml", "x = " + "[" * 100_000),
     ),
     Case(
         "cron-never",
@@ -462,6 +489,25 @@ CASES = [
         "error: 'ftp://x' is not a GitHub API URL",
     ),
     # credentials and tokens
+    Case(
+        "github-api-url-with-credentials",  # never echoed, never put in a printed command
+        (
+            "keys",
+            R,
+            "--github-api-url",
+            "https://x-access-token:ghp_not_a_real_token_123@h.example",
+        ),
+        2,
+        "error: 'https://***@h.example' holds credentials: give the URL without them, and the "
+        "token in GITHUB_TOKEN or GH_TOKEN\n",
+    ),
+    Case(
+        "github-api-url-env-with-credentials",
+        ("scan", "octo-org"),
+        2,
+        "error: 'https://***@h.example/api/v3' holds credentials",
+        _env(GITHUB_API_URL="https://ghp_not_a_real_token_123@h.example/api/v3"),
+    ),
     Case(
         "aws-profile",
         ("oidc", R, "--profile", "nope"),

@@ -474,6 +474,16 @@ def test_claims_mode_makes_no_github_call(
     assert len(fake_github.requests) == calls
 
 
+DEEP = (
+    "error: --claims: the input nests arrays or objects too deeply to be a token's claims: "
+    "give a JSON object of the token's claims, or the token itself (header.payload.sig)\n"
+)
+
+
+def _part(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
 SECRET_TOKEN = jwt({"sub": f"{SUB}:pull_request", "aud": "sts.amazonaws.com"}, b"sig-XYZ")
 
 
@@ -487,8 +497,20 @@ SECRET_TOKEN = jwt({"sub": f"{SUB}:pull_request", "aud": "sts.amazonaws.com"}, b
         ("eyJh.bm90IGpzb24.c2ln", "error: --claims: the token's payload is not JSON"),
         (SECRET_TOKEN.rsplit(".", 1)[0], "error: --claims: the input is neither JSON nor a JWT"),
         ("", "error: --claims: the input is neither JSON nor a JWT"),
+        ('{"sub": ' + "[" * 100_000 + "]" * 100_000 + "}", DEEP),
+        (jwt({}).split(".")[0] + "." + _part(("[" * 100_000).encode()) + ".c2ln", DEEP),
     ],
-    ids=["not-json", "json-array", "no-sub", "text", "payload-not-json", "two-parts", "empty"],
+    ids=[
+        "not-json",
+        "json-array",
+        "no-sub",
+        "text",
+        "payload-not-json",
+        "two-parts",
+        "empty",
+        "nested-too-deep",  # was 'unexpected RecursionError: report it', exit 1
+        "payload-nested-too-deep",
+    ],
 )
 def test_bad_claims_are_one_line_exit_2_and_never_echoed(
     stdin: str, message: str, cli: Cli, monkeypatch: pytest.MonkeyPatch

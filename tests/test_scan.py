@@ -17,7 +17,7 @@ import pytest
 
 from ghbootstrap import fleet
 from tests.conftest import ACCOUNT, REGION, AwsCalls, CliResult
-from tests.fakes.github import FakeGitHub, Request, Response, _error
+from tests.fakes.github import FakeGitHub, Request, Response, _error, raw_token
 from tests.other_workflows import keys_workflow, role_workflow
 from tests.test_apply import recorded  # noqa: F401 - a fixture
 
@@ -213,6 +213,83 @@ def test_the_cache_is_the_user_s_alone_and_holds_no_secret_value(
     for value in ("AKIAOTHER", "hidden", org.secret("acme/api", "AWS_SECRET_ACCESS_KEY")):
         assert value is not None
         assert value not in text
+
+
+def test_the_cache_keeps_no_signed_download_url(
+    cli: Cli, moto: None, fake_github: FakeGitHub, here: Path, cache: Path
+) -> None:
+    """A private repository's file comes with a `download_url` GitHub signs with a token
+    (read access to the file, for anyone holding the URL): the cache never writes it, and
+    drops those an earlier release wrote."""
+    fake_github.add_repo("acme/api").visibility = "private"
+    fake_github.repo("acme/api").commit("main", {".github/workflows/ci.yml": role_workflow()})
+    token = raw_token("acme/api", ".github/workflows/ci.yml")
+    assert cli("scan", "acme").code == 0
+    [kept] = list((cache / "ghbootstrap").iterdir())
+    assert token not in kept.read_text()
+    assert "download_url" not in kept.read_text()
+
+    signed = f"https://raw.githubusercontent.com/acme/api/HEAD/ci.yml?token={token}"
+    earlier = json.loads(kept.read_text())
+    for _, body in earlier.values():
+        if isinstance(body, dict) and body.get("type") == "file":
+            body["download_url"] = signed
+    kept.write_text(json.dumps(earlier))
+    done = cli("scan", "acme")
+    assert (done.code, done.err) == (0, "")
+    assert token not in kept.read_text()
+
+
+def _foreign(kept: dict[str, list[object]]) -> object:
+    return {url: {"etag": entry[0], "body": entry[1]} for url, entry in kept.items()}
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param(_foreign, id="another-format"),
+        pytest.param(lambda kept: {url: [e[0], None] for url, e in kept.items()}, id="null-body"),
+        pytest.param(lambda kept: {url: [e[0], "x"] for url, e in kept.items()}, id="text-body"),
+        pytest.param(lambda kept: {url: [e[0], 7] for url, e in kept.items()}, id="number-body"),
+        pytest.param(lambda kept: {url: [e[0]] for url, e in kept.items()}, id="no-body"),
+        pytest.param(lambda kept: {url: [7, e[1]] for url, e in kept.items()}, id="number-etag"),
+        pytest.param(lambda kept: [[]] * 3, id="a-list"),
+    ],
+)
+def test_a_damaged_or_foreign_cache_is_asked_again_never_believed(
+    damage: Callable[[dict[str, list[object]]], object],
+    cli: Cli,
+    moto: None,
+    fake_github: FakeGitHub,
+    here: Path,
+    cache: Path,
+) -> None:
+    """The cache only saves requests: whatever its file holds, the scan says what a scan
+    without it says (a null body kept for the repository list had read as 'no
+    repositories', exit 0; others failed every scan until the file was deleted)."""
+    fake_github.add_repo("acme/web")
+    fake_github.add_repo("acme/legacy")
+    fake_github.put_secret("acme/legacy", "AWS_ACCESS_KEY_ID", "AKIAOTHER")
+    fresh = cli("scan", "acme")
+    assert fresh.code == 3, fresh.err
+    [kept] = list((cache / "ghbootstrap").iterdir())
+    kept.write_text(json.dumps(damage(json.loads(kept.read_text()))))
+    done = cli("scan", "acme")
+    assert (done.code, done.err, done.out) == (3, "", fresh.out)
+    start = len(fake_github.requests)
+    assert cli("scan", "acme").out == fresh.out  # the file was written anew, and serves
+    assert {answer.status for _, answer in fake_github.requests[start:]} == {304}
+
+
+def test_a_cache_nested_too_deep_for_python_is_no_cache(
+    cli: Cli, moto: None, fake_github: FakeGitHub, here: Path, cache: Path
+) -> None:
+    fake_github.add_repo("acme/web")
+    (cache / "ghbootstrap").mkdir(parents=True)
+    (cache / "ghbootstrap" / "scan-api.github.com-acme.json").write_text("[" * 100_000)
+    done = cli("scan", "acme")
+    assert (done.code, done.err) == (0, "")
+    assert "1 repository: 0 hold long-lived AWS keys" in done.out
 
 
 def test_no_long_lived_key_is_exit_0_even_with_an_unreadable_repository(

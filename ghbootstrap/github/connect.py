@@ -24,6 +24,13 @@ def api_url(given: str | None, env: Mapping[str, str] = os.environ) -> str:
             f"'{shown(url)}' is not a GitHub API URL",
             "use https://api.github.com, or https://HOST/api/v3 for GitHub Enterprise Server",
         )
+    if parsed.username is not None or parsed.password is not None:
+        # never echoed: the URL would carry them into every message and printed command
+        bare = parsed._replace(netloc="***@" + parsed.netloc.rpartition("@")[2]).geturl()
+        raise UsageError(
+            f"'{shown(bare)}' holds credentials",
+            "give the URL without them, and the token in GITHUB_TOKEN or GH_TOKEN",
+        )
     return url
 
 

@@ -5,7 +5,9 @@ and a 304 does not count against the rate limit. The body is then the one kept h
 `scan` keeps one file per API host and owner under the user's cache folder
 (`$XDG_CACHE_HOME/ghbootstrap`, else `~/.cache/ghbootstrap`), readable by the user only.
 It holds what the lists returned (repository, secret, environment and workflow names,
-workflow files): never a secret's value, which GitHub never returns.
+workflow files): never a secret's value, which GitHub never returns, nor a file's
+`download_url`, which GitHub signs with a token of its own for a private repository
+(`https://raw.githubusercontent.com/...?token=...`, read access to the file).
 """
 
 from __future__ import annotations
@@ -29,6 +31,29 @@ def cache_file(api_url: str, owner: str, env: dict[str, str] | None = None) -> P
     return root / f"scan-{safe}.json"
 
 
+def _as_saved(entry: Any) -> bool:
+    """An entry as `save` writes it: [ETag, body], the body an object or an array as
+    GitHub's JSON answers are. Any other (another tool's file, a hand edit) is dropped and
+    asked again: a 304 would have made it the answer."""
+    return (
+        isinstance(entry, list)
+        and len(entry) == 2
+        and isinstance(entry[0], str)
+        and bool(entry[0])
+        and isinstance(entry[1], dict | list)
+    )
+
+
+def _unsigned(body: Any) -> Any:
+    """The body without any `download_url` (nothing reads it; a private repository's is
+    signed with a token)."""
+    if isinstance(body, dict):
+        return {k: _unsigned(v) for k, v in body.items() if k != "download_url"}
+    if isinstance(body, list):
+        return [_unsigned(v) for v in body]
+    return body
+
+
 class ETags:
     """Shared by the workers of one run: every method takes the lock."""
 
@@ -45,10 +70,15 @@ class ETags:
         """The kept answers; none when the file is missing or unreadable (a cache only)."""
         try:
             raw = json.loads(path.read_text(encoding="utf-8"))
-            entries = {str(k): (str(v[0]), v[1]) for k, v in raw.items()}
-        except (OSError, ValueError, TypeError, IndexError, AttributeError):
-            entries = {}
-        return cls(path, entries)
+        except (OSError, ValueError, RecursionError):
+            raw = None
+        if not isinstance(raw, dict):
+            return cls(path)
+        saved = {k: (v[0], v[1]) for k, v in raw.items() if _as_saved(v)}
+        kept = {k: (etag, _unsigned(body)) for k, (etag, body) in saved.items()}
+        etags = cls(path, kept)
+        etags._changed = kept != saved  # an earlier release's file held signed URLs
+        return etags
 
     def lookup(self, key: str) -> Entry | None:
         with self._lock:
@@ -62,6 +92,7 @@ class ETags:
             self.unchanged += 1
 
     def store(self, key: str, etag: str, body: Any) -> None:
+        body = _unsigned(body)
         with self._lock:
             if self._entries.get(key) != (etag, body):
                 self._entries[key] = (etag, body)

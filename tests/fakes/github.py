@@ -900,7 +900,8 @@ class FakeGitHub:
             "url": url,
             "git_url": git,
             "html_url": html,
-            "download_url": f"https://raw.githubusercontent.com/{repo.full_name}/HEAD/{path}",
+            "download_url": f"https://raw.githubusercontent.com/{repo.full_name}/HEAD/{path}"
+            + ("" if repo.visibility == "public" else f"?token={raw_token(repo.full_name, path)}"),
             "_links": {"self": url, "git": git, "html": html},
         }
 
@@ -1053,6 +1054,12 @@ class FakeGitHub:
             self.clock.tick()
             return Response(204)
         return _error(404, "Not Found")
+
+
+def raw_token(repository: str, path: str) -> str:
+    """The token GitHub signs a private repository's raw file URL with (`download_url`):
+    anyone holding the URL may read the file."""
+    return "A" + hashlib.sha256(f"{repository}/{path}".encode()).hexdigest()[:28].upper()
 
 
 def _git_sha(data: bytes) -> str:
