@@ -534,8 +534,13 @@ FleetFile = Annotated[
     ),
 ]
 IssuerUrl = Annotated[
-    str,
-    typer.Option(metavar="URL", help="OIDC issuer (GHES: https://HOST/_services/token)."),
+    Optional[str],  # noqa: UP045
+    typer.Option(
+        metavar="URL",
+        help="OIDC issuer [default: the GitHub host's: github.com's, "
+        "https://token.actions.TENANT.ghe.com, or GHES's https://HOST/_services/token].",
+        show_default=False,
+    ),
 ]
 
 
@@ -676,8 +681,15 @@ def _run_fleet(
     _run(context, parse, run, json_out=json_out, verbose=verbose)
 
 
-def _issuer(url: str) -> str:
+def _issuer(url: str | None, github_api_url: str | None) -> str:
+    """The issuer given, else the one the GitHub host (--github-api-url, GITHUB_API_URL,
+    else github.com) issues its Actions tokens from."""
     from urllib.parse import urlparse
+
+    if url is None:
+        from ghbootstrap.github.connect import api_url, issuer_for
+
+        return issuer_for(api_url(github_api_url))
 
     parsed = urlparse(url)
     if parsed.scheme != "https" or not parsed.netloc:
@@ -712,7 +724,7 @@ def oidc(
     pull_requests: PullRequests = False,
     job_workflow: JobWorkflows = None,
     mutable_tags: MutableTags = False,
-    issuer_url: IssuerUrl = GITHUB_ISSUER,
+    issuer_url: IssuerUrl = None,
     github_api_url: GitHubApiUrl = None,
     workflow_path: WorkflowPath = None,
     no_workflow: NoWorkflow = False,
@@ -739,7 +751,7 @@ def oidc(
         scopes = Scopes.parse(branch or (), tag or (), environment or (), pull_requests)
         job_workflows = check_job_workflows(job_workflow or ())
         names = Names.resolve(ref, ecr_repository=ecr_repo, policy=policy_name, role=role_name)
-        issuer = _issuer(issuer_url)
+        issuer = _issuer(issuer_url, github_api_url)
         path = _workflow_path(
             repository, workflow_path, github_api_url, no_workflow=no_workflow, open_pr=open_pr
         )
@@ -1086,6 +1098,7 @@ def migrate(
     yes: Annotated[
         bool, typer.Option("--yes", "-y", help="With --finish: do not ask for confirmation.")
     ] = False,
+    issuer_url: IssuerUrl = None,
     github_api_url: GitHubApiUrl = None,
     workflow_path: WorkflowPath = None,
     no_workflow: NoWorkflow = False,
@@ -1117,7 +1130,12 @@ def migrate(
             _require_answer(yes=yes, dry_run=dry_run, command="migrate --finish")
             where = in_repository(workflow_path, "--workflow-path") if workflow_path else None
             return FinishRequest(
-                ref=ref, names=names, workflow_path=where.as_posix() if where else None
+                ref=ref,
+                names=names,
+                workflow_path=where.as_posix() if where else None,
+                issuer=_issuer(issuer_url, None) if issuer_url is not None else None,
+                profile=profile,
+                github_api_url=github_api_url,
             )
         if yes:
             raise UsageError("--yes needs --finish", "add --finish, or leave --yes out")
@@ -1141,6 +1159,7 @@ def migrate(
             force=force,
             profile=profile,
             github_api_url=github_api_url,
+            issuer=_issuer(issuer_url, github_api_url),
             given=frozenset(
                 flag
                 for flag, value in (("--ecr-repo", ecr_repo), ("--policy-name", policy_name))
@@ -1275,7 +1294,8 @@ def explain(
             names=Names.resolve(ref, role=role_name),
             job=job,
             claims=_read_claims(claims) if claims is not None else None,
-            issuer=_issuer(issuer_url) if issuer_url is not None else None,
+            issuer=_issuer(issuer_url, None) if issuer_url is not None else None,
+            host_issuer=_issuer(None, github_api_url),
             profile=profile,
             github_api_url=github_api_url,
         )
@@ -1297,7 +1317,7 @@ def apply(
         Path, typer.Argument(metavar="FILE", help="The apply file (TOML): see README.")
     ],
     jobs: Jobs = DEFAULT_JOBS,
-    issuer_url: IssuerUrl = GITHUB_ISSUER,
+    issuer_url: IssuerUrl = None,
     finish: Annotated[
         bool,
         typer.Option(
@@ -1328,7 +1348,7 @@ def apply(
         from ghbootstrap.fleet import MIGRATE
         from ghbootstrap.flows.apply import request_for
 
-        request_for(entry, _issuer(issuer_url))  # as its single command would check it
+        request_for(entry, _issuer(issuer_url, github_api_url))  # as its command checks it
         if entry.method == MIGRATE:
             migrating.append(entry)
 
@@ -1352,8 +1372,12 @@ def apply(
         if finish:
             ask = partial(_confirm, command="ghbootstrap apply --finish")
             confirm = _yes if yes else ask
-            return flow.finish(entries, clients, dry_run=dry_run, confirm=confirm, **fleet)
-        return flow.apply(entries, clients, issuer=_issuer(issuer_url), dry_run=dry_run, **fleet)
+            given = _issuer(issuer_url, None) if issuer_url is not None else None
+            return flow.finish(
+                entries, clients, dry_run=dry_run, confirm=confirm, issuer=given, **fleet
+            )
+        issuer = _issuer(issuer_url, github_api_url)
+        return flow.apply(entries, clients, issuer=issuer, dry_run=dry_run, **fleet)
 
     _run_fleet(
         context,

@@ -132,6 +132,7 @@ class Entry:
                 profile=self.profile,
                 github_api_url=github_api_url,
                 workflow=self._workflow_options,
+                issuer=issuer,
             )
         if self.method == OIDC:
             setup = OidcGiven(
@@ -174,10 +175,18 @@ class Entry:
             return ("--open-pr",)
         return ("--workflow-path", self.workflow)
 
-    def finish_command(self, region: str, *, github_api_url: str | None = None) -> str:
-        """`migrate --finish` of a migrate entry: the repair when `apply --finish` failed."""
+    def finish_command(
+        self, region: str, *, github_api_url: str | None = None, issuer: str | None = None
+    ) -> str:
+        """`migrate --finish` of a migrate entry: the repair when `apply --finish` failed
+        (`issuer`: the one `apply --finish --issuer-url` was given)."""
         return migrate_finish_command(
-            self.ref, region, self.names, profile=self.profile, github_api_url=github_api_url
+            self.ref,
+            region,
+            self.names,
+            profile=self.profile,
+            github_api_url=github_api_url,
+            issuer=issuer,
         )
 
     def destroy_command(self, region: str, *, github_api_url: str | None = None) -> str:

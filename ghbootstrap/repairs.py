@@ -36,8 +36,7 @@ def oidc_command(
     )
     if setup.ecr_named or setup.ecr_repository != defaults.ecr_repository:
         args += ["--ecr-repo", setup.ecr_repository]
-    if setup.issuer != GITHUB_ISSUER:
-        args += ["--issuer-url", setup.issuer]
+    args += issuer_option(setup.issuer)
     if github_api_url is not None:
         args += ["--github-api-url", github_api_url]
     args += _scope_options(setup.scopes)
@@ -105,6 +104,13 @@ def _start(command: str, ref: RepoRef, region: str, profile: str | None, *flags:
     return args if profile is None else [*args, "--profile", profile]
 
 
+def issuer_option(issuer: str | None) -> list[str]:
+    """`--issuer-url` for a setup on another issuer than github.com's: named even where
+    the command's own default (the GitHub host's issuer) would find it, so the command
+    does the same from any environment (GITHUB_API_URL may differ there)."""
+    return [] if issuer in (None, GITHUB_ISSUER) else ["--issuer-url", str(issuer)]
+
+
 def _names(*names: tuple[str, str, str]) -> list[str]:
     return [part for given, default, flag in names if given != default for part in (flag, given)]
 
@@ -134,10 +140,12 @@ def migrate_command(
     github_api_url: str | None = None,
     workflow: Sequence[str] = ("--open-pr",),
     force: bool = False,
+    issuer: str | None = None,
 ) -> str:
     """Phase one of `migrate` for a key setup: the user's record supplies the ECR
     repository, the policy and where the secrets live."""
     args = _start("migrate", ref, region, profile) + _migrate_names(ref, names)
+    args += issuer_option(issuer)
     if github_api_url is not None:
         args += ["--github-api-url", github_api_url]
     args += _scope_options(scopes or Scopes())
@@ -178,9 +186,11 @@ def migrate_finish_command(
     workflow_path: str | None = None,
     profile: str | None = None,
     github_api_url: str | None = None,
+    issuer: str | None = None,
 ) -> str:
-    """Phase two of `migrate`, with the names phase one was given."""
+    """Phase two of `migrate`, with the names (and the issuer) phase one was given."""
     args = _start("migrate", ref, region, profile, "--finish") + _migrate_names(ref, names)
+    args += issuer_option(issuer)
     if workflow_path is not None and workflow_path != WORKFLOW_PATH:
         args += ["--workflow-path", workflow_path]
     if github_api_url is not None:

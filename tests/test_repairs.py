@@ -287,18 +287,24 @@ def test_migrate_finish_with_every_option(monkeypatch: pytest.MonkeyPatch) -> No
         workflow_path=".github/workflows/build it.yml",
         profile="ci",
         github_api_url=API,
+        issuer=ENTERPRISE_ISSUER,
     )
     assert command == (
         "ghbootstrap migrate Octo-Org/Hello-World --finish --region eu-west-1 --profile ci "
         "--user-name ci@user --role-name CI-Role.x --policy-name Push+Policy "
-        "--ecr-repo team/img --workflow-path '.github/workflows/build it.yml' "
-        f"--github-api-url {API}"
+        f"--ecr-repo team/img --issuer-url {ENTERPRISE_ISSUER} "
+        f"--workflow-path '.github/workflows/build it.yml' --github-api-url {API}"
     )
     monkeypatch.setattr("sys.stdin", _Terminal())
     parsed = parse_as_printed(command, monkeypatch)
     assert (parsed.options["profile"], parsed.options["github_api_url"]) == ("ci", API)
     assert parsed.request == FinishRequest(
-        ref=REF, names=CUSTOM, workflow_path=".github/workflows/build it.yml"
+        ref=REF,
+        names=CUSTOM,
+        workflow_path=".github/workflows/build it.yml",
+        issuer=ENTERPRISE_ISSUER,
+        profile="ci",
+        github_api_url=API,
     )
 
 

@@ -61,7 +61,7 @@ def request_for(
         if entry.method == OIDC:
             return oidc.OidcRequest.from_entry(entry, issuer)
         if entry.method == MIGRATE:
-            return migrate.MigrateRequest.from_entry(entry, github_api_url)
+            return migrate.MigrateRequest.from_entry(entry, issuer, github_api_url)
         return keys.KeysRequest.from_entry(entry)
     except UsageError as exc:
         raise UsageError(f"{entry.label}: {exc.what}", exc.fix) from None
@@ -78,8 +78,7 @@ def settle_providers(
     changes: list[Change] = []
     settled: dict[str | None, Settled] = {}
     for entry in entries:
-        takes = entry.method == OIDC or (entry.method == MIGRATE and issuer == GITHUB_ISSUER)
-        if not takes or entry.profile in settled:
+        if entry.method not in (OIDC, MIGRATE) or entry.profile in settled:
             continue
         aws = clients.aws(entry)
         plan = Plan()
@@ -186,6 +185,7 @@ def finish(
     dry_run: bool,
     confirm: migrate.Confirm,
     source: str,
+    issuer: str | None = None,
     github_api_url: str | None = None,
     on_done: Callable[[Outcome], None] = lambda _: None,
 ) -> FleetReport:
@@ -195,12 +195,19 @@ def finish(
     only those that planned cleanly are finished."""
 
     def run(entry: Entry, dry: bool) -> Report:
-        request = migrate.FinishRequest(ref=entry.ref, names=entry.names)
+        request = migrate.FinishRequest(
+            ref=entry.ref,
+            names=entry.names,
+            issuer=issuer,
+            profile=entry.profile,
+            github_api_url=github_api_url,
+        )
         aws, gh = clients.aws(entry), clients.github()
         return migrate.finish(aws, gh, request, dry_run=dry, confirm=lambda _: True)
 
     def repair(entry: Entry, force: bool) -> str:  # noqa: ARG001 - --finish forces nothing
-        return entry.finish_command(clients.aws(entry).region, github_api_url=github_api_url)
+        region = clients.aws(entry).region
+        return entry.finish_command(region, github_api_url=github_api_url, issuer=issuer)
 
     planned = run_pool(entries, lambda e: run(e, True), repair, jobs=jobs)
     stopped = [o for o in planned if o.error is not None]

@@ -49,6 +49,7 @@ class ExplainRequest:
     job: JobContext | None = None  # by options, or
     claims: Token | None = None  # ... by claims
     issuer: str | None = None
+    host_issuer: str = GITHUB_ISSUER  # the GitHub host's: the default when nothing names one
     profile: str | None = None
     github_api_url: str | None = None
 
@@ -208,9 +209,9 @@ def run(aws: Aws, github: Callable[[], GitHub], request: ExplainRequest) -> Expl
 
     if request.claims is not None:
         candidates = request.claims.per_audience()
-        issuer = candidates[0].get("iss") or request.issuer or role_issuer or GITHUB_ISSUER
+        issuer = candidates[0].get("iss") or request.issuer or role_issuer or request.host_issuer
     else:
-        issuer = request.issuer or role_issuer or GITHUB_ISSUER
+        issuer = request.issuer or role_issuer or request.host_issuer
         job = request.job or JobContext()
         candidates = [context_claims(where().repo, where().prefix, job, issuer)]
     issuer = issuer.rstrip("/")

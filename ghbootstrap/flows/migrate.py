@@ -28,20 +28,22 @@ from ghbootstrap import footprint, frozen_v0_1_0, repairs
 from ghbootstrap.aws import access_keys, ecr, role, user
 from ghbootstrap.aws.session import Aws
 from ghbootstrap.checkout import path_in_checkout
-from ghbootstrap.defaults import WORKFLOW_PATH
+from ghbootstrap.defaults import GITHUB_ISSUER, WORKFLOW_PATH
 from ghbootstrap.delivery import Proposal, deliver
+from ghbootstrap.documents import issuer_host
 from ghbootstrap.errors import GhbError, UsageError
 from ghbootstrap.fleet import Entry
 from ghbootstrap.flows import destroy, oidc
 from ghbootstrap.flows.replacement import Replacement, prove
 from ghbootstrap.flows.shared_steps import Start, start
 from ghbootstrap.github.api import GitHub, Holder
-from ghbootstrap.github.connect import web_host
+from ghbootstrap.github.connect import issuer_for, web_host
 from ghbootstrap.keyrecord import KeyRecord
 from ghbootstrap.plan import Action, Change, Plan
 from ghbootstrap.report import Report
 from ghbootstrap.subjects import Scopes
 from ghbootstrap.target import Names, RepoRef
+from ghbootstrap.trusteval import github_hosts
 from ghbootstrap.workflow import (
     KEYS_TEMPLATE,
     OIDC_TEMPLATE,
@@ -68,11 +70,14 @@ class MigrateRequest:
     force: bool = False
     profile: str | None = None  # for the printed --finish command
     github_api_url: str | None = None
+    issuer: str = GITHUB_ISSUER  # the GitHub host's (`--issuer-url`: the one given)
     # the naming options given (--ecr-repo, --policy-name): the others come from the record
     given: frozenset[str] = frozenset()
 
     @classmethod
-    def from_entry(cls, entry: Entry, github_api_url: str | None = None) -> MigrateRequest:
+    def from_entry(
+        cls, entry: Entry, issuer: str = GITHUB_ISSUER, github_api_url: str | None = None
+    ) -> MigrateRequest:
         """What `migrate` is asked for by an apply file's `method = "migrate"` entry,
         checked as `migrate` checks its options: a workflow needs an exact trigger for
         every scope."""
@@ -87,6 +92,7 @@ class MigrateRequest:
             scopes=entry.scopes,
             profile=entry.profile,
             github_api_url=github_api_url,
+            issuer=issuer,
             given=frozenset(given),
             **entry.delivery(),
         )
@@ -97,6 +103,9 @@ class FinishRequest:
     ref: RepoRef
     names: Names
     workflow_path: str | None = None  # in the repository; None: the one `keys` recorded
+    issuer: str | None = None  # `--issuer-url`; None: the one the GitHub host's jobs present
+    profile: str | None = None  # for the printed fix
+    github_api_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -215,6 +224,7 @@ def run(
         names=request.names,
         scopes=scopes,
         immutable_tags=found_ecr.immutable if found_ecr else True,  # as keys left it
+        issuer=request.issuer,
         force=request.force,
         job_workflows=_kept_job_workflows(setup),
         workflow_path=request.workflow_path,  # recorded: `status` reads the file there
@@ -240,7 +250,7 @@ def _oidc_instead(request: MigrateRequest, region: str) -> str:
     names = request.names
     setup = footprint.OidcGiven(
         region, names.ecr_repository, names.policy, names.role, request.scopes,
-        ecr_named=names.ecr_named,
+        issuer=request.issuer, ecr_named=names.ecr_named,
     )  # fmt: skip
     path = request.workflow_path
     workflow: tuple[str, ...] = ()  # the default path in the checkout it runs in
@@ -408,6 +418,7 @@ def _next_steps(
         workflow_path=in_repository if in_repository != checked else None,
         profile=request.profile,
         github_api_url=request.github_api_url,
+        issuer=request.issuer,
     )
     return [
         first,
@@ -427,7 +438,7 @@ _NOT_PROVEN = (
 )
 
 
-def _replacement(request: FinishRequest, key: KeySetup) -> Replacement:
+def _replacement(request: FinishRequest, key: KeySetup, issuer: str) -> Replacement:
     """The role, the push policy `keys` was given, and the build workflow: the path given,
     else the one `keys` recorded, else the default."""
     recorded = key.given
@@ -437,6 +448,50 @@ def _replacement(request: FinishRequest, key: KeySetup) -> Replacement:
         policy=recorded.policy if recorded else request.names.policy,
         workflow_path=path,
         environment=key.environment,
+        issuer=issuer,
+    )
+
+
+def presented_issuer(request: FinishRequest, gh: GitHub, found: role.Role | None) -> str:
+    """The issuer of the tokens the default branch's jobs present: the one given, else the
+    GitHub host's. On github.com, a role recording an enterprise's own issuer of
+    github.com (GITHUB_ISSUER/SLUG, which no API URL names) is taken as given."""
+    if request.issuer is not None:
+        return request.issuer
+    host = issuer_for(gh.api_url)
+    recorded = footprint.OidcGiven.from_tags(found.tags, found.name) if found else None
+    if host == GITHUB_ISSUER and recorded and recorded.issuer.startswith(GITHUB_ISSUER + "/"):
+        return recorded.issuer
+    return host
+
+
+def _refuse_another_issuer(
+    setup: Start, request: FinishRequest, found: role.Role | None, issuer: str
+) -> None:
+    """A role trusting only other issuers' providers than the one the jobs' tokens come
+    from can never be assumed by them: say both, and the phase one that moves the role."""
+    if found is None:
+        return  # the proof says the role is missing
+    hosts = github_hosts(found.trust)
+    if not hosts or issuer_host(issuer) in hosts:
+        return
+    recorded = footprint.OidcGiven.from_tags(found.tags, found.name)
+    command = repairs.migrate_command(
+        request.ref,
+        setup.aws.region,
+        request.names,
+        recorded.scopes if recorded else None,
+        profile=request.profile,
+        github_api_url=request.github_api_url,
+        workflow=repairs.NO_WORKFLOW,
+        issuer=issuer,
+    )
+    trusted = ", ".join(f"https://{host}" for host in hosts)
+    raise GhbError(
+        f"nothing was removed: IAM role {found.name} trusts tokens of {trusted}, but jobs of "
+        f"{setup.repo.full_name} on {web_host(setup.gh.api_url)} present tokens of {issuer}, "
+        "so the role cannot replace the key",
+        f"move the role to {issuer} with `{command}`, then run this again",
     )
 
 
@@ -450,7 +505,9 @@ def finish(
     if key is None:
         note = f"nothing to do: no access-key setup of {request.ref.tag_value} is left"
         return Report("migrate --finish", setup.repo.full_name, dry_run, notes=[note])
-    proof = prove(setup, _replacement(request, key))
+    issuer = presented_issuer(request, gh, found_role)
+    _refuse_another_issuer(setup, request, found_role, issuer)
+    proof = prove(setup, _replacement(request, key, issuer))
     if proof.problems:
         raise GhbError(f"nothing was removed: {'; '.join(proof.problems)}", _NOT_PROVEN)
     plan = Plan()

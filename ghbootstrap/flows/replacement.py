@@ -7,7 +7,8 @@ Read-only, and on the default branch, as GitHub would run it:
   and reads vars.AWS_ROLE_ARN; for each job that reads it, AWS_ROLE_ARN where that job
   reads it (its environment's, else the repository's) names the role, and the trust admits
   the claims GitHub would issue to that job: `explain`'s engine on its branch, its
-  environment, the repository's subject format;
+  environment, the repository's subject format, and the issuer the GitHub host's tokens
+  come from (`migrate.presented_issuer`);
 - no workflow file in .github/workflows/ reads the key's secrets where they live (in an
   environment: a job in that environment; in the repository: any job).
 
@@ -50,6 +51,7 @@ class Replacement:
     policy: str
     workflow_path: str
     environment: str | None
+    issuer: str = GITHUB_ISSUER  # of the tokens the default branch's jobs present
 
 
 def prove(setup: Start, wanted: Replacement) -> Proof:
@@ -70,7 +72,7 @@ def prove(setup: Start, wanted: Replacement) -> Proof:
     for job in _assuming_jobs(setup, wanted.workflow_path, proof):
         _check_variable(setup, wanted, found, job, proof)
         if found is not None:
-            _check_trust(setup, wanted.workflow_path, found, job, proof)
+            _check_trust(setup, wanted, found, job, proof)
     _check_secrets(setup, wanted.environment, proof)
     return proof
 
@@ -128,18 +130,20 @@ def _check_variable(
         )
 
 
-def _check_trust(setup: Start, path: str, found: role.Role, job: jobs.Job, proof: Proof) -> None:
+def _check_trust(
+    setup: Start, wanted: Replacement, found: role.Role, job: jobs.Job, proof: Proof
+) -> None:
     """`explain`'s verdict on the claims GitHub would issue to this job on a push to the
-    default branch (the issuer: the one the role was set up for, else github.com's)."""
+    default branch, from the issuer its tokens really come from (never merely the one the
+    role was set up for: a role on another issuer's provider admits none of them)."""
     repo, branch = setup.repo, setup.repo.default_branch
+    path, issuer = wanted.workflow_path, wanted.issuer
     if not job.known:
         proof.problems.append(
             f"job {job.name} of {path} runs in an environment given by an expression, so the "
             "subject it presents cannot be known"
         )
         return
-    recorded = footprint.OidcGiven.from_tags(found.tags, found.name)
-    issuer = recorded.issuer if recorded else GITHUB_ISSUER
     prefix = subject_prefix(repo, setup.gh.subject_template(repo))
     claims = context_claims(repo, prefix, JobContext(environment=job.environment), issuer, path)
     arn = oidc_provider_arn(setup.caller.partition, setup.caller.account, issuer)
