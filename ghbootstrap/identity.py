@@ -46,7 +46,7 @@ from ghbootstrap.subjects import (
     trust_prefixes,
 )
 from ghbootstrap.target import parse_repo
-from ghbootstrap.trusteval import claim_values
+from ghbootstrap.trusteval import claim_values, github_hosts
 
 REPOSITORY_ID = "repository_id"
 JOB_WORKFLOW_REF = "job_workflow_ref"
@@ -265,6 +265,10 @@ def refuse_another_repository(
 
 def trust_change(found: Mapping[str, Any], wanted: Mapping[str, Any], host: str) -> str:
     """Why an `oidc` run rewrites a trust, in words."""
+    before = github_hosts(found)
+    if before and host not in before:  # the rest is the same setup on another provider
+        was = ", ".join(f"https://{h}" for h in before)
+        return f"trust policy differs: moves it from the issuer {was} to https://{host}"
     changes = []
     pins = claim_values(wanted, host, REPOSITORY_ID)
     if pins and not claim_values(found, host, REPOSITORY_ID):

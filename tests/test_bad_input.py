@@ -483,6 +483,18 @@ CASES = [
         "error: 'http://x' is not an OIDC issuer",
     ),
     Case(
+        "migrate-issuer-http",
+        ("migrate", R, "--issuer-url", "http://x", "--no-workflow"),
+        2,
+        "error: 'http://x' is not an OIDC issuer",
+    ),
+    Case(
+        "issuer-default-from-a-bad-github-api-url",  # the host's issuer: the URL checked first
+        ("oidc", R, "--github-api-url", "ghe.example/api/v3", "--no-workflow"),
+        2,
+        "error: 'ghe.example/api/v3' is not a GitHub API URL",
+    ),
+    Case(
         "github-api-url",
         ("oidc", R, "--github-api-url", "ftp://x"),
         2,

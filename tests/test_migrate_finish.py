@@ -14,10 +14,13 @@ import boto3
 import pytest
 
 from ghbootstrap.aws.session import Aws
+from ghbootstrap.defaults import GITHUB_ISSUER
 from ghbootstrap.footprint import KeysGiven
 from tests.checkouts import git_checkout
 from tests.conftest import ACCOUNT, REGION, AwsCalls, CliResult
 from tests.fakes.github import FakeGitHub
+from tests.fakes.serve import GHES_API, GHES_ISSUER
+from tests.printed import parse_as_printed
 from tests.test_migrate import github_key_works
 
 Cli = Callable[..., CliResult]
@@ -376,5 +379,116 @@ def test_in_a_checkout_the_recorded_file_is_replaced(
     )
     commit_on_main(fake_github, {".github/workflows/build.yml": replaced})  # pushed, and it ran
     done = cli(*finish, "--yes")
+    assert done.code == 0, done.err
+    assert aws.iam.raw.list_users()["Users"] == []
+
+
+GHES_HOST = "github.example.com/_services/token"
+GHES_SUB = f"{GHES_HOST}:sub"
+GITHUB_PROVIDER = f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"
+
+
+def _trusted_providers() -> list[str]:
+    trust = boto3.client("iam", region_name=REGION).get_role(RoleName=ROLE)["Role"][
+        "AssumeRolePolicyDocument"
+    ]
+    return sorted({s["Principal"]["Federated"] for s in trust["Statement"]})
+
+
+def test_on_enterprise_server_the_role_trusts_the_servers_issuer(
+    cli: Cli, aws: Aws, fake_github: FakeGitHub, here: Path, unchanged: Cli
+) -> None:
+    """Reproduced before 0.x: on GHES, migrate made a role trusting github.com's provider,
+    which the server's jobs can never assume, and --finish (proving against that same
+    issuer) removed the key. Now the role trusts the server's issuer, and --finish removes
+    the key only once that trust admits the server's job."""
+    keys = cli("keys", TYPED, "--open-pr", "--github-api-url", GHES_API)
+    assert keys.code == 0, keys.err
+    fake_github.merge(REPO, 1)
+    first = cli("migrate", TYPED, "--open-pr", "--github-api-url", GHES_API)
+    assert first.code == 0, first.err
+    fake_github.merge(REPO, 2)
+    assert _trusted_providers() == [f"arn:aws:iam::{ACCOUNT}:oidc-provider/{GHES_HOST}"]
+    finish = printed_finish(first.out)
+    assert finish == [
+        "migrate", TYPED, "--finish", "--region", REGION,
+        "--issuer-url", GHES_ISSUER, "--github-api-url", GHES_API,
+    ]  # fmt: skip
+
+    # the trust stops admitting the server's job on main: the key stays
+    trust = aws.iam.raw.get_role(RoleName=ROLE)["Role"]["AssumeRolePolicyDocument"]
+    kept = json.dumps(trust)
+    trust["Statement"][0]["Condition"]["StringEquals"][GHES_SUB] = [
+        f"repo:{REPO}:ref:refs/heads/release"
+    ]
+    aws.iam.raw.update_assume_role_policy(RoleName=ROLE, PolicyDocument=json.dumps(trust))
+    refused = unchanged(*finish, "--yes")
+    assert f"the trust of IAM role {ROLE} does not admit repo:{REPO}:ref:refs/heads/main" in (
+        refused.err
+    )
+
+    aws.iam.raw.update_assume_role_policy(RoleName=ROLE, PolicyDocument=kept)
+    done = cli(*finish, "--yes")
+    assert done.code == 0, done.err
+    assert f"the trust admits repo:{REPO}:ref:refs/heads/main" in done.out
+    assert aws.iam.raw.list_users()["Users"] == []
+    assert fake_github.secret(REPO, "AWS_ACCESS_KEY_ID") is None
+
+
+def test_a_role_on_githubs_issuer_for_a_server_repository_keeps_the_key(
+    cli: Cli, aws: Aws, fake_github: FakeGitHub, here: Path, unchanged: Cli
+) -> None:
+    """What migrate made on GHES before (github.com's issuer): --finish names both issuers
+    and the phase one that moves the role; run as printed, --finish then passes."""
+    assert cli("keys", TYPED, "--open-pr", "--github-api-url", GHES_API).code == 0
+    fake_github.merge(REPO, 1)
+    first = cli(
+        "migrate", TYPED, "--open-pr", "--github-api-url", GHES_API, "--issuer-url", GITHUB_ISSUER
+    )
+    assert first.code == 0, first.err
+    fake_github.merge(REPO, 2)
+    assert _trusted_providers() == [GITHUB_PROVIDER]
+    finish = printed_finish(first.out)
+
+    refused = unchanged(*finish, "--yes")
+    fix = (
+        f"ghbootstrap migrate {TYPED} --region {REGION} --issuer-url {GHES_ISSUER} "
+        f"--github-api-url {GHES_API} --no-workflow"
+    )
+    assert refused.err == (
+        f"error: nothing was removed: IAM role {ROLE} trusts tokens of {GITHUB_ISSUER}, but "
+        f"jobs of {REPO} on github.example.com present tokens of {GHES_ISSUER}, so the role "
+        f"cannot replace the key: move the role to {GHES_ISSUER} with `{fix}`, then run this "
+        "again\n"
+    )
+    with pytest.MonkeyPatch.context() as patch:
+        assert parse_as_printed(fix, patch).request.issuer == GHES_ISSUER
+
+    moved = cli(*shlex.split(fix)[1:])
+    assert moved.code == 0, moved.err
+    assert (
+        f"  update     IAM role              {ROLE}  (trust policy differs: moves it from the "
+        f"issuer {GITHUB_ISSUER} to {GHES_ISSUER})\n"
+    ) in moved.out
+    assert _trusted_providers() == [f"arn:aws:iam::{ACCOUNT}:oidc-provider/{GHES_HOST}"]
+    done = cli(*finish, "--yes")
+    assert done.code == 0, done.err
+    assert aws.iam.raw.list_users()["Users"] == []
+
+
+def test_an_enterprise_issuer_of_github_com_is_taken_as_recorded(
+    cli: Cli, aws: Aws, fake_github: FakeGitHub, here: Path
+) -> None:
+    """An enterprise's own issuer on github.com (GITHUB_ISSUER/SLUG) is named by no API
+    URL: the role's record of it stands, and the printed --finish names it."""
+    slug = f"{GITHUB_ISSUER}/octo-enterprise"
+    assert cli("keys", TYPED, "--open-pr").code == 0
+    fake_github.merge(REPO, 1)
+    first = cli("migrate", TYPED, "--open-pr", "--issuer-url", slug)
+    assert first.code == 0, first.err
+    fake_github.merge(REPO, 2)
+    finish = printed_finish(first.out)
+    assert finish == ["migrate", TYPED, "--finish", "--region", REGION, "--issuer-url", slug]
+    done = cli("migrate", TYPED, "--finish", "--yes")  # without it too: the record stands
     assert done.code == 0, done.err
     assert aws.iam.raw.list_users()["Users"] == []

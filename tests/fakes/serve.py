@@ -14,22 +14,30 @@ import responses
 from tests.fakes.github import FakeGitHub
 
 GITHUB_API = "https://api.github.com"
+# A GitHub Enterprise Server: its REST API under /api/v3, its Actions tokens from
+# https://github.example.com/_services/token. The same fake answers both.
+GHES_API = "https://github.example.com/api/v3"
+GHES_ISSUER = "https://github.example.com/_services/token"
 _ANY_GITHUB_URL = re.compile(r"https://api\.github\.com(:443)?/.*")
+_ANY_GHES_URL = re.compile(r"https://github\.example\.com(:443)?/api/v3/.*")
+_GHES_PREFIX = re.compile(r"(?<=^https://github\.example\.com)/api/v3/")
 _METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 
 def install(fake: FakeGitHub, rsps: responses.RequestsMock) -> None:
-    """Route every request for api.github.com (PyGithub adds :443) to the fake."""
+    """Route every request for api.github.com (PyGithub adds :443), and for the GitHub
+    Enterprise Server at GHES_API, to the fake."""
 
     def callback(request: Any) -> tuple[int, dict[str, str], bytes]:
         body = request.body.encode() if isinstance(request.body, str) else request.body
-        url = request.url.replace(":443/", "/", 1)
+        url = _GHES_PREFIX.sub("/", request.url.replace(":443/", "/", 1), count=1)
         answer = fake.handle(request.method, url, dict(request.headers), body)
         headers = {"Content-Type": "application/json", **answer.headers}
         return answer.status, headers, answer.encoded()
 
     for method in _METHODS:
         rsps.add_callback(method, _ANY_GITHUB_URL, callback=callback)
+        rsps.add_callback(method, _ANY_GHES_URL, callback=callback)
 
 
 @contextmanager
