@@ -14,7 +14,6 @@ import boto3
 import pytest
 
 from ghbootstrap.defaults import GITHUB_ISSUER
-from ghbootstrap.github.connect import issuer_for
 from tests.conftest import ACCOUNT, REGION, CliResult
 from tests.fakes.github import FakeGitHub
 from tests.fakes.serve import GHES_API, GHES_ISSUER
@@ -39,6 +38,8 @@ GITHUB_PROVIDER = f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubuse
     ],
 )
 def test_the_issuer_a_github_host_issues(api_url: str, issuer: str) -> None:
+    from ghbootstrap.github.connect import issuer_for
+
     assert issuer_for(api_url) == issuer
 
 
