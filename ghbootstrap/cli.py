@@ -537,8 +537,7 @@ IssuerUrl = Annotated[
     Optional[str],  # noqa: UP045
     typer.Option(
         metavar="URL",
-        help="OIDC issuer [default: the GitHub host's: github.com's, "
-        "https://token.actions.TENANT.ghe.com, or GHES's https://HOST/_services/token].",
+        help="OIDC issuer [default: the GitHub host's; GHES: https://HOST/_services/token].",
         show_default=False,
     ),
 ]
