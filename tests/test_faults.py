@@ -259,7 +259,7 @@ CALLS: dict[str, tuple[int, int]] = {
     "keys": (19, 12),
     "keys-open-pr": (19, 20),
     "migrate-finish": (14, 11),
-    "migrate-open-pr": (15, 18),
+    "migrate-open-pr": (16, 18),
     "oidc": (13, 16),
     "rotate": (10, 8),
 }
