@@ -267,7 +267,8 @@ def _workflow_path(
     """Where the workflow goes: nowhere, a path in the repository (--open-pr), the given
     path, or the default path in the checkout of OWNER/REPO this command runs in."""
     from ghbootstrap.checkout import checkout_root, in_repository
-    from ghbootstrap.github.connect import api_url, web_host
+    from ghbootstrap.github.connect import api_url
+    from ghbootstrap.hosts import web_host
     from ghbootstrap.target import parse_repo
 
     if no_workflow:
@@ -686,7 +687,8 @@ def _issuer(url: str | None, github_api_url: str | None) -> str:
     from urllib.parse import urlparse
 
     if url is None:
-        from ghbootstrap.github.connect import api_url, issuer_for
+        from ghbootstrap.github.connect import api_url
+        from ghbootstrap.hosts import issuer_for
 
         return issuer_for(api_url(github_api_url))
 

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from ghbootstrap.defaults import GITHUB_ISSUER, WORKFLOW_PATH
 from ghbootstrap.footprint import OidcGiven
+from ghbootstrap.hosts import issuer_for
 from ghbootstrap.subjects import Scopes
 from ghbootstrap.target import Names, RepoRef
 
@@ -36,7 +37,7 @@ def oidc_command(
     )
     if setup.ecr_named or setup.ecr_repository != defaults.ecr_repository:
         args += ["--ecr-repo", setup.ecr_repository]
-    args += issuer_option(setup.issuer)
+    args += issuer_option(setup.issuer, github_api_url)
     if github_api_url is not None:
         args += ["--github-api-url", github_api_url]
     args += _scope_options(setup.scopes)
@@ -104,11 +105,15 @@ def _start(command: str, ref: RepoRef, region: str, profile: str | None, *flags:
     return args if profile is None else [*args, "--profile", profile]
 
 
-def issuer_option(issuer: str | None) -> list[str]:
-    """`--issuer-url` for a setup on another issuer than github.com's: named even where
-    the command's own default (the GitHub host's issuer) would find it, so the command
-    does the same from any environment (GITHUB_API_URL may differ there)."""
-    return [] if issuer in (None, GITHUB_ISSUER) else ["--issuer-url", str(issuer)]
+def issuer_option(issuer: str | None, github_api_url: str | None = None) -> list[str]:
+    """`--issuer-url`, unless the setup trusts github.com's issuer and so would the command
+    by default (the issuer of the GitHub host it names). Named even where that default
+    would find it, so the command does the same from any environment; and named for a
+    role on github.com's issuer whose command names another host, so running it keeps
+    the role where it is (changing issuer is the setup's own decision)."""
+    issuer = issuer or GITHUB_ISSUER
+    default = issuer_for(github_api_url) if github_api_url is not None else GITHUB_ISSUER
+    return [] if issuer == GITHUB_ISSUER == default else ["--issuer-url", issuer]
 
 
 def _names(*names: tuple[str, str, str]) -> list[str]:
@@ -145,7 +150,7 @@ def migrate_command(
     """Phase one of `migrate` for a key setup: the user's record supplies the ECR
     repository, the policy and where the secrets live."""
     args = _start("migrate", ref, region, profile) + _migrate_names(ref, names)
-    args += issuer_option(issuer)
+    args += issuer_option(issuer, github_api_url)
     if github_api_url is not None:
         args += ["--github-api-url", github_api_url]
     args += _scope_options(scopes or Scopes())
@@ -190,6 +195,8 @@ def migrate_finish_command(
 ) -> str:
     """Phase two of `migrate`, with the names (and the issuer) phase one was given."""
     args = _start("migrate", ref, region, profile, "--finish") + _migrate_names(ref, names)
+    # the issuer the jobs present, as phase one was told it: github.com's is left to
+    # --finish, which then takes the GitHub host's (a server's jobs never present it)
     args += issuer_option(issuer)
     if workflow_path is not None and workflow_path != WORKFLOW_PATH:
         args += ["--workflow-path", workflow_path]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from ghbootstrap.checkout import remote_repository
-from ghbootstrap.github.connect import web_host
+from ghbootstrap.hosts import web_host
 from tests.checkouts import git_checkout
 from tests.conftest import CliResult
 from tests.fakes.github import FakeGitHub

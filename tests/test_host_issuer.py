@@ -38,7 +38,7 @@ GITHUB_PROVIDER = f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubuse
     ],
 )
 def test_the_issuer_a_github_host_issues(api_url: str, issuer: str) -> None:
-    from ghbootstrap.github.connect import issuer_for
+    from ghbootstrap.hosts import issuer_for
 
     assert issuer_for(api_url) == issuer
 
@@ -144,3 +144,53 @@ def test_apply_migrate_entries_take_the_issuer(
         assert parse_as_printed(repair, patch).request.issuer == GHES_ISSUER
     assert cli(*shlex.split(repair)[1:]).code == 0
     assert _trusted() == [GHES_PROVIDER]
+
+
+def _on_githubs_issuer_for_a_server(cli: Cli) -> None:
+    """A role of a server's repository trusting github.com's issuer (an earlier release's
+    default there): the server's jobs can never assume it."""
+    made = cli(
+        "oidc", TYPED, "--github-api-url", GHES_API, "--issuer-url", GITHUB_ISSUER, "--no-workflow"
+    )
+    assert made.code == 0, made.err
+    assert _trusted() == [GITHUB_PROVIDER]
+
+
+def test_explain_judges_the_token_a_servers_job_presents(
+    moto: None, cli: Cli, fake_github: FakeGitHub, here: Path
+) -> None:
+    """The job described comes from the server: its token's issuer is the server's, not
+    the one the role happens to trust. It used to be judged with the role's issuer, and
+    admitted."""
+    _on_githubs_issuer_for_a_server(cli)
+    result = cli("explain", TYPED, "--github-api-url", GHES_API, "--json")
+    assert result.code == 3, result.out
+    answer = json.loads(result.out)
+    assert (answer["issuer"], answer["admitted"], answer["fix"]) == (GHES_ISSUER, False, None)
+    assert answer["reason"].startswith(
+        f"the token comes from {GHES_ISSUER}; the role trusts {GITHUB_ISSUER}"
+    )
+    named = cli("explain", TYPED, "--github-api-url", GHES_API, "--issuer-url", GITHUB_ISSUER)
+    assert named.code == 0, named.out  # an issuer given is the one judged
+
+
+def test_a_repair_keeps_the_issuer_the_role_trusts_whatever_host_it_names(
+    moto: None, cli: Cli, fake_github: FakeGitHub, here: Path
+) -> None:
+    """Repairing a variable must not move the trust: the printed command names the
+    role's issuer even where the host's default would differ."""
+    _on_githubs_issuer_for_a_server(cli)
+    fake_github.repo("Octo-Org/Hello-World").scope.variables.pop("AWS_REGION")
+    drifted = cli("status", TYPED, "--github-api-url", GHES_API, "--json")
+    assert drifted.code == 3, drifted.out
+    [fix] = {c["fix"] for c in json.loads(drifted.out)["checks"] if c["fix"]}
+    assert fix == (
+        f"ghbootstrap oidc {TYPED} --region {REGION} --issuer-url {GITHUB_ISSUER} "
+        f"--github-api-url {GHES_API} --no-workflow"
+    )
+    repaired = cli(*shlex.split(fix)[1:], "--json")
+    assert repaired.code == 0, repaired.err
+    assert [
+        c["resource"] for c in json.loads(repaired.out)["resources"] if c["action"] != "no change"
+    ] == ["GitHub variable"]
+    assert _trusted() == [GITHUB_PROVIDER]

@@ -29,6 +29,7 @@ from ghbootstrap.explain import (
 from ghbootstrap.explain import admits as matches
 from ghbootstrap.footprint import TAG_REPOSITORY, OidcGiven
 from ghbootstrap.github.api import GitHub
+from ghbootstrap.hosts import presented_issuer
 from ghbootstrap.identity import JOB_WORKFLOW_REF, REPOSITORY_ID
 from ghbootstrap.subjects import Scopes, read_subjects, subject_prefix, union_of
 from ghbootstrap.target import Names, RepoRef, parse_repo
@@ -207,11 +208,14 @@ def run(aws: Aws, github: Callable[[], GitHub], request: ExplainRequest) -> Expl
         prefix = subject_prefix(repo, gh.subject_template(repo))
         return Where(repo, prefix, caller.partition, caller.account)
 
+    # the issuer a job's token comes from: the token's own, else the one given, else the
+    # GitHub host's (an enterprise's own issuer of github.com taken from the role)
+    presented = presented_issuer(request.issuer, request.host_issuer, role_issuer)
     if request.claims is not None:
         candidates = request.claims.per_audience()
-        issuer = candidates[0].get("iss") or request.issuer or role_issuer or request.host_issuer
+        issuer = candidates[0].get("iss") or presented
     else:
-        issuer = request.issuer or role_issuer or request.host_issuer
+        issuer = presented
         job = request.job or JobContext()
         candidates = [context_claims(where().repo, where().prefix, job, issuer)]
     issuer = issuer.rstrip("/")

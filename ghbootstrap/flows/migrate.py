@@ -37,7 +37,7 @@ from ghbootstrap.flows import destroy, oidc
 from ghbootstrap.flows.replacement import Replacement, prove
 from ghbootstrap.flows.shared_steps import Start, start
 from ghbootstrap.github.api import GitHub, Holder
-from ghbootstrap.github.connect import issuer_for, web_host
+from ghbootstrap.hosts import issuer_for, presented_issuer, web_host
 from ghbootstrap.keyrecord import KeyRecord
 from ghbootstrap.plan import Action, Change, Plan
 from ghbootstrap.report import Report
@@ -452,17 +452,13 @@ def _replacement(request: FinishRequest, key: KeySetup, issuer: str) -> Replacem
     )
 
 
-def presented_issuer(request: FinishRequest, gh: GitHub, found: role.Role | None) -> str:
-    """The issuer of the tokens the default branch's jobs present: the one given, else the
-    GitHub host's. On github.com, a role recording an enterprise's own issuer of
-    github.com (GITHUB_ISSUER/SLUG, which no API URL names) is taken as given."""
-    if request.issuer is not None:
-        return request.issuer
-    host = issuer_for(gh.api_url)
+def _presented_issuer(request: FinishRequest, gh: GitHub, found: role.Role | None) -> str:
+    """The issuer of the tokens the default branch's jobs present (hosts.presented_issuer),
+    the role's recorded issuer standing for an enterprise's own issuer of github.com."""
     recorded = footprint.OidcGiven.from_tags(found.tags, found.name) if found else None
-    if host == GITHUB_ISSUER and recorded and recorded.issuer.startswith(GITHUB_ISSUER + "/"):
-        return recorded.issuer
-    return host
+    return presented_issuer(
+        request.issuer, issuer_for(gh.api_url), recorded.issuer if recorded else None
+    )
 
 
 def _refuse_another_issuer(
@@ -505,7 +501,7 @@ def finish(
     if key is None:
         note = f"nothing to do: no access-key setup of {request.ref.tag_value} is left"
         return Report("migrate --finish", setup.repo.full_name, dry_run, notes=[note])
-    issuer = presented_issuer(request, gh, found_role)
+    issuer = _presented_issuer(request, gh, found_role)
     _refuse_another_issuer(setup, request, found_role, issuer)
     proof = prove(setup, _replacement(request, key, issuer))
     if proof.problems:

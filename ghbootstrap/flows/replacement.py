@@ -8,7 +8,7 @@ Read-only, and on the default branch, as GitHub would run it:
   reads it (its environment's, else the repository's) names the role, and the trust admits
   the claims GitHub would issue to that job: `explain`'s engine on its branch, its
   environment, the repository's subject format, and the issuer the GitHub host's tokens
-  come from (`migrate.presented_issuer`);
+  come from (`hosts.presented_issuer`);
 - no workflow file in .github/workflows/ reads the key's secrets where they live (in an
   environment: a job in that environment; in the repository: any job).
 

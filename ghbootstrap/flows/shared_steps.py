@@ -17,7 +17,7 @@ from ghbootstrap.documents import ecr_repository_arn, lifecycle_policy, push_pol
 from ghbootstrap.errors import ConflictError, GitHubError, VariableTaken
 from ghbootstrap.footprint import VAR_ECR_REPOSITORY, VAR_REGION, VAR_ROLE_ARN
 from ghbootstrap.github.api import GitHub, Holder
-from ghbootstrap.github.connect import web_host
+from ghbootstrap.hosts import web_host
 from ghbootstrap.plan import Action, Change, Plan, Step, keep, reconcile
 from ghbootstrap.subjects import GitHubRepo
 from ghbootstrap.target import Names, RepoRef
