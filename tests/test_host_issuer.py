@@ -183,7 +183,11 @@ def test_a_repair_keeps_the_issuer_the_role_trusts_whatever_host_it_names(
     fake_github.repo("Octo-Org/Hello-World").scope.variables.pop("AWS_REGION")
     drifted = cli("status", TYPED, "--github-api-url", GHES_API, "--json")
     assert drifted.code == 3, drifted.out
-    [fix] = {c["fix"] for c in json.loads(drifted.out)["checks"] if c["fix"]}
+    [fix] = [
+        c["fix"]
+        for c in json.loads(drifted.out)["checks"]
+        if c["resource"] == "GitHub variable" and c["state"] != "ok"
+    ]
     assert fix == (
         f"ghbootstrap oidc {TYPED} --region {REGION} --issuer-url {GITHUB_ISSUER} "
         f"--github-api-url {GHES_API} --no-workflow"
@@ -194,3 +198,28 @@ def test_a_repair_keeps_the_issuer_the_role_trusts_whatever_host_it_names(
         c["resource"] for c in json.loads(repaired.out)["resources"] if c["action"] != "no change"
     ] == ["GitHub variable"]
     assert _trusted() == [GITHUB_PROVIDER]
+
+
+def test_status_sees_a_role_no_job_of_the_server_can_assume_and_repairs_it(
+    moto: None, cli: Cli, fake_github: FakeGitHub, here: Path
+) -> None:
+    """It said "Everything matches" of a role on github.com's issuer for a server's
+    repository. Now: drift, and the setup on the server's issuer, run as printed."""
+    _on_githubs_issuer_for_a_server(cli)
+    drifted = cli("status", TYPED, "--github-api-url", GHES_API, "--json")
+    assert drifted.code == 3, drifted.out
+    role = next(c for c in json.loads(drifted.out)["checks"] if c["resource"] == "IAM role")
+    assert role["detail"] == (
+        f"it trusts tokens of {GITHUB_ISSUER}, and the jobs of Octo-Org/Hello-World on "
+        f"github.example.com present tokens of {GHES_ISSUER}: none can assume it"
+    )
+    assert role["fix"] == (
+        f"ghbootstrap oidc {TYPED} --region {REGION} --issuer-url {GHES_ISSUER} "
+        f"--github-api-url {GHES_API} --no-workflow"
+    )
+    moved = cli(*shlex.split(role["fix"])[1:])
+    assert moved.code == 0, moved.err
+    assert _trusted() == [GHES_PROVIDER]
+    assert cli("status", TYPED, "--github-api-url", GHES_API).code == 0
+    admitted = cli("explain", TYPED, "--github-api-url", GHES_API)
+    assert admitted.code == 0, admitted.out

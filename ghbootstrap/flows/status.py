@@ -40,6 +40,7 @@ from ghbootstrap.footprint import (
     OidcGiven,
 )
 from ghbootstrap.github.api import GitHub, Holder
+from ghbootstrap.hosts import issuer_for, web_host
 from ghbootstrap.identity import (
     ANOTHER_REPOSITORY,
     JOB_WORKFLOW_REF,
@@ -184,6 +185,8 @@ def _check_role(s: _Status, found: role.Role, policy_arn: str) -> None:
             f"its trust policy was {CHANGED_BY_HAND}: {'; '.join(s.trust_by_hand)}{unsafe}; "
             "ghbootstrap keeps it (`oidc` replaces it only with --force)",
         )
+    elif other_issuer := _other_issuer(s, found):
+        s.add("IAM role", found.name, DRIFT, *other_issuer)
     elif problems:
         s.add("IAM role", found.name, DRIFT, f"its trust is unsafe: {problems[0]}", fix)
     elif refused and s.record is not None and s.record.scopes.is_empty():
@@ -216,6 +219,33 @@ def _check_role(s: _Status, found: role.Role, policy_arn: str) -> None:
         "push policy attached" if attached else "the push policy is not attached",
         fix,
     )
+
+
+def _other_issuer(s: _Status, found: role.Role) -> tuple[str, str] | None:
+    """A role trusting github.com's issuer for a repository of another GitHub host (what
+    earlier releases made on a server without --issuer-url): that host's jobs present
+    their own issuer's tokens, so none can assume it. Its repair is the setup on the
+    host's issuer. Any other issuer may be a deliberate `--issuer-url` (a proxy's host
+    name): not judged here."""
+    host_issuer = issuer_for(s.gh.api_url)
+    trusted = [f"https://{host}" for host in github_hosts(found.trust)]
+    if host_issuer == GITHUB_ISSUER or not trusted or host_issuer in trusted:
+        return None
+    if not all(t == GITHUB_ISSUER or t.startswith(GITHUB_ISSUER + "/") for t in trusted):
+        return None
+    detail = (
+        f"it trusts tokens of {', '.join(trusted)}, and the jobs of {s.repo.full_name} on "
+        f"{web_host(s.gh.api_url)} present tokens of {host_issuer}: none can assume it"
+    )
+    fix = ""
+    if s.record is not None:
+        fix = oidc_command(
+            s.request.ref,
+            replace(s.record, issuer=host_issuer),
+            profile=s.request.profile,
+            github_api_url=s.request.github_api_url,
+        )
+    return detail, fix
 
 
 def _another_repository(s: _Status, found: role.Role) -> str:
