@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ghbootstrap.defaults import GITHUB_ISSUER, WORKFLOW_PATH
-from ghbootstrap.errors import UsageError
+from ghbootstrap.errors import UsageError, one_line
 from ghbootstrap.footprint import OidcGiven
 from ghbootstrap.identity import (
     JOB_WORKFLOW_REF,
@@ -141,9 +141,10 @@ class Token:
 def read_claims(text: str) -> Token:
     """A JSON object of claims, or a JWT whose payload is decoded (never verified).
 
-    Errors never quote the input: it may be a live token.
+    Errors never quote the input: it may be a live token. A byte-order mark before it
+    (an editor's, or PowerShell's) is not part of it.
     """
-    text = text.strip()
+    text = text.removeprefix("\ufeff").strip()
     if text.startswith("{"):
         try:
             found = json.loads(text)
@@ -297,4 +298,6 @@ class Explanation:
             lines.append(f"fix: {self.fix}")
         if self.workflow_fix:
             lines.append(f"fix in the workflow: {self.workflow_fix}")
-        return "\n".join(lines)
+        # a pasted token's claims are anyone's text: a line break would forge a line, an
+        # escape sequence would drive the terminal (--json escapes them itself)
+        return "\n".join(one_line(line) for line in lines)

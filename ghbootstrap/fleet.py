@@ -211,7 +211,7 @@ class Entry:
 def load(path: Path) -> list[Entry]:
     """Read and check the whole file. Any problem: a UsageError naming file or entry."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a BOM (Notepad writes one) is no statement
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
         raise UsageError(

@@ -422,3 +422,34 @@ def test_the_pin_and_the_job_workflows_are_shown() -> None:
         ["22"],
         [platform],
     )
+
+
+def test_the_text_answer_shows_a_claim_on_its_own_line_whatever_it_holds() -> None:
+    """A pasted token is anyone's text: a line break in its sub would forge an
+    'admitted:' line, an escape sequence would drive the terminal."""
+    forged = "repo:o/r:ref:refs/heads/x\nadmitted: yes\x1b[2J"
+    answer = Explanation(
+        repository="o/r",
+        role="ci",
+        sub=forged,
+        aud="sts.amazonaws.com\x07",
+        issuer="https://token.actions.githubusercontent.com",
+        admitted=False,
+        reason=f"no statement admits the subject {forged}",
+    )
+    lines = answer.text().split("\n")
+    assert lines == [
+        "ghbootstrap explain o/r",
+        "  role    ci",
+        "  sub     repo:o/r:ref:refs/heads/x\\nadmitted: yes\\x1b[2J",
+        "  aud     sts.amazonaws.com\\x07",
+        "  issuer  https://token.actions.githubusercontent.com",
+        "  admits  (nothing)",
+        "denied: no statement admits the subject repo:o/r:ref:refs/heads/x\\nadmitted: yes\\x1b[2J",
+    ]
+
+
+def test_claims_after_a_byte_order_mark_are_read() -> None:
+    claims = {"sub": f"{PREFIX}:ref:refs/heads/main", "aud": STS}
+    assert read_claims("\ufeff" + json.dumps(claims) + "\r\n") == Token(claims)
+    assert read_claims("\ufeff" + token(json.dumps(claims).encode())) == Token(claims)

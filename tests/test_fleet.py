@@ -188,12 +188,13 @@ def test_names_may_repeat_where_they_cannot_collide() -> None:
     ]
 
 
-def test_load_reads_toml(tmp_path: Path) -> None:
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig"])  # with a BOM, as Notepad saves
+def test_load_reads_toml(tmp_path: Path, encoding: str) -> None:
     path = tmp_path / "fleet.toml"
     path.write_text(
         '# our repositories\n[defaults]\nregion = "eu-west-1"\n\n'
         '[[repository]]\nname = "acme/api"\nenvironments = ["prod"]\n',
-        encoding="utf-8",
+        encoding=encoding,
     )
     assert load(path) == [entry(1, API, region="eu-west-1", scopes=Scopes(environments=("prod",)))]
 
