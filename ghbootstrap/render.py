@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ghbootstrap.documents import pretty_json as render_document
+from ghbootstrap.errors import one_line
 from ghbootstrap.explain import Explanation
 from ghbootstrap.inventory import KEYS, KEYS_OTHER, LABELS, OIDC, UNREADABLE
 from ghbootstrap.plan import Action
@@ -223,8 +224,15 @@ def as_json(report: Rendered) -> str:
     return json.dumps(report.to_json(), indent=2, sort_keys=False)
 
 
+def as_terminal_text(report: Rendered) -> str:
+    """`as_text`, each line with its control characters escaped: names and values read
+    from AWS, GitHub or a pasted token (a path, a hand-made variable) never drive the
+    terminal. The last guard; where a value is put in, `errors.shown` escapes it."""
+    return "\n".join(one_line(line) for line in as_text(report).split("\n"))
+
+
 FORMATTERS: dict[Format, Callable[[Rendered], str]] = {
-    Format.TEXT: as_text,
+    Format.TEXT: as_terminal_text,
     Format.JSON: as_json,
 }
 
