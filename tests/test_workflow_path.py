@@ -274,7 +274,7 @@ def test_a_workflow_repair_carries_force_when_a_variable_someone_changed_needs_i
         f"problem: GitHub variable AWS_REGION ({REPO}): is 'eu-west-1', not '{REGION}': run "
         f"`{setup} --no-workflow --force`",
         f"problem: workflow {CUSTOM} (main): an earlier ghbootstrap rendering: upgrade it: "
-        f"run `{setup} --force --open-pr --workflow-path {CUSTOM}`",
+        f"run `{setup} --open-pr --workflow-path {CUSTOM} --force`",
     ]
     assert cli(*printed_fix(problems(drifted)[1])).code == 0
     fake_github.merge(REPO, 2)

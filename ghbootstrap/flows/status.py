@@ -8,7 +8,6 @@ command that repairs it (ghbootstrap.repairs); any such check makes the exit cod
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -48,7 +47,7 @@ from ghbootstrap.identity import (
     repository_claims,
 )
 from ghbootstrap.keyrecord import KeyRecord
-from ghbootstrap.repairs import keys_command, oidc_command, open_pr, rotate_command
+from ghbootstrap.repairs import NO_WORKFLOW, keys_command, oidc_command, open_pr, rotate_command
 from ghbootstrap.report import Check, Report, State
 from ghbootstrap.subjects import (
     Form,
@@ -100,6 +99,8 @@ class _Status:
     fix: str = ""  # the command that restores this setup
     fix_forced: str = ""  # ... taking over variables that hold other values
     fix_rotate: str = ""
+    # the setup command (`fix`), delivering the workflow with other options, --force or not
+    command: Callable[[Sequence[str], bool], str] | None = None
     mutable_tags: bool = False
     keys_names: Names | None = None  # as the user's record has them, when it has one
     record: OidcGiven | None = None  # the role's setup, as it records it
@@ -432,9 +433,11 @@ def _check_workflow(s: _Status, fix: str) -> None:
     if other is None and seen is not Origin.EARLIER:
         s.add("workflow", label, OK, seen.value)
         return
-    repair = _with_open_pr(fix, path) if fix else ""
-    if repair:  # it stops where the setup command does: --force with it
-        s.forced[repair] = _with_open_pr(s.forced.get(fix, fix), path)
+    # the setup command, delivering the workflow as a pull request: it runs from any
+    # folder, and upgrades the file where status read it
+    repair = s.command(open_pr(path), False) if fix and s.command else ""
+    if repair and s.command:  # it stops where the setup command does: --force with it
+        s.forced[repair] = s.command(open_pr(path), True)
         s.based_on[repair] = fix
     s.add("workflow", label, DRIFT, f"{other or seen.value}: upgrade it", repair)
 
@@ -464,12 +467,6 @@ def _scopes_text(scopes: Scopes, default_branch: str) -> str:
     parts = [f"branch {b}" for b in branches] + [f"tag {t}" for t in scopes.tags]
     parts += [f"environment {e}" for e in scopes.environments[:1]]
     return ", ".join(parts + (["pull requests"] if scopes.pull_requests else []))
-
-
-def _with_open_pr(setup_command: str, path: str) -> str:
-    """The setup's repair command, delivering the workflow as a pull request: it runs from
-    any folder, and upgrades the file where status read it."""
-    return f"{setup_command.replace(' --no-workflow', '')} {shlex.join(open_pr(path))}"
 
 
 def run(aws: Aws, gh: GitHub, request: StatusRequest) -> Report:
@@ -595,9 +592,19 @@ def _set_fixes(
     the role records it was last run) for everything else."""
     ref, region, names = s.request.ref, s.aws.region, s.names
     profile, github_api_url = s.request.profile, s.request.github_api_url
-    if keys_path:
-        s.fix, s.fix_forced = (
-            keys_command(
+    if s.stranger or (s.trust_by_hand and not keys_path):
+        # `oidc` refuses a trust pinned to another repository or changed by hand: no
+        # command of it repairs anything (forced, it would admit a stranger or undo the edit)
+        s.fix = s.fix_forced = ""
+        s.command = None
+        return
+    setup = record or OidcGiven(
+        region, names.ecr_repository, names.policy, names.role, mutable_tags=s.mutable_tags
+    )
+
+    def command(workflow: Sequence[str], force: bool) -> str:
+        if keys_path:
+            return keys_command(
                 ref,
                 region,
                 s.keys_names or names,
@@ -606,23 +613,15 @@ def _set_fixes(
                 force=force,
                 profile=profile,
                 github_api_url=github_api_url,
+                workflow=workflow,
             )
-            for force in (False, True)
-        )
-        s.forced[s.fix] = s.fix_forced
-        return
-    if s.stranger or s.trust_by_hand:
-        # `oidc` refuses a trust pinned to another repository or changed by hand: no
-        # command of it repairs anything (forced, it would admit a stranger or undo the edit)
-        s.fix = s.fix_forced = ""
-        return
-    setup = record or OidcGiven(
-        region, names.ecr_repository, names.policy, names.role, mutable_tags=s.mutable_tags
-    )
-    s.fix, s.fix_forced = (
-        oidc_command(ref, setup, force=force, profile=profile, github_api_url=github_api_url)
-        for force in (False, True)
-    )
+        return oidc_command(
+            ref, setup, force=force, profile=profile, github_api_url=github_api_url,
+            workflow=workflow,
+        )  # fmt: skip
+
+    s.command = command
+    s.fix, s.fix_forced = command(NO_WORKFLOW, False), command(NO_WORKFLOW, True)
     s.forced[s.fix] = s.fix_forced
 
 
