@@ -82,7 +82,7 @@ class WorkflowUse:
     """What one workflow file reads: AWS key secrets by name, and whether it assumes a role."""
 
     path: str
-    key_secrets: frozenset[str] = frozenset()
+    key_secrets: frozenset[str] = frozenset()  # upper-cased, as GitHub lists secrets
     assumes_role: bool = False
 
 
@@ -92,7 +92,15 @@ def _code(text: str) -> str:
 
 
 def _references(expression: str) -> set[str]:
-    return {next(g for g in m.groups() if g) for m in _REFERENCE.finditer(expression)}
+    """The secret names an expression reads, upper-cased: GitHub's secret names do not
+    depend on case (`secrets.deploy_id` reads DEPLOY_ID), and it lists them upper-cased."""
+    return {next(g for g in m.groups() if g).upper() for m in _REFERENCE.finditer(expression)}
+
+
+def reads_as_key(name: str, read: frozenset[str] | set[str]) -> bool:
+    """A secret named like an AWS key, or one a workflow reads as one (`read`: the names
+    `WorkflowUse.key_secrets` holds)."""
+    return is_key_name(name) or name.upper() in read
 
 
 def read_workflow(path: str, text: str) -> WorkflowUse:
@@ -187,7 +195,7 @@ class Judged:
 
 def key_secrets(facts: RepoFacts) -> tuple[FoundSecret, ...]:
     read = {name for use in facts.workflows for name in use.key_secrets}
-    return tuple(s for s in facts.secrets if is_key_name(s.name) or s.name in read)
+    return tuple(s for s in facts.secrets if reads_as_key(s.name, read))
 
 
 def secrets_scope(setup: KeySetupFacts, environments: Sequence[str]) -> str | None:

@@ -417,6 +417,53 @@ def test_organization_secrets_visible_to_a_repository(
     ]
 
 
+LOWER_CASE_READER = b"""name: deploy
+on: push
+jobs:
+  deploy:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: aws-actions/configure-aws-credentials@v4
+        with:
+          aws-access-key-id: ${{ secrets.deploy_id }}
+          aws-secret-access-key: ${{ secrets['Deploy_Secret'] }}
+          aws-region: us-east-1
+"""
+
+
+def test_secrets_read_in_another_case_are_found(
+    cli: Cli, moto: None, fake_github: FakeGitHub, here: Path
+) -> None:
+    """GitHub's secret names do not depend on case: `secrets.deploy_id` reads DEPLOY_ID,
+    which GitHub lists upper-cased. Compared as written, neither the repository's pair nor
+    the organization's was found, and the scan said `none`, exit 0."""
+    workflow = {".github/workflows/deploy.yml": LOWER_CASE_READER}
+    fake_github.add_repo("acme/api").commit("main", workflow)
+    fake_github.put_secret("acme/api", "DEPLOY_ID", "AKIAOTHER")
+    fake_github.put_secret("acme/api", "DEPLOY_SECRET", "hidden")
+    fake_github.add_repo("acme/web").commit("main", workflow)
+    fake_github.put_org_secret("acme", "DEPLOY_ID")
+    fake_github.put_org_secret("acme", "DEPLOY_SECRET")
+    done = cli("scan", "acme", "--repository", "acme/web", "--json")
+    assert done.code == 3, done.err
+    [row] = json.loads(done.out)["repositories"]
+    assert (row["verdict"], row["secrets"], row["workflows"]) == (
+        "keys-other",
+        [
+            {"name": "DEPLOY_ID", "scope": "organization"},
+            {"name": "DEPLOY_SECRET", "scope": "organization"},
+        ],
+        [".github/workflows/deploy.yml"],
+    )
+    fake_github.org_secrets.clear()
+    done = cli("scan", "acme", "--repository", "acme/api")
+    assert done.code == 3, done.err
+    assert done.out.splitlines()[2] == (
+        "  acme/api  keys (other tool)   AWS key secrets DEPLOY_ID (repository), "
+        "DEPLOY_SECRET (repository), read by .github/workflows/deploy.yml"
+    )
+
+
 def test_keys_of_other_users_are_listed_never_matched(
     cli: Cli, moto: None, fake_github: FakeGitHub, here: Path
 ) -> None:

@@ -35,9 +35,9 @@ from ghbootstrap.inventory import (
     Migration,
     RepoFacts,
     environment_scope,
-    is_key_name,
     judge,
     read_workflow,
+    reads_as_key,
 )
 from ghbootstrap.keyrecord import KeyRecord, environment_of
 from ghbootstrap.repairs import migrate_command
@@ -156,7 +156,7 @@ def read_repository(gh: GitHub, repo: GitHubRepo, org_secrets: frozenset[str] | 
         if found is not None:
             uses.append(read_workflow(path, found.text))
     read = {name for use in uses for name in use.key_secrets}
-    if org_secrets is None or any(is_key_name(n) or n in read for n in org_secrets):
+    if org_secrets is None or any(reads_as_key(n, read) for n in org_secrets):
         secrets += reader.shared()
     return RepoFacts(
         name=repo.full_name,
