@@ -218,17 +218,30 @@ def written_by(setup: KeySetupFacts, secret: FoundSecret, scope: str | None) -> 
     )
 
 
-def judge(facts: RepoFacts, setup: KeySetupFacts | None, migration: Migration | None) -> Judged:
+def judge(
+    facts: RepoFacts,
+    setup: KeySetupFacts | None,
+    migration: Migration | None,
+    also: Sequence[KeySetupFacts] = (),
+) -> Judged:
+    """`setup`: the repository's ghbootstrap key setup (its `migration`); `also`: any
+    other setup ghbootstrap made for it (another user, another scope)."""
     found = key_secrets(facts)
     readers = tuple(sorted(u.path for u in facts.workflows if u.key_secrets))
     role = sorted(u.path for u in facts.workflows if u.assumes_role)
     unread = "; ".join(facts.missing) if not facts.error else facts.error
     if setup is not None:
-        scope = secrets_scope(setup, facts.environments)
-        others = [s for s in found if not written_by(setup, s, scope)]
+        made = [setup, *also]
+        scopes = [(s, secrets_scope(s, facts.environments)) for s in made]
+        others = [f for f in found if not any(written_by(s, f, at) for s, at in scopes)]
         reason = f"made by ghbootstrap (IAM user {setup.user})"
         if migration is not None:
             reason += f": move it to OIDC with `{migration.command}`"
+        for extra in also:
+            reason += (
+                f"; also made by ghbootstrap (IAM user {extra.user}): scan again once that "
+                "one is moved"
+            )
         if others:
             reason += "; also AWS key secrets ghbootstrap did not write: " + _names(others)
         if unread:

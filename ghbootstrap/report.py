@@ -203,6 +203,7 @@ class ScanRow:
     failed: bool = False  # not read for another reason than a permission
     migration: Migration | None = None
     other_secrets: tuple[FoundSecret, ...] = ()  # beside ghbootstrap's: not written by it
+    also: tuple[str, ...] = ()  # the IAM users of its other ghbootstrap key setups
 
     def to_json(self) -> dict[str, Any]:
         return {

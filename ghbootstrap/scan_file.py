@@ -94,6 +94,11 @@ def _entry(row: ScanRow) -> list[str]:
         else f"environment {_comment(migration.environment)}"
     )
     lines.append(f"# its key's secrets live in {where}; IAM user {_comment(migration.user)}")
+    for extra in row.also:
+        lines.append(
+            f"# also IAM user {_comment(extra)}'s key setup (a file lists a repository "
+            "once): scan --write again after --finish"
+        )
     if row.other_secrets:
         named = ", ".join(_comment(s.label) for s in row.other_secrets)
         lines.append(

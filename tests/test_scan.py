@@ -503,6 +503,51 @@ def test_a_setup_in_an_environment_beside_secrets_someone_else_wrote(
     )
 
 
+def test_every_key_setup_ghbootstrap_made_for_a_repository_is_its_own(
+    cli: Cli, moto: None, fake_github: FakeGitHub, here: Path
+) -> None:
+    """Two key setups of one repository (prod by the default user, staging by another):
+    only the first user's was matched, so the second's key was listed as one no scanned
+    repository holds, and its secrets as ones ghbootstrap did not write."""
+    fake_github.add_repo("acme/api")
+    prod = cli("keys", "acme/api", "--environment", "prod", "--no-workflow")
+    assert prod.code == 0, prod.err
+    staging = cli(
+        "keys",
+        "acme/api",
+        "--environment",
+        "staging",
+        "--no-workflow",
+        "--user-name",
+        "api-staging",
+        "--policy-name",
+        "api-staging-push",
+        "--ecr-repo",
+        "api-staging",
+    )
+    assert staging.code == 0, staging.err
+    done = cli("scan", "acme", "--json", "--write", "retire.toml")
+    assert done.code == 3, done.err
+    result = json.loads(done.out)
+    [row] = result["repositories"]
+    assert [k["user"] for k in row["keys"]] == ["ghbootstrap-acme-api", "api-staging"]
+    assert result["summary"]["unmatched_keys"] == []
+    assert row["reason"] == (
+        "made by ghbootstrap (IAM user ghbootstrap-acme-api): move it to OIDC with "
+        "`ghbootstrap migrate acme/api --region us-east-1 --open-pr`; also made by "
+        "ghbootstrap (IAM user api-staging): scan again once that one is moved"
+    )
+    entries = (here / "retire.toml").read_text().split("[[repository]]\n")[1:]
+    assert entries == [
+        'name = "acme/api"\n'
+        'method = "migrate"\n'
+        'region = "us-east-1"\n'
+        "# its key's secrets live in environment prod; IAM user ghbootstrap-acme-api\n"
+        "# also IAM user api-staging's key setup (a file lists a repository once): scan "
+        "--write again after --finish\n"
+    ]
+
+
 def test_progress_line_on_a_terminal(
     cli: Cli, org: FakeGitHub, monkeypatch: pytest.MonkeyPatch
 ) -> None:

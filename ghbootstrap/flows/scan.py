@@ -68,7 +68,9 @@ class ScanRequest:
 class AwsFacts:
     account: str
     keys: list[AccessKeyFacts]
-    setups: dict[str, KeySetupFacts]  # by lower-case OWNER/REPO, as their records name it
+    # by lower-case OWNER/REPO, as their records name it: every setup of it, the one under
+    # the repository's default user name first (a repository may hold several, one a scope)
+    setups: dict[str, list[KeySetupFacts]]
 
 
 def read_aws(aws: Aws, now: datetime) -> AwsFacts:
@@ -76,7 +78,7 @@ def read_aws(aws: Aws, now: datetime) -> AwsFacts:
     tagged with the repository it was made for, holding a key record."""
     account = whoami(aws.sts).account
     keys: list[AccessKeyFacts] = []
-    setups: dict[str, KeySetupFacts] = {}
+    setups: dict[str, list[KeySetupFacts]] = {}
     for found in user.tagged_users(aws.iam, lambda _: True):
         record = KeyRecord.from_tags(found.tags)
         repository = found.tags.get(footprint.TAG_REPOSITORY, "")
@@ -93,10 +95,21 @@ def read_aws(aws: Aws, now: datetime) -> AwsFacts:
             for key in access_keys.list_keys(aws.iam, found.name)
         )
         keys += facts
-        if recorded and repository not in setups:
+        if recorded:
             given = footprint.KeysGiven.from_tags(found.tags, found.name)
-            setups[repository] = KeySetupFacts(repository, found.name, record, facts, given)
+            setup = KeySetupFacts(repository, found.name, record, facts, given)
+            setups.setdefault(repository, []).append(setup)
+    for repository, made in setups.items():
+        default = _default_user(repository)
+        made.sort(key=lambda s: (s.user.casefold() != default, s.user.casefold()))
     return AwsFacts(account, keys, setups)
+
+
+def _default_user(repository: str) -> str:
+    try:
+        return Names.resolve(parse_repo(repository)).user.casefold()
+    except GhbError:  # a tag no repository name could give: no default to prefer
+        return ""
 
 
 # -- GitHub ------------------------------------------------------------------------------------
@@ -253,19 +266,21 @@ def _pool(
 
 
 def _row(found: RepoFacts, facts: AwsFacts, region: str, request: ScanRequest) -> ScanRow:
-    setup = facts.setups.get(found.name.lower())
+    setups = facts.setups.get(found.name.lower(), [])
+    setup = setups[0] if setups else None
     migration = _migration(found, setup, region, request) if setup else None
-    judged = judge(found, setup, migration)
+    judged = judge(found, setup, migration, also=setups[1:])
     return ScanRow(
         name=found.name,
         verdict=judged.verdict,
         secrets=judged.secrets,
         workflows=judged.workflows,
-        keys=setup.keys if setup else (),
+        keys=tuple(key for made in setups for key in made.keys),
         reason=judged.reason,
         failed=bool(found.error),
         migration=migration,
         other_secrets=judged.other_secrets,
+        also=tuple(made.user for made in setups[1:]),
     )
 
 
