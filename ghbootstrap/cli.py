@@ -1510,7 +1510,7 @@ def _write_scan_file(
     report: ScanReport, path: Path, profile: str | None, github_api_url: str | None
 ) -> None:
     from ghbootstrap.inventory import KEYS
-    from ghbootstrap.scan_file import render
+    from ghbootstrap.scan_file import entries, render
 
     apply_args = ["--github-api-url", github_api_url] if github_api_url else []
     scanned = shlex.join(["ghbootstrap", "scan", report.owner, "--write", str(path)])
@@ -1523,10 +1523,15 @@ def _write_scan_file(
     except OSError as exc:
         raise UsageError(f"cannot write {path}: {exc.strerror}") from None
     report.written = str(path)
-    entries = report.count(KEYS)
-    if entries:
+    written = len(entries(report))
+    if written:
         apply = shlex.join(["ghbootstrap", "apply", str(path), *apply_args])
-        report.notes.append(f'wrote {path}: {entries} method = "migrate" entries; next: {apply}')
+        report.notes.append(f'wrote {path}: {written} method = "migrate" entries; next: {apply}')
+    elif report.count(KEYS):
+        report.notes.append(
+            f"wrote {path}: no entry for apply (the access-key setups ghbootstrap made are "
+            "listed in it as comments, with what the scan could not read)"
+        )
     else:
         report.notes.append(
             f"wrote {path}: no access-key setup ghbootstrap made, so no entry for apply "

@@ -237,6 +237,11 @@ def judge(
         reason = f"made by ghbootstrap (IAM user {setup.user})"
         if migration is not None:
             reason += f": move it to OIDC with `{migration.command}`"
+        else:
+            reason += (
+                ": its record names the environment holding its secrets only by a hash, "
+                "and no environment the scan could list matches it (migrate needs its name)"
+            )
         for extra in also:
             reason += (
                 f"; also made by ghbootstrap (IAM user {extra.user}): scan again once that "

@@ -39,7 +39,8 @@ def render(
     """`scanned`: the scan command as run; `profile`: the AWS profile it read, which each
     entry needs too; `apply_args`: options `apply` needs besides the file
     (`--github-api-url`), so the commands in the header run as printed."""
-    ours = [r for r in scan.rows if r.verdict == KEYS and r.migration is not None]
+    ours = entries(scan)
+    unsure = [r for r in scan.rows if r.verdict == KEYS and r.migration is None]
     others = [r for r in scan.rows if r.verdict == KEYS_OTHER]
     apply = shlex.join(["ghbootstrap", "apply", path, *apply_args])
     finish = shlex.join(["ghbootstrap", "apply", "--finish", path, *apply_args])
@@ -61,6 +62,13 @@ def render(
         lines.append(f"profile = {toml_string(profile)}")
     for row in ours:
         lines += ["", *_entry(row)]
+    if unsure:
+        lines += [
+            "",
+            "# Access-key setups ghbootstrap made that have no entry: the scan could not tell",
+            "# where their secrets live. Scan again once it can (--write a new file).",
+        ]
+        lines += [f"# {_comment(row.name)}: {_comment(row.reason)}" for row in unsure]
     if others:
         lines += [
             "",
@@ -70,6 +78,11 @@ def render(
         for row in others:
             lines.append(f"# {_comment(row.name)}: {_comment(row.reason)}")
     return "\n".join(lines) + "\n"
+
+
+def entries(scan: ScanReport) -> list[ScanRow]:
+    """The rows the file gives a migrate entry: ghbootstrap's setups with a command."""
+    return [r for r in scan.rows if r.verdict == KEYS and r.migration is not None]
 
 
 def _entry(row: ScanRow) -> list[str]:

@@ -16,6 +16,7 @@ import boto3
 import pytest
 
 from ghbootstrap import fleet
+from ghbootstrap.keyrecord import TAG_SCOPE, scope_tag
 from tests.conftest import ACCOUNT, REGION, AwsCalls, CliResult
 from tests.fakes.github import FakeGitHub, Request, Response, _error, raw_token
 from tests.other_workflows import keys_workflow, role_workflow
@@ -546,6 +547,53 @@ def test_every_key_setup_ghbootstrap_made_for_a_repository_is_its_own(
         "# also IAM user api-staging's key setup (a file lists a repository once): scan "
         "--write again after --finish\n"
     ]
+
+
+def test_a_hashed_environment_the_scan_cannot_match_gives_no_command_and_no_entry(
+    cli: Cli, moto: None, fake_github: FakeGitHub, here: Path
+) -> None:
+    """A record from before the escaped form names its environment by a hash; when the
+    environments cannot be listed, none matches it. The scan printed a migrate command
+    without --environment (it fails: migrate needs the name), wrote that entry (apply
+    fails it), and said the secrets live in the repository."""
+    fake_github.add_repo("acme/api")
+    made = cli("keys", "acme/api", "--environment", "ops\u2603", "--no-workflow")
+    assert made.code == 0, made.err
+    iam = boto3.client("iam", region_name=REGION)
+    hashed = [{"Key": TAG_SCOPE, "Value": scope_tag("ops\u2603")}]
+    iam.tag_user(UserName="ghbootstrap-acme-api", Tags=hashed)
+
+    def denied(request: Request) -> Response | None:
+        if request.path == "/repos/acme/api/environments":
+            return _error(403, "Resource not accessible by personal access token")
+        return None
+
+    fake_github.faults.append(denied)
+    done = cli("scan", "acme", "--json", "--write", "retire.toml")
+    assert done.code == 3, done.err
+    [row] = json.loads(done.out)["repositories"]
+    assert row["reason"] == (
+        "made by ghbootstrap (IAM user ghbootstrap-acme-api): its record names the "
+        "environment holding its secrets only by a hash, and no environment the scan could "
+        "list matches it (migrate needs its name); not read: the token may not list the "
+        "environments of acme/api: give it Actions: read"
+    )
+    text = (here / "retire.toml").read_text()
+    assert "[[repository]]" not in text
+    assert text.endswith(
+        "# Access-key setups ghbootstrap made that have no entry: the scan could not tell\n"
+        "# where their secrets live. Scan again once it can (--write a new file).\n"
+        f"# acme/api: {row['reason']}\n"
+    )
+    fake_github.faults.remove(denied)
+    again = cli("scan", "acme", "--json")
+    [row] = json.loads(again.out)["repositories"]
+    command = row["reason"].split("`")[1]
+    assert command == (
+        "ghbootstrap migrate acme/api --region us-east-1 --environment 'ops\u2603' --open-pr"
+    )
+    migrated = cli(*shlex.split(command)[1:])
+    assert migrated.code == 0, migrated.err
 
 
 def test_progress_line_on_a_terminal(

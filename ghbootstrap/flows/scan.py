@@ -286,18 +286,22 @@ def _row(found: RepoFacts, facts: AwsFacts, region: str, request: ScanRequest) -
 
 def _migration(
     found: RepoFacts, setup: KeySetupFacts, region: str, request: ScanRequest
-) -> Migration:
+) -> Migration | None:
     """The `migrate` command for this setup: the region and user its records name (the
     record supplies the ECR repository and policy), and the environment only when the
-    record names it by a hash (one of the repository's environments must match it)."""
+    record names it by a hash (one of the repository's environments must match it).
+    None when none matches (the environments could not be listed, or it is gone):
+    migrate would refuse to guess, so there is no command to give."""
     ref = parse_repo(found.name)
     environment = footprint.secrets_environment(setup.record, found.environments)
+    if environment is footprint.UNKNOWN:
+        return None
     try:
         environment_of(setup.record.scope)
         hashed = False
     except LookupError:
         hashed = True
-    named = environment if environment is not footprint.UNKNOWN else None
+    named = environment
     recorded = setup.given.region if setup.given and setup.given.region else ""
     command = migrate_command(
         ref,
