@@ -21,6 +21,7 @@ from tests.conftest import ACCOUNT, REGION, AwsCalls, CliResult
 from tests.fakes.github import FakeGitHub, Request, Response, _error, raw_token
 from tests.other_workflows import keys_workflow, role_workflow
 from tests.test_apply import recorded  # noqa: F401 - a fixture
+from tests.test_inventory import CONFIGURE
 
 Cli = Callable[..., CliResult]
 
@@ -418,18 +419,12 @@ def test_organization_secrets_visible_to_a_repository(
     ]
 
 
-LOWER_CASE_READER = b"""name: deploy
-on: push
-jobs:
-  deploy:
-    runs-on: ubuntu-latest
-    steps:
-      - uses: aws-actions/configure-aws-credentials@v4
-        with:
-          aws-access-key-id: ${{ secrets.deploy_id }}
-          aws-secret-access-key: ${{ secrets['Deploy_Secret'] }}
-          aws-region: us-east-1
-"""
+# test_inventory's reader of DEPLOY_ID and DEPLOY_SECRET, with the names in other cases
+LOWER_CASE_READER = (
+    CONFIGURE.replace("secrets.DEPLOY_ID", "secrets.deploy_id")
+    .replace("'DEPLOY_SECRET'", "'Deploy_Secret'")
+    .encode()
+)
 
 
 def test_secrets_read_in_another_case_are_found(
