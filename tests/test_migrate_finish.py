@@ -514,3 +514,29 @@ def test_a_key_ghbootstrap_did_not_record_stops_the_finish(
     aws.iam.raw.delete_access_key(UserName=USER, AccessKeyId=stranger)  # as the fix says
     assert cli(*finish, "--yes").code == 0
     assert aws.iam.raw.list_users()["Users"] == []
+
+
+def test_a_reusable_workflow_given_every_secret_keeps_the_key(
+    cli: Cli, aws: Aws, fake_github: FakeGitHub, here: Path, unchanged: Cli
+) -> None:
+    """Reproduced on main: a job calling another repository's workflow with
+    `secrets: inherit` hands it AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY without naming
+    them, and --finish said no workflow read them and deleted the key it used."""
+    finish = migrated(cli, fake_github)
+    deploy = (
+        "on: push\njobs:\n  deploy:\n"
+        "    uses: octo-org/shared/.github/workflows/push.yml@main\n"
+        "    secrets: inherit  # the called workflow signs in with the key\n"
+    )
+    commit_on_main(fake_github, {".github/workflows/deploy.yml": deploy})
+    done = unchanged(*finish, "--yes")
+    assert done.err == (
+        "error: nothing was removed: .github/workflows/deploy.yml on main reads the key's "
+        f"secrets (every secret, through secrets: inherit): {FIX}\n"
+    )
+
+    passed = deploy.replace("secrets: inherit", "secrets:\n      token: ${{ secrets.OTHER }}")
+    commit_on_main(fake_github, {".github/workflows/deploy.yml": passed})
+    done = cli(*finish, "--yes")
+    assert done.code == 0, done.err
+    assert aws.iam.raw.list_users()["Users"] == []
