@@ -23,6 +23,9 @@ _KEY = re.compile(
 _EXPRESSION = re.compile(r"\$\{\{(.*?)\}\}", re.DOTALL)
 _WHOLE_CONTEXT = re.compile(r"(?<![\w.])toJSON\s*\(\s*secrets\s*\)", re.IGNORECASE)
 ALL_SECRETS = "every secret, through toJSON(secrets)"
+# a job calling a reusable workflow hands it every secret it can see, without naming any
+_INHERIT = re.compile(r"^ *secrets\s*:\s*(['\"]?)inherit\1\s*(#.*)?$", re.MULTILINE)
+INHERITED = "every secret, through secrets: inherit"
 _LITERAL_OPEN = "${{ '${{' }}"  # how ghbootstrap writes a literal `${{` in a value
 
 
@@ -160,10 +163,13 @@ def _reads(expressions: Sequence[str], context: str, name: str) -> bool:
 
 
 def secrets_read(job: Job, names: Sequence[str]) -> list[str]:
-    """Which of these secrets the job's expressions read; ALL_SECRETS for the whole context."""
+    """Which of these secrets the job's expressions read; ALL_SECRETS for the whole context,
+    INHERITED when it hands them all to a reusable workflow (which may read any)."""
     expressions = _expressions(job.text)
     if any(_WHOLE_CONTEXT.search(e) for e in expressions):
         return [ALL_SECRETS]
+    if _INHERIT.search(job.text):
+        return [INHERITED]
     return [name for name in names if _reads(expressions, "secrets", name)]
 
 

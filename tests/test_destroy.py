@@ -210,3 +210,31 @@ def test_destroy_cli_needs_yes_without_a_terminal(
     assert done.code == 0, done.err
     assert done.out.endswith("Done: 8 deleted.\n")
     assert cli("status", "octo-org/hello-world").code == 3
+
+
+def test_a_key_ghbootstrap_did_not_record_stops_destroy(
+    cli: Callable[..., CliResult],
+    aws: Aws,
+    fake_github: FakeGitHub,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Reproduced on main: a second key someone made on the user was deleted with it (as
+    `active`, among ghbootstrap's own); `keys` and `rotate` refuse to touch such a key."""
+    monkeypatch.chdir(git_checkout(tmp_path, REPO))
+    assert cli("keys", "octo-org/hello-world").code == 0
+    user = NAMES.user
+    stranger = aws.iam.raw.create_access_key(UserName=user)["AccessKey"]["AccessKeyId"]
+    github_before = fake_github.writes()
+    refused = cli("destroy", "octo-org/hello-world", "--yes")
+    assert refused.code == 1
+    assert refused.err == (
+        f"error: IAM user {user} has access key {stranger}, which ghbootstrap did not record "
+        "as the key GitHub holds; someone else may use it: if nothing uses it, delete it: "
+        f"aws iam delete-access-key --user-name {user} --access-key-id {stranger}\n"
+    )
+    assert fake_github.writes() == github_before
+    keys = aws.iam.raw.list_access_keys(UserName=user)["AccessKeyMetadata"]
+    assert stranger in [k["AccessKeyId"] for k in keys]
+    assert len(keys) == 2
+    assert fake_github.secret(REPO, "AWS_ACCESS_KEY_ID") is not None

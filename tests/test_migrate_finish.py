@@ -492,3 +492,51 @@ def test_an_enterprise_issuer_of_github_com_is_taken_as_recorded(
     done = cli("migrate", TYPED, "--finish", "--yes")  # without it too: the record stands
     assert done.code == 0, done.err
     assert aws.iam.raw.list_users()["Users"] == []
+
+
+def test_a_key_ghbootstrap_did_not_record_stops_the_finish(
+    cli: Cli, aws: Aws, fake_github: FakeGitHub, here: Path, unchanged: Cli
+) -> None:
+    """Reproduced on main: a second key someone made on the user (for a laptop, another
+    pipeline) was deleted with the user, though only the build workflow's key was proven
+    replaced; `keys` and `rotate` already refuse to touch such a key."""
+    finish = migrated(cli, fake_github)
+    stranger = aws.iam.raw.create_access_key(UserName=USER)["AccessKey"]["AccessKeyId"]
+    done = unchanged(*finish, "--yes")
+    assert done.err == (
+        f"error: IAM user {USER} has access key {stranger}, which ghbootstrap did not record "
+        "as the key GitHub holds; someone else may use it: if nothing uses it, delete it: "
+        f"aws iam delete-access-key --user-name {USER} --access-key-id {stranger}\n"
+    )
+    assert stranger in [
+        k["AccessKeyId"] for k in aws.iam.raw.list_access_keys(UserName=USER)["AccessKeyMetadata"]
+    ]
+    aws.iam.raw.delete_access_key(UserName=USER, AccessKeyId=stranger)  # as the fix says
+    assert cli(*finish, "--yes").code == 0
+    assert aws.iam.raw.list_users()["Users"] == []
+
+
+def test_a_reusable_workflow_given_every_secret_keeps_the_key(
+    cli: Cli, aws: Aws, fake_github: FakeGitHub, here: Path, unchanged: Cli
+) -> None:
+    """Reproduced on main: a job calling another repository's workflow with
+    `secrets: inherit` hands it AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY without naming
+    them, and --finish said no workflow read them and deleted the key it used."""
+    finish = migrated(cli, fake_github)
+    deploy = (
+        "on: push\njobs:\n  deploy:\n"
+        "    uses: octo-org/shared/.github/workflows/push.yml@main\n"
+        "    secrets: inherit  # the called workflow signs in with the key\n"
+    )
+    commit_on_main(fake_github, {".github/workflows/deploy.yml": deploy})
+    done = unchanged(*finish, "--yes")
+    assert done.err == (
+        "error: nothing was removed: .github/workflows/deploy.yml on main reads the key's "
+        f"secrets (every secret, through secrets: inherit): {FIX}\n"
+    )
+
+    passed = deploy.replace("secrets: inherit", "secrets:\n      token: ${{ secrets.OTHER }}")
+    commit_on_main(fake_github, {".github/workflows/deploy.yml": passed})
+    done = cli(*finish, "--yes")
+    assert done.code == 0, done.err
+    assert aws.iam.raw.list_users()["Users"] == []

@@ -188,7 +188,7 @@ def plan_secrets(plan: Plan, aws: Aws, gh: GitHub, scope: Holder, found: user.Us
 def _plan_user(plan: Plan, aws: Aws, found: user.User) -> None:
     iam = aws.iam
     plan_policies_of(plan, aws, "user", found.name, user)
-    for key in access_keys.list_keys(iam, found.name):
+    for key in key_install.removable_keys(iam, found):
         remove = partial(access_keys.delete_key, iam, found.name, key.id)
         plan.add(delete_step("access key", key.id, remove, key.status.lower()))
     plan.add(delete_step("IAM user", found.name, partial(user.delete_user, iam, found.name)))

@@ -165,20 +165,30 @@ def refuse_unsafe(ctx: KeyContext, state: KeyState, *, take_over: bool, fix: str
     """Before planning any key change: the scope `keys` chose, no key the record does not
     name, and no secrets someone else wrote (unless `take_over`, with `fix` as the way)."""
     refuse_other_scope(ctx, state)
-    refuse_unrecorded(ctx, state)
+    refuse_unrecorded(ctx.user, state)
     refuse_foreign_secrets(ctx, state, take_over=take_over, fix=fix)
 
 
-def refuse_unrecorded(ctx: KeyContext, state: KeyState) -> None:
+def refuse_unrecorded(user_name: str, state: KeyState) -> None:
     """A key the record does not name may be someone else's: never delete or crowd it."""
     if state.unrecorded:
         ids = ", ".join(k.id for k in state.unrecorded)
         raise ConflictError(
-            f"IAM user {ctx.user} has access key {ids}, which ghbootstrap did not record "
+            f"IAM user {user_name} has access key {ids}, which ghbootstrap did not record "
             "as the key GitHub holds; someone else may use it",
-            f"if nothing uses it, delete it: aws iam delete-access-key --user-name {ctx.user} "
+            f"if nothing uses it, delete it: aws iam delete-access-key --user-name {user_name} "
             f"--access-key-id {state.unrecorded[0].id}",
         )
+
+
+def removable_keys(iam: Client, found: user.User) -> list[AccessKey]:
+    """The access keys `destroy` and `migrate --finish` delete with the user: every one,
+    once none is a key the record does not name (someone else's credential, which no
+    replacement was proven for: that stops the run before anything is removed)."""
+    keys = access_keys.list_keys(iam, found.name)
+    state = KeyState(tuple(keys), KeyRecord.from_tags(found.tags), None, None)
+    refuse_unrecorded(found.name, state)
+    return keys
 
 
 def refuse_foreign_secrets(ctx: KeyContext, state: KeyState, *, take_over: bool, fix: str) -> None:
@@ -383,7 +393,7 @@ def install(ctx: KeyContext, state: KeyState) -> str:
             f"the key change to {record.pending} of IAM user {ctx.user} is unfinished",
             "run the command again: it finishes or undoes that change first",
         )
-    refuse_unrecorded(ctx, state)
+    refuse_unrecorded(ctx.user, state)
     retired = state.key(record.retired)
     if retired is not None and retired.id != record.held:
         _delete_key(ctx, retired.id)

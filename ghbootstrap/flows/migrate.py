@@ -33,7 +33,7 @@ from ghbootstrap.delivery import Proposal, deliver
 from ghbootstrap.documents import issuer_host
 from ghbootstrap.errors import GhbError, UsageError
 from ghbootstrap.fleet import Entry
-from ghbootstrap.flows import destroy, oidc
+from ghbootstrap.flows import destroy, key_install, oidc
 from ghbootstrap.flows.replacement import Replacement, prove
 from ghbootstrap.flows.shared_steps import Start, start
 from ghbootstrap.github.api import GitHub, Holder
@@ -509,7 +509,7 @@ def finish(
     plan = Plan()
     scope = Holder(setup.repo.owner, setup.repo.name, key.environment)
     destroy.plan_secrets(plan, aws, gh, scope, key.user)
-    for access_key in access_keys.list_keys(aws.iam, key.user.name):
+    for access_key in key_install.removable_keys(aws.iam, key.user):
         remove = partial(access_keys.delete_key, aws.iam, key.user.name, access_key.id)
         plan.add(
             destroy.delete_step("access key", access_key.id, remove, access_key.status.lower())
