@@ -17,7 +17,7 @@ from ghbootstrap.github.pacing import GATE
 from ghbootstrap.trusteval import may_assume
 from tests.conftest import ACCOUNT, REGION, AwsCalls, CliResult, moto_secret
 from tests.contract import Contract
-from tests.fakes.github import FakeGitHub, Limits
+from tests.fakes.github import FakeGitHub, Limits, Request, Response, _error
 from tests.fakes.serve import serving
 
 HOST = "token.actions.githubusercontent.com"
@@ -503,6 +503,60 @@ def test_status_and_destroy_take_the_file(
     assert [u["UserName"] for u in iam.list_users()["Users"]] == []
     assert fleet.secret("acme/batch", "AWS_ACCESS_KEY_ID", "ci") is None
     assert iam.list_open_id_connect_providers()["OpenIDConnectProviderList"] == []
+
+
+def test_destroy_of_a_file_deletes_nothing_of_an_entry_whose_plan_failed(
+    cli: Any, fleet: FakeGitHub, boto: Any, tmp_path: Path
+) -> None:
+    """The question covers what the plan listed: an entry GitHub refused to show during
+    planning was never listed, so it is not destroyed when GitHub answers again."""
+    path = write(tmp_path, FLEET)
+    assert cli("apply", str(path)).code == 0
+    refused: list[str] = []
+
+    def once(request: Request) -> Response | None:
+        if request.method == "GET" and request.path == "/repos/acme/web" and not refused:
+            refused.append(request.path)
+            return _error(403, "Resource not accessible by personal access token")
+        return None
+
+    fleet.faults.append(once)
+    gone = cli("destroy", "--file", str(path), "--yes", "--json")
+    assert gone.code == 1, gone.out
+    states = {r["name"]: r["state"] for r in json.loads(gone.out)["repositories"]}
+    assert states == {
+        "acme/api": "changed",
+        "acme/web": "failed",
+        "acme/legacy": "changed",
+        "acme/batch": "changed",
+    }
+    iam = boto("iam")
+    assert [r["RoleName"] for r in iam.list_roles()["Roles"]] == ["ghbootstrap-acme-web"]
+    assert set(fleet.variables("acme/web")) == {"AWS_ROLE_ARN", "AWS_REGION", "ECR_REPOSITORY"}
+    assert len(iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]) == 1
+
+
+def test_destroy_of_a_file_asks_about_the_provider_it_may_remove_at_the_end(
+    cli: Any, fleet: FakeGitHub, boto: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each entry's plan keeps the provider (the file's other roles trust it), and it is
+    deleted once they are gone: the question says so."""
+    import sys
+
+    path = write(tmp_path, FLEET)
+    assert cli("apply", str(path)).code == 0
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
+    monkeypatch.setattr("builtins.input", lambda: "n")
+    declined = cli("destroy", "--file", str(path))
+    assert declined.code == 1, declined.err
+    assert (
+        "  OIDC provider  token.actions.githubusercontent.com (if no role outside this file "
+        "trusts it)\n" in declined.err
+    )
+    assert declined.err.endswith(
+        "error: nothing was deleted: run again and answer y, or pass --yes\n"
+    )
+    assert len(boto("iam").list_roles()["Roles"]) == 2
 
 
 def test_destroy_of_a_file_needs_yes_without_a_terminal(

@@ -276,7 +276,8 @@ def remove(
     on_done: Callable[[Outcome], None] = lambda _: None,
 ) -> FleetReport:
     """`destroy --file`: every repository planned first (reads only), one question for
-    all of them, then each destroyed as `destroy OWNER/REPO --yes` would."""
+    all of them, then each destroyed as `destroy OWNER/REPO --yes` would: only those
+    that planned cleanly (the question covered nothing of the others)."""
 
     def run(entry: Entry, dry: bool) -> Report:
         request = destroy.DestroyRequest(
@@ -295,11 +296,34 @@ def remove(
             on_done(outcome)
         return FleetReport("destroy", source, True, planned)
     doomed = [c for o in planned if o.report for c in o.report.changes]
-    if not confirm(doomed):
+    if not confirm(doomed + _providers_at_the_end(planned)):
         raise GhbError("nothing was deleted", "run again and answer y, or pass --yes")
-    outcomes = run_pool(entries, lambda e: run(e, False), repair, jobs=jobs, on_done=on_done)
-    shared = _remove_providers(entries, outcomes, clients)
+    stopped = [o for o in planned if o.error is not None]
+    ready = [e for e, o in zip(entries, planned, strict=True) if o.error is None]
+    for outcome in stopped:
+        on_done(outcome)
+    done = run_pool(ready, lambda e: run(e, False), repair, jobs=jobs, on_done=on_done)
+    shared = _remove_providers(ready, done, clients)
+    outcomes = sorted([*stopped, *done], key=lambda o: o.index)
     return FleetReport("destroy", source, False, outcomes, shared)
+
+
+def _providers_at_the_end(planned: Sequence[Outcome]) -> list[Change]:
+    """For the question: each entry's plan keeps a provider the file's other roles still
+    trust, and `_remove_providers` deletes it once they are gone, if no role outside the
+    file trusts it. Asked about, since it may go."""
+    hosts = sorted(
+        {
+            change.name
+            for outcome in planned
+            for change in (outcome.report.changes if outcome.report else [])
+            if change.resource == "OIDC provider" and "other role" in change.detail
+        }
+    )
+    return [
+        Change("OIDC provider", f"{host} (if no role outside this file trusts it)", Action.DELETE)
+        for host in hosts
+    ]
 
 
 def _remove_providers(
