@@ -58,12 +58,6 @@ def _trusted(role: str = ROLE) -> list[str]:
     return sorted({s["Principal"]["Federated"] for s in trust["Statement"]})
 
 
-@pytest.fixture
-def here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
 def test_oidc_on_enterprise_server_trusts_the_servers_issuer(
     moto: None, cli: Cli, fake_github: FakeGitHub, here: Path
 ) -> None:

@@ -28,12 +28,6 @@ ROTATE = ".github/workflows/rotate-aws-keys.yml"
 FINISH = f"ghbootstrap migrate {TYPED} --finish --region {REGION}"
 
 
-@pytest.fixture
-def here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
 def iam() -> object:
     return boto3.client("iam", region_name=REGION)
 

@@ -61,12 +61,6 @@ jobs:
 
 
 @pytest.fixture
-def here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
-@pytest.fixture
 def unchanged(
     cli: Cli, aws: Aws, aws_calls: AwsCalls, fake_github: FakeGitHub
 ) -> Callable[..., CliResult]:

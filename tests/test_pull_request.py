@@ -37,13 +37,6 @@ def text(fake: FakeGitHub, branch: str, path: str) -> str:
     return fake.repo(REPO).branch_files(branch)[path].decode()
 
 
-@pytest.fixture
-def here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Outside any checkout: --open-pr needs none, and writes no local file."""
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
 def test_oidc_opens_one_pull_request_and_a_rerun_writes_nothing(
     cli: Cli, moto: None, fake_github: FakeGitHub, here: Path
 ) -> None:
