@@ -74,10 +74,8 @@ def test_an_older_rendering_at_the_custom_path_is_drift_and_its_repair_upgrades_
     cli: Callable[..., CliResult],
     moto: None,
     fake_github: FakeGitHub,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    here: Path,
 ) -> None:
-    monkeypatch.chdir(tmp_path)  # no checkout: the repair runs from any folder
     assert cli("oidc", TARGET, "--open-pr", "--workflow-path", CUSTOM).code == 0
     fake_github.merge(REPO, 1)
     assert list(workflows(fake_github)) == [CUSTOM]
@@ -106,12 +104,10 @@ def test_triggers_the_role_outgrew_at_the_custom_path_are_drift_and_repaired_the
     cli: Callable[..., CliResult],
     moto: None,
     fake_github: FakeGitHub,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    here: Path,
 ) -> None:
     """A scope added with --no-workflow (as `explain`'s fix does) keeps the recorded path:
     status reads that file, sees its triggers lag, and its repair upgrades it."""
-    monkeypatch.chdir(tmp_path)
     setup = ["oidc", TARGET, "--branch", "main"]
     assert cli(*setup, "--open-pr", "--workflow-path", CUSTOM).code == 0
     fake_github.merge(REPO, 1)
@@ -137,10 +133,8 @@ def test_a_keys_setup_is_read_at_its_recorded_path_and_repaired_there(
     cli: Callable[..., CliResult],
     moto: None,
     fake_github: FakeGitHub,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    here: Path,
 ) -> None:
-    monkeypatch.chdir(tmp_path)
     assert cli("keys", TARGET, "--open-pr", "--workflow-path", CUSTOM).code == 0
     fake_github.merge(REPO, 1)
     fake_github.repo(REPO).files[CUSTOM] = (V010 / "keys-default.yml").read_bytes()
@@ -162,12 +156,10 @@ def test_migrate_records_the_keys_workflow_path_in_the_role(
     cli: Callable[..., CliResult],
     moto: None,
     fake_github: FakeGitHub,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    here: Path,
 ) -> None:
     """After migrate (phase one) the role and the user both exist: status reads the
     OIDC workflow migrate wrote over the keys workflow, at the path `keys` recorded."""
-    monkeypatch.chdir(tmp_path)
     assert cli("keys", TARGET, "--open-pr", "--workflow-path", CUSTOM).code == 0
     fake_github.merge(REPO, 1)
     assert cli("migrate", TARGET, "--open-pr").code == 0
@@ -182,10 +174,8 @@ def test_only_a_path_other_than_the_default_is_recorded_and_a_rerun_changes_noth
     cli: Callable[..., CliResult],
     moto: None,
     fake_github: FakeGitHub,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    here: Path,
 ) -> None:
-    monkeypatch.chdir(tmp_path)
     assert cli("oidc", TARGET, "--open-pr").code == 0
     fake_github.merge(REPO, 1)
     recorded = role_record()
@@ -256,12 +246,10 @@ def test_a_workflow_repair_carries_force_when_a_variable_someone_changed_needs_i
     cli: Callable[..., CliResult],
     moto: None,
     fake_github: FakeGitHub,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    here: Path,
 ) -> None:
     """Every repair status prints is one command: when the variable's repair needs --force, the
     workflow's does too, or run as printed it would stop at that variable."""
-    monkeypatch.chdir(tmp_path)
     assert cli("oidc", TARGET, "--open-pr", "--workflow-path", CUSTOM).code == 0
     fake_github.merge(REPO, 1)
     fake_github.repo(REPO).files[CUSTOM] = (V010 / "oidc-default.yml").read_bytes()
@@ -286,12 +274,10 @@ def test_no_workflow_repair_where_no_setup_command_repairs(
     cli: Callable[..., CliResult],
     moto: None,
     fake_github: FakeGitHub,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    here: Path,
 ) -> None:
     """A trust changed by hand: `oidc` refuses it without --force, and --force would undo
     the edit, so status prints no command, for the workflow either."""
-    monkeypatch.chdir(tmp_path)
     assert cli("oidc", TARGET, "--open-pr", "--workflow-path", CUSTOM).code == 0
     fake_github.merge(REPO, 1)
     fake_github.repo(REPO).files[CUSTOM] = (V010 / "oidc-default.yml").read_bytes()
